@@ -1,0 +1,78 @@
+// The values configuration produces: one ServiceEntry per served inetd.conf line, and errors.
+// Types only; no parsing and no I/O here.
+
+/** Socket types an entry may name; raw and rdm are rejected by the parser. */
+export const SOCKET_TYPES = ['dgram', 'seqpacket', 'stream'] as const;
+export type SocketType = (typeof SOCKET_TYPES)[number];
+
+/** Address family a service binds: inet4, inet6 (V6ONLY), inet46 (dual stack) or unix. */
+export type Family = 'inet4' | 'inet46' | 'inet6' | 'unix';
+
+/** Transport named by the protocol field, without the family suffix. */
+export type Transport = 'tcp' | 'udp' | 'unix';
+
+/** Where an entry came from, for `file:line` messages. */
+export interface Origin {
+  file: string;
+  line: number;
+}
+
+/** One service as the config describes it, names already resolved to numbers. */
+export interface ServiceEntry extends Origin {
+  /** Service field as written, minus any host prefix: `echo`, `8007`, `tcpmux/+date`, `/run/x.sock`. */
+  name: string;
+  /** Official service name used in logs and ini sections: `echo`, `8007`, `/run/x.sock`. */
+  service: string;
+  /** Protocol field as written: `tcp`, `tcp6`, `udp46`, `unix`. */
+  protocol: string;
+  socketType: SocketType;
+  transport: Transport;
+  family: Family;
+  /** Bind address literal; `*` means any address of the family. Empty for unix. */
+  host: string;
+  /** Port number; 0 for unix sockets. */
+  port: number;
+  /** Socket path for unix services; '' otherwise. */
+  path: string;
+  /** Owner, group and mode of a unix socket file (FreeBSD `:user:group:mode:/path`). */
+  unixOwner?: { user: string; group: string; mode: number };
+  wait: boolean;
+  /** FreeBSD `/max-child`: concurrent children, 0 = use the daemon default. */
+  maxChild: number;
+  /** FreeBSD `/max-conn-per-ip-per-minute`, 0 = unlimited. */
+  perIpPerMinute: number;
+  /** FreeBSD `/max-child-per-ip`, 0 = unlimited. */
+  perIpChildren: number;
+  /** OpenBSD/GNU `.max`: spawns per minute before the service is suspended, 0 = daemon default. */
+  rate: number;
+  user: string;
+  /** Group named after `:` or `.`, '' when the user's primary group applies. */
+  group: string;
+  /** Resolved credentials: uid, primary gid, supplementary groups. */
+  uid: number;
+  gid: number;
+  groups: number[];
+  /** `internal` for builtins, else the absolute program path. */
+  server: string;
+  /** argv, argv[0] first; for builtins the optional name and options. */
+  argv: string[];
+  /** tcpmux sub-service: `+` answered by us (`plus`), or by the handler. */
+  tcpmux?: { name: string; plus: boolean };
+}
+
+/** A problem found in the configuration; `code` is stable, `message` is for people. */
+export interface ConfigError extends Origin {
+  code: string;
+  message: string;
+}
+
+/** Result of reading a configuration: what can be served and what was wrong. */
+export interface Config {
+  entries: ServiceEntry[];
+  errors: ConfigError[];
+}
+
+/** Formats a config error as `file:line: message`. */
+export function formatConfigError(e: ConfigError): string {
+  return `${e.file}:${e.line}: ${e.message}`;
+}
