@@ -523,7 +523,7 @@ function parseServer(
   serviceName: string,
   socketType: SocketType,
   ctx: EntryContext,
-): { server: string; argv: string[] } | Problem {
+): { server: string; argv: string[]; builtin?: BuiltinName } | Problem {
   if (field === 'internal') {
     const first = args[0];
     const name: BuiltinName | undefined = first !== undefined && isBuiltinName(first) ? first : isBuiltinName(serviceName) ? serviceName : undefined;
@@ -535,7 +535,7 @@ function parseServer(
     if (!served.includes(socketType)) {
       return new Problem('ERR_CONFIG_INTERNAL', `internal service "${name}" does not serve socket type "${socketType}" (expected ${oneOf(served)})`);
     }
-    return { server: 'internal', argv: args.length > 0 ? args : [name] };
+    return { server: 'internal', argv: args.length > 0 ? args : [name], builtin: name };
   }
   // ninetd extension: a relative path is relative to the config file, so a bundled config can
   // name the handlers that ship next to it.

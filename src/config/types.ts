@@ -1,5 +1,6 @@
 // The values configuration produces: one ServiceEntry per served inetd.conf line, and errors.
 // Types only; no parsing and no I/O here.
+import type { BuiltinName } from '../builtins/names.js';
 
 /** Socket types an entry may name; raw and rdm are rejected by the parser. */
 export const SOCKET_TYPES = ['dgram', 'seqpacket', 'stream'] as const;
@@ -56,6 +57,8 @@ export interface ServiceEntry extends Origin {
   server: string;
   /** argv, argv[0] first; for builtins the optional name and options. */
   argv: string[];
+  /** The internal service an `internal` entry runs. */
+  builtin?: BuiltinName;
   /** tcpmux sub-service: `+` answered by us (`plus`), or by the handler. */
   tcpmux?: { name: string; plus: boolean };
 }

@@ -209,7 +209,7 @@ describe('parseConfig on good lines', () => {
     ['takes zero limits', 'echo stream tcp nowait/0/0/0 root internal', { maxChild: 0 }],
     ['keeps quoted arguments whole', 'echo stream tcp nowait root /bin/sh sh -c "exec cat"', { argv: ['sh', '-c', 'exec cat'] }],
     ['keeps extra arguments of a builtin', 'echo stream tcp nowait root internal echo -x', { argv: ['echo', '-x'] }],
-    ['picks the builtin by argv[0] over the service name', '9999 dgram udp wait root internal time', { argv: ['time'], port: 9999 }],
+    ['picks the builtin by argv[0] over the service name', '9999 dgram udp wait root internal time', { argv: ['time'], port: 9999, builtin: 'time' }],
     ['takes a single-quoted field anywhere', "'echo' stream tcp nowait root internal", { service: 'echo' }],
     ['reads an indented first line as an entry', '  echo stream tcp nowait root internal', { service: 'echo' }],
     ['keeps a # inside the arguments', 'echo stream tcp nowait root /bin/prog prog #1', { argv: ['prog', '#1'] }],
@@ -243,6 +243,7 @@ describe('parseConfig on good lines', () => {
       groups: [0, 10],
       server: 'internal',
       argv: ['echo'],
+      builtin: 'echo',
     });
   });
 
