@@ -1,0 +1,226 @@
+// Loads the C addon (src/native/fdsock.c) and gives its syscalls TypeScript types. It is the
+// only module that touches the addon. It adds no policy: no retries, no name resolution, no
+// fallbacks; callers decide what an error means.
+import { createRequire } from 'node:module';
+
+/** A socket address as the addon reports and accepts it; unix `path` is '' when unnamed and '@name' when abstract. */
+export type SockAddr =
+  | { family: 'IPv4' | 'IPv6'; address: string; port: number; scopeId?: number }
+  | { family: 'unix'; path: string };
+
+/** An OS error thrown by the addon, shaped like Node's own (`errno` is negative). */
+export type NativeError = Error & { code: string; errno: number; syscall: string };
+
+/** The error `lockPidFile` throws when another process holds the lock. */
+export type PidFileLockedError = NativeError & { code: 'EAGAIN'; pid: number; path: string };
+
+/** A user as NSS reports it. */
+export interface PasswdEntry {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+  shell: string;
+}
+
+/** A group as NSS reports it. */
+export interface GroupEntry {
+  name: string;
+  gid: number;
+}
+
+/** Called by a Poller on readiness (`events` is a UV_* mask) or with an error; the handle is then already stopped. */
+export type PollCallback = (err: NativeError | null, events: number) => void;
+
+/** Watches one fd for readiness through Node's own event loop without ever reading it. */
+export interface Poller {
+  /** Starts or changes the watch (default UV_READABLE); an active Poller keeps the loop and itself alive. */
+  start(events?: number): void;
+  /** Stops watching (EPOLL_CTL_DEL); start() may be called again. */
+  stop(): void;
+  /** Releases the watch for good; does not close the fd; idempotent; start() throws afterwards. */
+  close(): void;
+  /** Whether an active Poller keeps the process running. */
+  ref(on: boolean): void;
+}
+
+/** Constructor of Poller; throws EEXIST when the fd is already watched by this loop, and sets O_NONBLOCK on it. */
+export interface PollerConstructor {
+  new (fd: number, cb: PollCallback): Poller;
+}
+
+/** Numeric constants of this platform, for the calls below. */
+export interface Constants {
+  readonly AF_INET: number;
+  readonly AF_INET6: number;
+  readonly AF_UNIX: number;
+  readonly IPPROTO_IPV6: number;
+  readonly IPPROTO_TCP: number;
+  readonly IPV6_V6ONLY: number;
+  readonly O_NONBLOCK: number;
+  readonly SOCK_DGRAM: number;
+  readonly SOCK_SEQPACKET: number;
+  readonly SOCK_STREAM: number;
+  readonly SOL_SOCKET: number;
+  readonly SO_BROADCAST: number;
+  readonly SO_KEEPALIVE: number;
+  readonly SO_RCVBUF: number;
+  readonly SO_REUSEADDR: number;
+  readonly SO_REUSEPORT: number;
+  readonly SO_SNDBUF: number;
+  readonly TCP_NODELAY: number;
+  readonly UV_DISCONNECT: number;
+  readonly UV_READABLE: number;
+  readonly UV_WRITABLE: number;
+}
+
+interface Addon {
+  socket(domain: number, type: number): number;
+  setsockopt(fd: number, level: number, name: number, value: number): void;
+  bind(fd: number, host: string, port: number): void;
+  connect(fd: number, host: string, port: number): void;
+  listen(fd: number, backlog: number): void;
+  accept(fd: number, nonblock: boolean): (SockAddr & { fd: number }) | null;
+  getsockname(fd: number): SockAddr;
+  getpeername(fd: number): SockAddr;
+  getpeercred(fd: number): { pid: number; uid: number; gid: number };
+  recvfrom(fd: number, buf: Buffer): { bytes: number; from: SockAddr } | null;
+  sendto(fd: number, buf: Buffer, to: SockAddr): number;
+  sendtoUnix(fd: number, data: Buffer, path: string): number;
+  setNonBlocking(fd: number, on: boolean): void;
+  getFlags(fd: number): number;
+  close(fd: number): void;
+  cloexecFrom(minFd: number): void;
+  lockPidFile(path: string): number;
+  getpwnam(name: string): PasswdEntry | null;
+  getpwuid(uid: number): PasswdEntry | null;
+  getgrnam(name: string): GroupEntry | null;
+  getgrouplist(user: string, gid: number): number[];
+  Poller: PollerConstructor;
+  constants: Constants;
+}
+
+// Relative to this file, so it resolves from src/net/ (tests) and dist/net/ (built) alike.
+const ADDON_PATH = '../../build/Release/fdsock.node';
+
+function load(): Addon {
+  const require = createRequire(import.meta.url);
+  try {
+    return require(ADDON_PATH) as Addon;
+  } catch (err) {
+    throw new Error(`cannot load the native addon ${ADDON_PATH}: run \`npm install\` or \`node src/native/build.mjs\``, { cause: err });
+  }
+}
+
+const addon = load();
+
+/** The addon's constants (address families, socket types and options, O_NONBLOCK, UV_* events). */
+export const constants: Constants = addon.constants;
+
+/** socket(2) with SOCK_CLOEXEC | SOCK_NONBLOCK. */
+export function socket(domain: number, type: number): number {
+  return addon.socket(domain, type);
+}
+
+/** setsockopt(2) for an int option. */
+export function setsockopt(fd: number, level: number, name: number, value: number): void {
+  addon.setsockopt(fd, level, name, value);
+}
+
+/** bind(2); the family is the socket's own; host '' or '*' is any, IPv6 may carry %scope, unix host is a path or '@abstract'. */
+export function bind(fd: number, host: string, port: number): void {
+  addon.bind(fd, host, port);
+}
+
+/** connect(2), addressed as bind(); a non-blocking socket may throw EINPROGRESS or EAGAIN. */
+export function connect(fd: number, host: string, port = 0): void {
+  addon.connect(fd, host, port);
+}
+
+/** listen(2) */
+export function listen(fd: number, backlog: number): void {
+  addon.listen(fd, backlog);
+}
+
+/** accept4(2) with SOCK_CLOEXEC (blocking unless `nonblock`); null when nothing is pending (EAGAIN, ECONNABORTED, EINTR). */
+export function accept(fd: number, nonblock = false): (SockAddr & { fd: number }) | null {
+  return addon.accept(fd, nonblock);
+}
+
+/** getsockname(2) */
+export function getsockname(fd: number): SockAddr {
+  return addon.getsockname(fd);
+}
+
+/** getpeername(2) */
+export function getpeername(fd: number): SockAddr {
+  return addon.getpeername(fd);
+}
+
+/** getsockopt(2) SO_PEERCRED: the process at the other end of a unix socket. */
+export function getpeercred(fd: number): { pid: number; uid: number; gid: number } {
+  return addon.getpeercred(fd);
+}
+
+/** recvfrom(2) with MSG_DONTWAIT into `buf`; null when nothing is queued. */
+export function recvfrom(fd: number, buf: Buffer): { bytes: number; from: SockAddr } | null {
+  return addon.recvfrom(fd, buf);
+}
+
+/** sendto(2) with MSG_DONTWAIT | MSG_NOSIGNAL to an inet or unix address; returns the bytes sent. */
+export function sendto(fd: number, buf: Buffer, to: SockAddr): number {
+  return addon.sendto(fd, buf, to);
+}
+
+/** sendto(2) on a unix datagram socket to a path or '@abstract' name (sd_notify, /dev/log). */
+export function sendtoUnix(fd: number, data: Buffer, path: string): number {
+  return addon.sendtoUnix(fd, data, path);
+}
+
+/** Sets or clears O_NONBLOCK on the open file description (shared with every process holding it). */
+export function setNonBlocking(fd: number, on: boolean): void {
+  addon.setNonBlocking(fd, on);
+}
+
+/** fcntl(2) F_GETFL */
+export function getFlags(fd: number): number {
+  return addon.getFlags(fd);
+}
+
+/** close(2) */
+export function close(fd: number): void {
+  addon.close(fd);
+}
+
+/** Marks every fd >= minFd close-on-exec (close_range(2), or /proc/self/fd on old kernels). */
+export function cloexecFrom(minFd: number): void {
+  addon.cloexecFrom(minFd);
+}
+
+/** Creates and write-locks a pid file and writes our pid; keep the fd open for life. Throws PidFileLockedError when held. */
+export function lockPidFile(path: string): number {
+  return addon.lockPidFile(path);
+}
+
+/** getpwnam_r(3) through NSS; null when there is no such user. */
+export function getpwnam(name: string): PasswdEntry | null {
+  return addon.getpwnam(name);
+}
+
+/** getpwuid_r(3) through NSS; null when there is no such user. */
+export function getpwuid(uid: number): PasswdEntry | null {
+  return addon.getpwuid(uid);
+}
+
+/** getgrnam_r(3) through NSS; null when there is no such group. */
+export function getgrnam(name: string): GroupEntry | null {
+  return addon.getgrnam(name);
+}
+
+/** getgrouplist(3): every group `user` belongs to, `gid` included. */
+export function getgrouplist(user: string, gid: number): number[] {
+  return addon.getgrouplist(user, gid);
+}
+
+/** Watches an fd for readiness (uv_poll) without reading it; see the Poller interface. */
+export const Poller: PollerConstructor = addon.Poller;
