@@ -1,0 +1,341 @@
+// Reads the settings file (etc/ninetd.ini): daemon settings in `[daemon]`, and later per-service
+// attributes in `[service:NAME/PROTO]`. It checks every section, key and value against the
+// schema tables below and reports each problem as a ConfigError on its line; it does not apply
+// defaults or merge command-line flags over the file (cli.ts does), and it never throws.
+//
+// `ini` on its own silently merges a repeated key or section, nests dotted section names and
+// knows no line numbers, so `ini.decode` is not used: a line scan here finds the structure
+// (headers and `key = value` lines, with their line numbers), and `ini.unsafe` decodes each key
+// and value exactly as `ini` would (quotes, escapes, `;`/`#` comments after a value). The
+// string it returns is the one source of truth for every value; the validators type it.
+import { readFile } from 'node:fs/promises';
+import ini from 'ini';
+// Types only: the log modules load the native addon, and this parser must stay pure.
+import type { LogDestination, LogLevel } from '../log/logger.js';
+import type { SyslogFormat } from '../log/syslog.js';
+import type { ConfigError } from './types.js';
+
+/** Daemon settings from `[daemon]`; a key the file leaves out is undefined, and the caller's default applies. */
+export interface DaemonSettings {
+  /** What plain `tcp`/`udp` in inetd.conf mean: IPv4 only (`inet4`) or dual stack (`inet46`). */
+  default_family?: 'inet4' | 'inet46';
+  /** Log one record per connection. */
+  log_connections?: boolean;
+  /** Where log records go. */
+  log_destination?: LogDestination;
+  /** Absolute path of the log file; required when log_destination is `file`. */
+  log_file?: string;
+  /** Least severe level logged. */
+  log_level?: LogLevel;
+  /** Children per service when the entry sets none; 0 = no limit. */
+  max_children?: number;
+  /** Absolute path of the pid file; '' = no pid file. */
+  pidfile?: string;
+  /** Spawns per minute per service before it is suspended; 0 = no limit. */
+  rate?: number;
+  /** Seconds a suspended service waits, and between bind retries. */
+  retry_time?: number;
+  /** Syslog message format. */
+  syslog_format?: SyslogFormat;
+  /** Syslog socket: an absolute path, or `@name` for an abstract socket. */
+  syslog_socket?: string;
+  /** Answer internal UDP services from loopback source addresses. */
+  udp_loopback?: boolean;
+  /** File-mode creation mask of the daemon and its handlers. */
+  umask?: number;
+}
+
+/** Everything the settings file sets, one member per section kind. */
+export type Settings = { daemon: DaemonSettings };
+
+/** Why a value was refused; the caller adds file, line, section and key. */
+class Invalid {
+  constructor(readonly message: string) {}
+}
+
+/** Parses the decoded string of one value into its typed form, or says why it cannot. */
+type Validator<T> = (raw: string) => T | Invalid;
+
+/** Codes this module reports (listed in docs/errors.md), so a typo cannot mint a new one. */
+type SettingsCode =
+  | 'ERR_SETTINGS_DUPLICATE'
+  | 'ERR_SETTINGS_KEY'
+  | 'ERR_SETTINGS_READ'
+  | 'ERR_SETTINGS_SECTION'
+  | 'ERR_SETTINGS_SYNTAX'
+  | 'ERR_SETTINGS_VALUE';
+
+// Word tables, each sorted; `satisfies Record<…>` makes the compiler check that a table holds
+// every word of its type and no other, so it cannot drift from the logger's own lists.
+
+/** Values of default_family. */
+const FAMILIES = { inet4: true, inet46: true } as const satisfies Record<NonNullable<DaemonSettings['default_family']>, true>;
+
+/** Values of log_destination. */
+const LOG_DESTINATIONS = { file: true, stderr: true, syslog: true } as const satisfies Record<LogDestination, true>;
+
+/** Values of log_level. */
+const LOG_LEVELS = { debug: true, error: true, fatal: true, info: true, trace: true, warn: true } as const satisfies Record<LogLevel, true>;
+
+/** Values of syslog_format. */
+const SYSLOG_FORMATS = { rfc3164: true, rfc5424: true } as const satisfies Record<SyslogFormat, true>;
+
+/** Spellings of a boolean: the ones other daemons' ini files accept. Sorted. */
+const BOOLEANS = { '0': false, '1': true, false: false, no: false, off: false, on: true, true: true, yes: true } as const;
+
+/** Largest count accepted: it must fit a C int, as the inetd.conf limits do. */
+const MAX_COUNT = 2 ** 31 - 1;
+
+/** Longest retry_time: setTimeout waits at most 2^31-1 ms, and beyond that fires after 1 ms. */
+const MAX_RETRY_SECONDS = Math.floor(MAX_COUNT / 1000);
+
+/** Longest unix socket path in bytes: sun_path is 108 bytes on Linux, one for the NUL. */
+const MAX_UNIX_PATH = 107;
+
+/** Looks a keyword up in an `as const` table; undefined when absent (never inherited keys). */
+function lookup<T extends object>(table: T, key: string): T[keyof T] | undefined {
+  return Object.hasOwn(table, key) ? table[key as keyof T] : undefined;
+}
+
+/** `a, b or c`, for "expected …" hints. */
+function oneOf(words: readonly string[]): string {
+  return words.length < 2 ? words.join('') : `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`;
+}
+
+/** One of the words of a table, spelled exactly. */
+function word<W extends string>(table: Record<W, true>): Validator<W> {
+  return (raw) => (lookup(table, raw) ? (raw as W) : new Invalid(`unknown value "${raw}" (expected ${oneOf(Object.keys(table))})`));
+}
+
+/** A boolean in any spelling of BOOLEANS. */
+const boolean: Validator<boolean> = (raw) =>
+  lookup(BOOLEANS, raw) ?? new Invalid(`"${raw}" is not a boolean (expected ${oneOf(['true', 'false', 'yes', 'no', 'on', 'off', '1', '0'])})`);
+
+/** A decimal integer from min to max. */
+function integer(min: number, max: number): Validator<number> {
+  return (raw) => {
+    if (!/^[0-9]+$/.test(raw)) return new Invalid(`"${raw}" is not a whole number (expected ${min} to ${max})`);
+    const n = Number(raw);
+    return n >= min && n <= max ? n : new Invalid(`"${raw}" is out of range (expected ${min} to ${max})`);
+  };
+}
+
+/** An absolute path; with `orNone`, the empty string too (meaning "none"). */
+function absolutePath(orNone: boolean): Validator<string> {
+  return (raw) => {
+    if (raw.startsWith('/') || (orNone && raw === '')) return raw;
+    return new Invalid(`"${raw}" is not an absolute path (expected /path${orNone ? ', or nothing for none' : ''})`);
+  };
+}
+
+/** A unix socket address: an absolute path, or `@name` for Linux's abstract namespace. */
+const socketPath: Validator<string> = (raw) => {
+  if (!raw.startsWith('/') && !(raw.startsWith('@') && raw.length > 1)) {
+    return new Invalid(`"${raw}" is not a socket path (expected /path or @abstract-name)`);
+  }
+  // The abstract name's leading NUL takes the byte the path's trailing NUL would: same limit.
+  const bytes = Buffer.byteLength(raw.startsWith('@') ? raw.slice(1) : raw);
+  return bytes <= MAX_UNIX_PATH ? raw : new Invalid(`"${raw}" is ${bytes} bytes long (expected at most ${MAX_UNIX_PATH})`);
+};
+
+/** An octal file-mode mask from 0 to 0777, with or without a leading 0. */
+const octalMode: Validator<number> = (raw) => {
+  const n = /^[0-7]{1,4}$/.test(raw) ? parseInt(raw, 8) : NaN;
+  return n <= 0o777 ? n : new Invalid(`"${raw}" is not an octal mode (expected e.g. 022)`);
+};
+
+/** `[daemon]` key → validator. Sorted; `satisfies` keeps it and DaemonSettings in step. */
+const DAEMON_KEYS = {
+  default_family: word(FAMILIES),
+  log_connections: boolean,
+  log_destination: word(LOG_DESTINATIONS),
+  log_file: absolutePath(false),
+  log_level: word(LOG_LEVELS),
+  max_children: integer(0, MAX_COUNT),
+  pidfile: absolutePath(true),
+  rate: integer(0, MAX_COUNT),
+  retry_time: integer(1, MAX_RETRY_SECONDS),
+  syslog_format: word(SYSLOG_FORMATS),
+  syslog_socket: socketPath,
+  udp_loopback: boolean,
+  umask: octalMode,
+} as const satisfies { [K in keyof DaemonSettings]-?: Validator<NonNullable<DaemonSettings[K]>> };
+
+/** A rule over several keys of one section: the key it is reported on and why, or null. */
+type CrossCheck = (values: Record<string, unknown>, written: ReadonlySet<string>) => { key: string; message: string } | null;
+
+/** Checks on `[daemon]` that no single value can make. */
+const DAEMON_CHECKS: readonly CrossCheck[] = [
+  // A bad log_file is reported on its own line; this is for one that is not there at all.
+  (values, written) =>
+    values.log_destination === 'file' && !written.has('log_file')
+      ? { key: 'log_destination', message: `"file" needs a log file (expected log_file = /path in the same section)` }
+      : null,
+];
+
+/** What a kind of section is: how its header looks, its keys, and its cross-key checks. */
+interface SectionKind {
+  /** The header as shown in "expected" hints. */
+  header: string;
+  /** True for `[kind:NAME]` headers, false for a bare `[kind]`. */
+  named: boolean;
+  keys: Readonly<Record<string, Validator<unknown>>>;
+  checks: readonly CrossCheck[];
+}
+
+/**
+ * Section kinds: the part of a header before any `:` → its schema. Sorted. Only listed kinds
+ * are accepted, so `[service:NAME/PROTO]` is an unknown section until its keys are added here.
+ */
+const SECTION_KINDS = {
+  daemon: { header: '[daemon]', named: false, keys: DAEMON_KEYS, checks: DAEMON_CHECKS },
+} as const satisfies Record<string, SectionKind>;
+
+/** One section of the file as read so far; a repeated header reopens it. */
+interface Section {
+  kind: SectionKind;
+  /** `[daemon]`, `[service:echo/tcp]`: how messages name it. */
+  label: string;
+  line: number;
+  values: Record<string, unknown>;
+  /** Line of each key written, valid or not, to report duplicates and for cross checks. */
+  keyLines: Map<string, number>;
+}
+
+/** A section header alone on its line, blanks and a comment allowed around it; name in [1]. */
+const HEADER = /^\s*\[([^\]]*)\]\s*(?:[;#].*)?$/;
+/** Anything that starts like a header, to tell a broken one from a key. */
+const HEADER_START = /^\s*\[/;
+/** `key = value`, split at the first `=` as `ini` does; a line with no `=` has no [2]. */
+const KEY_VALUE = /^([^=]*)(=(.*))?$/;
+
+/** Every header SECTION_KINDS accepts, for "expected …" hints. */
+const EXPECTED_SECTIONS = Object.values(SECTION_KINDS).map((k: SectionKind) => k.header);
+
+/** A key, value or section name decoded as `ini` decodes it, always as text. */
+function decode(token: string | undefined): string {
+  // `ini.unsafe("'123'")` JSON-parses what was inside the quotes into the number 123.
+  const value: unknown = ini.unsafe(token ?? '');
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/** The kind a section name belongs to, or null when no listed kind has that shape. */
+function sectionKind(name: string): SectionKind | null {
+  const colon = name.indexOf(':');
+  const kind: SectionKind | undefined = lookup(SECTION_KINDS, colon < 0 ? name : name.slice(0, colon));
+  if (!kind) return null;
+  const shapeFits = kind.named ? colon >= 0 && colon < name.length - 1 : colon < 0;
+  return shapeFits ? kind : null;
+}
+
+/** Parses the whole text of the settings file `file`; every bad line yields an error. */
+export function parseSettings(text: string, file: string): { settings: Settings; errors: ConfigError[] } {
+  const errors: ConfigError[] = [];
+  const report = (line: number, code: SettingsCode, message: string): void => {
+    errors.push({ file, line, code, message });
+  };
+  const sections = new Map<string, Section>();
+  // Where the keys that follow go: null before the first header and after a rejected one,
+  // whose keys are not checked (its header already has the error, and it has no schema).
+  let current: Section | null = null;
+  let seenHeader = false;
+
+  for (const [index, raw] of text.replace(/^\uFEFF/, '').split('\n').entries()) {
+    const lineNo = index + 1;
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (/^\s*([;#]|$)/.test(line)) continue;
+
+    const header = HEADER.exec(line);
+    if (header) {
+      seenHeader = true;
+      const name = decode(header[1]);
+      const label = `[${name}]`;
+      const kind = sectionKind(name);
+      const known = sections.get(name);
+      current = known ?? (kind ? { kind, label, line: lineNo, values: {}, keyLines: new Map() } : null);
+      if (known) {
+        // `ini` would merge the two silently; later keys still go to (and are checked against) it.
+        report(lineNo, 'ERR_SETTINGS_DUPLICATE', `duplicate section "${label}" (first defined at ${file}:${known.line})`);
+      } else if (current) {
+        sections.set(name, current);
+      } else {
+        report(lineNo, 'ERR_SETTINGS_SECTION', `unknown section "${label}" (expected ${oneOf(EXPECTED_SECTIONS)})`);
+      }
+      continue;
+    }
+    if (HEADER_START.test(line)) {
+      // `ini` would read this as a key named "[daemon" set to true.
+      report(lineNo, 'ERR_SETTINGS_SYNTAX', `bad section header "${line.trim()}" (expected [name] alone on its line)`);
+      current = null;
+      seenHeader = true;
+      continue;
+    }
+
+    const kv = KEY_VALUE.exec(line)!;
+    const key = decode(kv[1]);
+    if (kv[2] === undefined) {
+      // `ini` would set the key to true; say so rather than guess that is what was meant.
+      report(lineNo, 'ERR_SETTINGS_SYNTAX', `missing "=" after "${line.trim()}" (expected key = value)`);
+      continue;
+    }
+    if (key === '') {
+      report(lineNo, 'ERR_SETTINGS_SYNTAX', `missing key before "=" in "${line.trim()}" (expected key = value)`);
+      continue;
+    }
+    if (!current) {
+      if (!seenHeader) {
+        report(lineNo, 'ERR_SETTINGS_SECTION', `key "${key}" is outside any section (expected ${oneOf(EXPECTED_SECTIONS)} above it)`);
+      }
+      continue;
+    }
+    const section = current;
+    const validate = lookup(section.kind.keys, key);
+    if (!validate) {
+      report(lineNo, 'ERR_SETTINGS_KEY', `${section.label} unknown key "${key}" (expected ${oneOf(Object.keys(section.kind.keys))})`);
+      continue;
+    }
+    const first = section.keyLines.get(key);
+    if (first !== undefined) {
+      report(lineNo, 'ERR_SETTINGS_DUPLICATE', `${section.label} duplicate key "${key}" (first defined at ${file}:${first})`);
+      continue;
+    }
+    section.keyLines.set(key, lineNo);
+    const value = validate(decode(kv[3]));
+    if (value instanceof Invalid) report(lineNo, 'ERR_SETTINGS_VALUE', `${section.label} ${key}: ${value.message}`);
+    else section.values[key] = value;
+  }
+
+  for (const section of sections.values()) {
+    const written = new Set(section.keyLines.keys());
+    for (const check of section.kind.checks) {
+      const found = check(section.values, written);
+      if (found) report(section.keyLines.get(found.key) ?? section.line, 'ERR_SETTINGS_VALUE', `${section.label} ${found.key}: ${found.message}`);
+    }
+  }
+  // Cross checks run last but belong on their lines; sort is stable, so one line keeps its order.
+  errors.sort((a, b) => a.line - b.line);
+
+  // Every value in it was produced by the DAEMON_KEYS validator of its key, whose type
+  // `satisfies` ties to DaemonSettings.
+  const daemon = (sections.get('daemon')?.values ?? {}) as DaemonSettings;
+  return { settings: { daemon }, errors };
+}
+
+/** `no such file or directory (ENOENT)` from a Node fs error. */
+function describe(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  const text = /^[A-Z]+: ([^,]+)/.exec(e.message ?? '')?.[1] ?? String(e.message ?? err);
+  return e.code ? `${text} (${e.code})` : text;
+}
+
+/** Reads and parses the settings file; an unreadable one is an ERR_SETTINGS_READ error on line 0. */
+export async function loadSettings(file: string): Promise<{ settings: Settings; errors: ConfigError[] }> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const code: SettingsCode = 'ERR_SETTINGS_READ';
+    return { settings: { daemon: {} }, errors: [{ file, line: 0, code, message: `cannot read file: ${describe(err)}` }] };
+  }
+  return parseSettings(text, file);
+}

@@ -1,0 +1,236 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import ini from 'ini';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadSettings, parseSettings, type DaemonSettings } from '../../src/config/settings.js';
+import { formatConfigError } from '../../src/config/types.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const FILE = 'etc/ninetd.ini';
+
+/** Every [daemon] key, sorted: the shipped file must show each of them. */
+const DAEMON_KEYS = [
+  'default_family',
+  'log_connections',
+  'log_destination',
+  'log_file',
+  'log_level',
+  'max_children',
+  'pidfile',
+  'rate',
+  'retry_time',
+  'syslog_format',
+  'syslog_socket',
+  'udp_loopback',
+  'umask',
+];
+
+/** `[daemon]` followed by `lines`, one per line. */
+const daemon = (...lines: string[]): string => ['[daemon]', ...lines, ''].join('\n');
+
+/** [line, code] of every error in `text`. */
+const problems = (text: string): [number, string][] => parseSettings(text, FILE).errors.map((e) => [e.line, e.code]);
+
+describe('parseSettings', () => {
+  const good: [string, string, DaemonSettings][] = [
+    ['an empty file sets nothing', '', {}],
+    ['an empty [daemon] section sets nothing', daemon(), {}],
+    ['comments and blank lines are skipped', '# hash\n; semicolon\n\n   \n  # indented\n[daemon]\n\n; umask = 077\n', {}],
+    [
+      'every key is read into its type',
+      daemon(
+        'default_family = inet46',
+        'log_connections = yes',
+        'log_destination = file',
+        'log_file = /var/log/ninetd.log',
+        'log_level = debug',
+        'max_children = 40',
+        'pidfile = /run/ninetd.pid',
+        'rate = 0',
+        'retry_time = 1',
+        'syslog_format = rfc5424',
+        'syslog_socket = /dev/log',
+        'udp_loopback = off',
+        'umask = 027',
+      ),
+      {
+        default_family: 'inet46',
+        log_connections: true,
+        log_destination: 'file',
+        log_file: '/var/log/ninetd.log',
+        log_level: 'debug',
+        max_children: 40,
+        pidfile: '/run/ninetd.pid',
+        rate: 0,
+        retry_time: 1,
+        syslog_format: 'rfc5424',
+        syslog_socket: '/dev/log',
+        udp_loopback: false,
+        umask: 0o27,
+      },
+    ],
+    ['an empty pidfile means none', daemon('pidfile ='), { pidfile: '' }],
+    ['an abstract syslog socket is @name', daemon('syslog_socket = @ninetd-log'), { syslog_socket: '@ninetd-log' }],
+    ['umask 0 is accepted', daemon('umask = 0'), { umask: 0 }],
+    ['umask may have a leading 0', daemon('umask = 0022'), { umask: 0o22 }],
+    ['umask 0777 is the largest', daemon('umask = 0777'), { umask: 0o777 }],
+    ['retry_time as long as a timer can wait', daemon('retry_time = 2147483'), { retry_time: 2147483 }],
+    ['a comment may follow a value', daemon('umask = 077 ; tight', 'rate = 10 # per minute'), { umask: 0o77, rate: 10 }],
+    ['a quoted value keeps ; and #', daemon('pidfile = "/run/a;b#c.pid"'), { pidfile: '/run/a;b#c.pid' }],
+    ["a single-quoted number is still text to validate", daemon("rate = '12'"), { rate: 12 }],
+    ['blanks around keys, values and headers do not matter', '  [ daemon ]  ; main\n\tlog_level=warn\n  rate   =   5  \n', { log_level: 'warn', rate: 5 }],
+    ['CRLF line ends and a BOM are accepted', '\uFEFF[daemon]\r\nlog_level = error\r\n', { log_level: 'error' }],
+    ['log_destination other than file needs no log_file', daemon('log_destination = syslog'), { log_destination: 'syslog' }],
+  ];
+  it.each(good)('%s', (_name, text, expected) => {
+    expect(parseSettings(text, FILE)).toEqual({ settings: { daemon: expected }, errors: [] });
+  });
+
+  it.each([
+    ['true', true],
+    ['false', false],
+    ['yes', true],
+    ['no', false],
+    ['on', true],
+    ['off', false],
+    ['1', true],
+    ['0', false],
+  ])('reads the boolean spelling %s', (raw, value) => {
+    expect(parseSettings(daemon(`log_connections = ${raw}`, `udp_loopback = ${raw}`), FILE).settings.daemon).toEqual({
+      log_connections: value,
+      udp_loopback: value,
+    });
+  });
+
+  const bad: [string, string, [number, string][]][] = [
+    ['umask that is not octal', daemon('umask = 999'), [[2, 'ERR_SETTINGS_VALUE']]],
+    ['umask above 0777', daemon('umask = 1777'), [[2, 'ERR_SETTINGS_VALUE']]],
+    ['an empty umask', daemon('umask ='), [[2, 'ERR_SETTINGS_VALUE']]],
+    ['a negative rate', daemon('rate = -1'), [[2, 'ERR_SETTINGS_VALUE']]],
+    ['a fractional max_children', daemon('max_children = 1.5'), [[2, 'ERR_SETTINGS_VALUE']]],
+    ['a max_children that is no number', daemon('max_children = many'), [[2, 'ERR_SETTINGS_VALUE']]],
+    ['a rate beyond a C int', daemon('rate = 2147483648'), [[2, 'ERR_SETTINGS_VALUE']]],
+    ['retry_time 0', daemon('retry_time = 0'), [[2, 'ERR_SETTINGS_VALUE']]],
+    ['retry_time longer than a timer can wait', daemon('retry_time = 2147484'), [[2, 'ERR_SETTINGS_VALUE']]],
+    ['an unknown log level', daemon('log_level = loud'), [[2, 'ERR_SETTINGS_VALUE']]],
+    ['an unknown family', daemon('default_family = inet6'), [[2, 'ERR_SETTINGS_VALUE']]],
+    ['an unknown log destination', daemon('log_destination = journald'), [[2, 'ERR_SETTINGS_VALUE']]],
+    ['an unknown syslog format', daemon('syslog_format = rfc5425'), [[2, 'ERR_SETTINGS_VALUE']]],
+    ['words are spelled exactly', daemon('log_level = INFO'), [[2, 'ERR_SETTINGS_VALUE']]],
+    ['a boolean that is none', daemon('log_connections = maybe'), [[2, 'ERR_SETTINGS_VALUE']]],
+    ['an empty boolean', daemon('udp_loopback ='), [[2, 'ERR_SETTINGS_VALUE']]],
+    ['a relative pidfile', daemon('pidfile = run/ninetd.pid'), [[2, 'ERR_SETTINGS_VALUE']]],
+    ['an empty log_file', daemon('log_file ='), [[2, 'ERR_SETTINGS_VALUE']]],
+    ['a relative syslog socket', daemon('syslog_socket = dev/log'), [[2, 'ERR_SETTINGS_VALUE']]],
+    ['an abstract syslog socket without a name', daemon('syslog_socket = @'), [[2, 'ERR_SETTINGS_VALUE']]],
+    ['a syslog socket longer than sun_path', daemon(`syslog_socket = /${'x'.repeat(107)}`), [[2, 'ERR_SETTINGS_VALUE']]],
+    ['log_destination file without log_file, on the log_destination line', daemon('log_level = info', 'log_destination = file'), [[3, 'ERR_SETTINGS_VALUE']]],
+    ['log_destination file with a bad log_file, reported once', daemon('log_destination = file', 'log_file = x.log'), [[3, 'ERR_SETTINGS_VALUE']]],
+    ['an unknown key', daemon('umaks = 022'), [[2, 'ERR_SETTINGS_KEY']]],
+    ['keys are spelled exactly', daemon('Umask = 022', 'log-level = info'), [[2, 'ERR_SETTINGS_KEY'], [3, 'ERR_SETTINGS_KEY']]],
+    ["an ini array key", daemon('rate[] = 1'), [[2, 'ERR_SETTINGS_KEY']]],
+    ['an unknown section, whose keys are not checked', '[deamon]\numask = 999\nwhatever = 1\n', [[1, 'ERR_SETTINGS_SECTION']]],
+    ['a service section, not supported yet', `${daemon('rate = 1')}[service:echo/tcp]\nrate = 5\n`, [[3, 'ERR_SETTINGS_SECTION']]],
+    ['a dotted section name, which ini would nest', '[daemon.sub]\nrate = 1\n', [[1, 'ERR_SETTINGS_SECTION']]],
+    ['[daemon] with a name', '[daemon:x]\n', [[1, 'ERR_SETTINGS_SECTION']]],
+    ['a key before any section', 'rate = 1\n[daemon]\n', [[1, 'ERR_SETTINGS_SECTION']]],
+    ['a key given twice', daemon('umask = 022', 'rate = 1', 'umask = 027'), [[4, 'ERR_SETTINGS_DUPLICATE']]],
+    ['a key given twice, the second one bad', daemon('rate = 1', 'rate = x'), [[3, 'ERR_SETTINGS_DUPLICATE']]],
+    ['a section given twice', `${daemon('rate = 1')}${daemon('umask = 022')}`, [[3, 'ERR_SETTINGS_DUPLICATE']]],
+    ['a section given twice, repeating a key', `${daemon('rate = 1')}${daemon('rate = 2')}`, [[3, 'ERR_SETTINGS_DUPLICATE'], [4, 'ERR_SETTINGS_DUPLICATE']]],
+    ['a section given twice, with an unknown key', `${daemon('rate = 1')}${daemon('ratee = 2')}`, [[3, 'ERR_SETTINGS_DUPLICATE'], [4, 'ERR_SETTINGS_KEY']]],
+    ['a key without =', daemon('log_connections'), [[2, 'ERR_SETTINGS_SYNTAX']]],
+    ['a value without a key', daemon(' = 022'), [[2, 'ERR_SETTINGS_SYNTAX']]],
+    ['an unclosed header, whose keys are not checked', '[daemon\nrate = x\n', [[1, 'ERR_SETTINGS_SYNTAX']]],
+    ['text after a header', '[daemon] rate = 1\n', [[1, 'ERR_SETTINGS_SYNTAX']]],
+    [
+      'every bad line, in line order',
+      daemon('log_destination = file', 'umask = 8', 'nope = 1', 'umask = 022', 'rate'),
+      [
+        [2, 'ERR_SETTINGS_VALUE'],
+        [3, 'ERR_SETTINGS_VALUE'],
+        [4, 'ERR_SETTINGS_KEY'],
+        [5, 'ERR_SETTINGS_DUPLICATE'],
+        [6, 'ERR_SETTINGS_SYNTAX'],
+      ],
+    ],
+  ];
+  it.each(bad)('rejects %s', (_name, text, expected) => {
+    expect(problems(text)).toEqual(expected);
+  });
+
+  it('keeps the good values of a file with errors, and none of the bad ones', () => {
+    const { settings } = parseSettings(daemon('rate = 7', 'umask = 999', 'log_level = warn', 'log_level = info'), FILE);
+    expect(settings.daemon).toEqual({ rate: 7, log_level: 'warn' });
+  });
+
+  it('reads every value as ini does', () => {
+    const text = daemon('pidfile = "/run/x;y.pid"', 'log_file = /var/log/n\\#1.log ; comment', "syslog_socket = '@log'", 'log_level=debug');
+    const { settings, errors } = parseSettings(text, FILE);
+    expect(errors).toEqual([]);
+    expect(settings.daemon).toEqual(ini.decode(text).daemon);
+  });
+
+  it('formats errors as file:line: message, naming section and key', () => {
+    const { errors } = parseSettings('# settings\n[daemon]\numask = 999\n[service:echo/tcp]\nrate = 5\n', FILE);
+    expect(errors.map(formatConfigError)).toEqual([
+      'etc/ninetd.ini:3: [daemon] umask: "999" is not an octal mode (expected e.g. 022)',
+      'etc/ninetd.ini:4: unknown section "[service:echo/tcp]" (expected [daemon])',
+    ]);
+  });
+});
+
+describe('the shipped etc/ninetd.ini', () => {
+  const text = readFileSync(path.join(ROOT, 'etc', 'ninetd.ini'), 'utf8');
+
+  it('parses with no error and sets only an empty pidfile', () => {
+    expect(parseSettings(text, 'etc/ninetd.ini')).toEqual({ settings: { daemon: { pidfile: '' } }, errors: [] });
+  });
+
+  it('shows every [daemon] key commented out, each with a valid value', () => {
+    // Keep the comments, drop what is set, and turn `; key = value` lines back on.
+    const shown = text
+      .split('\n')
+      .filter((line) => !/^\w+\s*=/.test(line))
+      .map((line) => line.replace(/^;\s*(\w+\s*=)/, '$1'))
+      .join('\n');
+    const { settings, errors } = parseSettings(shown, 'etc/ninetd.ini');
+    expect(errors).toEqual([]);
+    expect(Object.keys(settings.daemon).sort()).toEqual(DAEMON_KEYS);
+  });
+});
+
+describe('loadSettings', () => {
+  let dir: string;
+
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'ninetd-settings-'));
+  });
+
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads and parses a file', async () => {
+    const file = path.join(dir, 'ninetd.ini');
+    writeFileSync(file, daemon('log_level = trace', 'umask = 077', 'rate = x'));
+    expect(await loadSettings(file)).toEqual({
+      settings: { daemon: { log_level: 'trace', umask: 0o77 } },
+      errors: [{ file, line: 4, code: 'ERR_SETTINGS_VALUE', message: expect.any(String) }],
+    });
+  });
+
+  it('reports a missing file as ERR_SETTINGS_READ on line 0', async () => {
+    const file = path.join(dir, 'nope.ini');
+    expect(await loadSettings(file)).toEqual({
+      settings: { daemon: {} },
+      errors: [{ file, line: 0, code: 'ERR_SETTINGS_READ', message: expect.any(String) }],
+    });
+  });
+
+  it('reports a directory as ERR_SETTINGS_READ on line 0', async () => {
+    const { errors } = await loadSettings(dir);
+    expect(errors.map((e) => [e.line, e.code])).toEqual([[0, 'ERR_SETTINGS_READ']]);
+  });
+});
