@@ -1,0 +1,94 @@
+// Turns a ServiceEntry into a bound (and, for connection types, listening) socket. It does not
+// watch the socket or dispatch connections.
+import { lstatSync, unlinkSync, chmodSync, chownSync } from 'node:fs';
+import type { ServiceEntry } from '../config/types.js';
+import * as native from './native.js';
+
+const { constants: C } = native;
+
+/** Listen backlog; the kernel caps it at net.core.somaxconn. */
+export const BACKLOG = 1024;
+
+const DOMAIN = { inet4: C.AF_INET, inet6: C.AF_INET6, inet46: C.AF_INET6, unix: C.AF_UNIX } as const;
+const TYPE = { dgram: C.SOCK_DGRAM, seqpacket: C.SOCK_SEQPACKET, stream: C.SOCK_STREAM } as const;
+
+/** Error raised when a service's socket cannot be set up; `cause` is the OS error. */
+export class BindError extends Error {
+  readonly code = 'ERR_BIND';
+  constructor(message: string, options: { cause: unknown }) {
+    super(message, options);
+  }
+}
+
+/** True when a unix socket path is in use by a live server (something accepts or receives there). */
+function unixPathLive(path: string, type: number): boolean {
+  const probe = native.socket(C.AF_UNIX, type);
+  try {
+    native.connect(probe, path);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ECONNREFUSED';
+  } finally {
+    native.close(probe);
+  }
+}
+
+/** Removes a socket file left by a dead instance; refuses to touch a live one or a non-socket. */
+function clearStaleUnixPath(path: string, type: number): void {
+  if (path.startsWith('@')) return;
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch {
+    return;
+  }
+  if (!st.isSocket()) return; // bind will fail with EADDRINUSE and say so
+  if (unixPathLive(path, type)) return;
+  unlinkSync(path);
+}
+
+/** Binds the entry's socket and returns its fd; stream and seqpacket sockets also listen. */
+export function bindService(e: ServiceEntry): number {
+  const type = TYPE[e.socketType];
+  if (e.family === 'unix') clearStaleUnixPath(e.path, type);
+  let fd = -1;
+  try {
+    fd = native.socket(DOMAIN[e.family], type);
+    if (e.family !== 'unix' && e.socketType !== 'dgram') native.setsockopt(fd, C.SOL_SOCKET, C.SO_REUSEADDR, 1);
+    if (e.family === 'inet6' || e.family === 'inet46') {
+      native.setsockopt(fd, C.IPPROTO_IPV6, C.IPV6_V6ONLY, e.family === 'inet6' ? 1 : 0);
+    }
+    const host = e.family === 'unix' ? e.path : e.host === '*' ? '' : e.host;
+    native.bind(fd, host, e.port);
+    if (e.family === 'unix' && !e.path.startsWith('@') && e.unixOwner) applyUnixOwner(e);
+    if (e.socketType !== 'dgram') native.listen(fd, BACKLOG);
+    return fd;
+  } catch (err) {
+    if (fd >= 0) native.close(fd);
+    const what = (err as NodeJS.ErrnoException).syscall ?? 'socket';
+    const why = (err as Error).message.replace(/^\w+: /, '');
+    throw new BindError(`${e.service}/${e.protocol}: ${what}: ${why}`, { cause: err });
+  }
+}
+
+/** Sets the owner, group and mode of a unix socket file as the entry asks. */
+function applyUnixOwner(e: ServiceEntry): void {
+  const o = e.unixOwner!;
+  chmodSync(e.path, o.mode);
+  if (process.getuid?.() !== 0) return;
+  const pw = o.user ? native.getpwnam(o.user) : null;
+  const gr = o.group ? native.getgrnam(o.group) : null;
+  chownSync(e.path, pw?.uid ?? -1, gr?.gid ?? -1);
+}
+
+/** Closes a service socket and removes its unix socket file. */
+export function closeService(e: ServiceEntry, fd: number): void {
+  native.close(fd);
+  if (e.family === 'unix' && !e.path.startsWith('@')) {
+    try {
+      unlinkSync(e.path);
+    } catch {
+      // already gone
+    }
+  }
+}

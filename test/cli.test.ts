@@ -1,0 +1,135 @@
+// The command line contract: options, usage errors, --check, exit codes, the bundled config.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { exchange } from './helpers/client.js';
+import { CLI, ROOT, startDaemon } from './helpers/daemon.js';
+import { alive, until } from './helpers/wait.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'ninetd-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function ninetd(...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 20_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function file(name: string, text: string): string {
+  const p = path.join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+describe('ninetd command line', () => {
+  it.each([
+    ['an unknown option', ['--no-such-option']],
+    ['a negative rate', ['-R', '-1']],
+    ['a fractional max-children', ['-c', '1.5']],
+    ['a non-numeric retry time', ['--retry-time', 'soon']],
+    ['an unknown log level', ['--log-level', 'loud']],
+    ['two config files', ['a.conf', 'b.conf']],
+  ])('exits 64 with a usage message for %s', (_what, args) => {
+    const r = ninetd(...args);
+    expect(r.code).toBe(64);
+    expect(r.stderr).toMatch(/^ninetd: /);
+  });
+
+  it('prints help and version and exits 0', () => {
+    const help = ninetd('--help');
+    expect(help.code).toBe(0);
+    for (const flag of ['--foreground', '--check', '--log-connections', '--services', '--rate', '--max-children', '--retry-time']) {
+      expect(help.stdout).toContain(flag);
+    }
+    const version = ninetd('--version');
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it('--check prints every error as file:line and exits 78', () => {
+    const conf = file('bad.conf', 'echo stream tcp nowait root internal\nfoo strem tcp nowait root internal\n\nbar stream tcp nowait root /no/such/program bar\n');
+    const services = file('services', 'echo 7/tcp\nfoo 1000/tcp\nbar 1001/tcp\n');
+    const r = ninetd('--check', '--services', services, conf);
+    expect(r.code).toBe(78);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(new RegExp(`^${conf}:2: `));
+    expect(lines[1]).toMatch(new RegExp(`^${conf}:4: `));
+  });
+
+  it('--check exits 0 for the bundled etc/inetd.conf', () => {
+    const r = ninetd('--check', '--services', path.join(ROOT, 'etc', 'services'), path.join(ROOT, 'etc', 'inetd.conf'));
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+
+  it('exits 78 when no entry can be served', () => {
+    const conf = file('none.conf', '# nothing here\nfoo strem tcp nowait root internal\n');
+    const r = ninetd('-d', '--services', file('s2', 'foo 1000/tcp\n'), conf);
+    expect(r.code).toBe(78);
+  });
+
+  it('serves the good entries of a config with bad lines and reports each bad one by line', async () => {
+    const d = await startDaemon(
+      ['127.0.0.1:', 'echo stream tcp nowait - internal', 'broken stream tcp', 'daytime stream tcp nowait - internal', 'x stream tcp nowait - /no/such/prog x'].join('\n'),
+      { services: 'echo 0/tcp\ndaytime 0/tcp\nbroken 0/tcp\nx 0/tcp\n' },
+    );
+    try {
+      const errs = d.records.filter((r) => r.level === 50 && typeof r.line === 'number').map((r) => r.line);
+      expect(errs.sort()).toEqual([3, 5]);
+      expect(d.records.filter((r) => r.msg === 'listening').map((r) => r.service).sort()).toEqual(['daytime', 'echo']);
+    } finally {
+      expect(await d.stop()).toBe(0);
+    }
+  });
+});
+
+describe('detaching (no -d)', () => {
+  const services = () => file('dservices', 'echo 0/tcp\nt-bad 0/tcp\n');
+
+  it('returns 0 once the daemon has bound its services, and the daemon serves in its own session', async () => {
+    const pidfile = path.join(dir, 'detach.pid');
+    const conf = file('detach.conf', '127.0.0.1:echo stream tcp nowait - internal\n');
+    const log = path.join(dir, 'detach.log');
+    const r = ninetd('-p', pidfile, '--log-file', log, '--services', services(), conf);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const pid = Number(readFileSync(pidfile, 'utf8'));
+    try {
+      // Bound before the command returned: the record is already in the log.
+      const listening = readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg: string; port: number }).find((x) => x.msg === 'listening');
+      expect(await exchange(listening!.port, 'detached')).toEqual(Buffer.from('detached'));
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').slice(readFileSync(`/proc/${pid}/stat`, 'utf8').lastIndexOf(')') + 2).split(' ');
+      expect(Number(stat[3])).toBe(pid); // session id: setsid made it a session leader
+      expect(readlinkSync(`/proc/${pid}/cwd`)).toBe('/');
+      expect(readlinkSync(`/proc/${pid}/fd/0`)).toBe('/dev/null');
+    } finally {
+      process.kill(pid, 'SIGTERM');
+      await until(() => !alive(pid), 'detached daemon to exit');
+    }
+    expect(existsSync(pidfile)).toBe(false);
+  });
+
+  it('reports configuration errors on stderr and exits non-zero when nothing can be served', () => {
+    const conf = file('detach-bad.conf', 't-bad strem tcp nowait - internal\n');
+    const r = ninetd('-p', path.join(dir, 'bad.pid'), '--services', services(), conf);
+    expect(r.code).toBe(78);
+    expect(r.stderr).toContain(`${conf}:1: `);
+  });
+
+  it('reports a port in use on stderr and exits 71', async () => {
+    const server = net.createServer();
+    await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      const conf = file('detach-busy.conf', `127.0.0.1:${port} stream tcp nowait - internal echo\n`);
+      const r = ninetd('-p', path.join(dir, 'busy.pid'), '--services', services(), conf);
+      expect(r.code).toBe(71);
+      expect(r.stderr).toMatch(/bind: address already in use/);
+    } finally {
+      server.close();
+    }
+  });
+});

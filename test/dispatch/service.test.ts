@@ -1,0 +1,194 @@
+// The real daemon serving nowait stream services: exec'd handlers, internal services, limits.
+import { afterEach, describe, expect, it } from 'vitest';
+import { exchange, fdCount, open, zombies } from '../helpers/client.js';
+import { FIXTURES, FIXTURE_BIN, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+
+const SERVICES = ['t-cat', 't-report', 't-hello', 't-exit', 't-crash', 't-hang', 't-hang1', 'echo', 'discard', 'chargen', 'daytime', 'time']
+  .map((n) => `${n} 0/tcp`)
+  .join('\n');
+
+const running: RunningDaemon[] = [];
+async function daemon(config: string, args: string[] = [], extra = {}): Promise<RunningDaemon> {
+  const d = await startDaemon(`127.0.0.1:\n${config}\n`, { services: SERVICES, args, ...extra });
+  running.push(d);
+  return d;
+}
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((d) => d.stop()));
+});
+
+function report(text: string): { fds: string[]; env: Record<string, string>; kv: Record<string, string> } {
+  const fds: string[] = [];
+  const env: Record<string, string> = {};
+  const kv: Record<string, string> = {};
+  for (const line of text.trim().split('\n')) {
+    const [k, ...rest] = line.split(' ');
+    const v = rest.join(' ');
+    if (k === 'fd') fds.push(v);
+    else if (k === 'env') env[v.slice(0, v.indexOf('='))] = v.slice(v.indexOf('=') + 1);
+    else kv[k!] = v;
+  }
+  return { fds, env, kv };
+}
+
+describe('nowait stream services', () => {
+  it('runs a handler with the connection as its stdin and stdout', async () => {
+    const d = await daemon('t-cat stream tcp nowait - /bin/cat cat');
+    const got = await exchange(d.port('t-cat'), 'hello through cat\n');
+    expect(got.toString()).toBe('hello through cat\n');
+  });
+
+  it('gives the handler exactly fds 0-2, blocking, default signals, cwd /, a new session and UCSPI variables', async () => {
+    const d = await daemon(`t-report stream tcp nowait - ${FIXTURE_BIN}/report report`);
+    const port = d.port('t-report');
+    const net = await import('node:net');
+    const sock = net.connect({ port, host: '127.0.0.1' });
+    await new Promise((r) => sock.once('connect', r));
+    const clientPort = sock.localPort;
+    const chunks: Buffer[] = [];
+    sock.on('data', (c: Buffer) => chunks.push(c));
+    await new Promise((r) => sock.once('close', r));
+    const { fds, env, kv } = report(Buffer.concat(chunks).toString());
+    expect(fds.sort()).toEqual(['0', '1', '2']);
+    expect(kv.nonblock0).toBe('0');
+    expect(kv.SigIgn).toBe('0000000000000000');
+    expect(kv.SigBlk).toBe('0000000000000000');
+    expect(kv.cwd).toBe('/');
+    expect(kv.sid_is_pid).toBe('1');
+    expect(env).toEqual({
+      PATH: expect.stringContaining('/usr/bin'),
+      PROTO: 'TCP',
+      TCPLOCALIP: '127.0.0.1',
+      TCPLOCALPORT: String(port),
+      TCPREMOTEIP: '127.0.0.1',
+      TCPREMOTEPORT: String(clientPort),
+      REMOTE_HOST: '127.0.0.1',
+    });
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('runs the handler as the named user when ninetd runs as root', async () => {
+    const d = await daemon(`t-report stream tcp nowait nobody:nogroup ${FIXTURE_BIN}/report report`);
+    const { kv } = report((await exchange(d.port('t-report'))).toString());
+    expect(kv.uid).toBe('65534');
+    expect(kv.gid).toBe('65534');
+  });
+
+  it('leaves no zombie and returns to its idle fd count after 1000 sequential and 200 concurrent connections', async () => {
+    const d = await daemon(`t-hello stream tcp nowait - ${FIXTURE_BIN}/hello hello`, ['-R', '0', '-l']);
+    const port = d.port('t-hello');
+    const idle = await fdCount(d.pid);
+    for (let i = 0; i < 1000; i++) expect((await exchange(port)).toString()).toBe('hello\n');
+    const concurrent = await Promise.all(Array.from({ length: 200 }, () => exchange(port)));
+    expect(concurrent.every((b) => b.toString() === 'hello\n')).toBe(true);
+    // Every handler's end is logged once it has been reaped.
+    await d.waitFor(() => d.records.filter((r) => r.msg === 'connection').length >= 1200, '1200 connection records', 60_000);
+    expect(await zombies(d.pid)).toEqual([]);
+    expect(await fdCount(d.pid)).toBe(idle);
+  });
+
+  it('keeps serving other services while handlers exit at once, crash, or never exit', async () => {
+    const d = await daemon(
+      [
+        `t-exit stream tcp nowait - ${FIXTURES}/exit-now.sh exit-now`,
+        `t-crash stream tcp nowait - ${FIXTURES}/crash.sh crash`,
+        `t-hang stream tcp nowait - ${FIXTURES}/hang.sh hang`,
+        `t-hello stream tcp nowait - ${FIXTURE_BIN}/hello hello`,
+      ].join('\n'),
+      ['-l'],
+    );
+    expect((await exchange(d.port('t-exit'))).length).toBe(0);
+    expect((await exchange(d.port('t-crash'))).length).toBe(0);
+    await d.waitFor((r) => r.msg === 'connection' && r.service === 't-crash' && r.signal === 'SIGSEGV', 'crash record');
+    const hung = await open(d.port('t-hang'));
+    const pid = Number((await hung.nextData()).trim());
+    expect(pid).toBeGreaterThan(0);
+    expect((await exchange(d.port('t-hello'))).toString()).toBe('hello\n');
+    process.kill(pid, 'SIGKILL');
+    await d.waitFor((r) => r.msg === 'connection' && r.pid === pid, 'hung handler record');
+    hung.destroy();
+    expect((await exchange(d.port('t-hello'))).toString()).toBe('hello\n');
+  });
+
+  it('holds connections in the backlog while a service is at its max children', async () => {
+    const d = await daemon(`t-hang1 stream tcp nowait/1 - ${FIXTURES}/hang.sh hang`);
+    const port = d.port('t-hang1');
+    const first = await open(port);
+    const pid1 = Number((await first.nextData()).trim());
+    const second = await open(port);
+    process.kill(d.pid, 'SIGUSR2');
+    const dump = await d.waitFor((r) => r.msg === 'state', 'state dump');
+    expect(dump.services).toEqual([expect.objectContaining({ service: 't-hang1', state: 'full', children: 1 })]);
+    expect(second.received()).toBe('');
+    process.kill(pid1, 'SIGKILL');
+    const pid2 = Number((await second.nextData()).trim());
+    expect(pid2).toBeGreaterThan(0);
+    expect(pid2).not.toBe(pid1);
+    process.kill(pid2, 'SIGKILL');
+    first.destroy();
+    second.destroy();
+  });
+
+  it('suspends a service that exceeds its spawn rate and resumes it after the retry time', async () => {
+    const d = await daemon(`t-hello stream tcp nowait.3 - ${FIXTURE_BIN}/hello hello`, ['--retry-time', '1']);
+    const port = d.port('t-hello');
+    for (let i = 0; i < 3; i++) expect((await exchange(port)).toString()).toBe('hello\n');
+    // The fourth connection within the minute trips the guard and is closed unserved.
+    expect((await exchange(port)).toString()).toBe('');
+    await d.waitFor((r) => typeof r.msg === 'string' && r.msg.startsWith('looping'), 'looping');
+    await d.waitFor((r) => r.msg === 'resumed after suspension', 'resume');
+    expect((await exchange(port)).toString()).toBe('hello\n');
+  });
+
+  it('pauses instead of spinning when it runs out of file descriptors, then serves again', async () => {
+    // Internal connections hold an fd in the supervisor until the client closes.
+    const d = await daemon('discard stream tcp nowait - internal\necho stream tcp nowait - internal', ['-R', '0'], { fdLimit: 48 });
+    const conns = await Promise.all(Array.from({ length: 60 }, () => open(d.port('discard')).catch(() => null)));
+    await d.waitFor((r) => typeof r.msg === 'string' && r.msg.startsWith('out of resources'), 'resource back-off');
+    for (const c of conns) c?.destroy();
+    expect((await exchange(d.port('echo'), 'again')).toString()).toBe('again');
+    // Back-off is logged per episode, not per readiness event.
+    const backoffs = d.records.filter((r) => typeof r.msg === 'string' && r.msg.startsWith('out of resources')).length;
+    expect(backoffs).toBeLessThan(10);
+    expect(d.proc.exitCode).toBeNull();
+  });
+});
+
+describe('internal stream services', () => {
+  const CONF = ['echo', 'discard', 'chargen', 'daytime', 'time'].map((n) => `${n} stream tcp nowait - internal`).join('\n');
+
+  it('echo returns every byte sent', async () => {
+    const d = await daemon(CONF);
+    const data = Buffer.from(Array.from({ length: 100_000 }, (_, i) => i % 251));
+    expect((await exchange(d.port('echo'), data)).equals(data)).toBe(true);
+  });
+
+  it('discard sends nothing back', async () => {
+    const d = await daemon(CONF);
+    expect((await exchange(d.port('discard'), 'x'.repeat(10_000))).length).toBe(0);
+  });
+
+  it('chargen sends the RFC 864 rotating pattern', async () => {
+    const d = await daemon(CONF);
+    const got = await exchange(d.port('chargen'), undefined, { end: false, max: 74 * 96 });
+    const lines = got.toString('latin1').split('\r\n');
+    expect(lines[0]).toBe(' !"#$%&\'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefg');
+    expect(lines[1]).toBe('!"#$%&\'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefgh');
+    expect(lines[95]).toBe(lines[0]);
+  });
+
+  it('daytime sends one ctime line and closes', async () => {
+    const d = await daemon(CONF);
+    expect((await exchange(d.port('daytime'))).toString()).toMatch(/^(Sun|Mon|Tue|Wed|Thu|Fri|Sat) [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}\r\n$/);
+  });
+
+  it('time sends four big-endian bytes of seconds since 1900', async () => {
+    const d = await daemon(CONF);
+    const before = Math.floor(Date.now() / 1000) + 2_208_988_800;
+    const got = await exchange(d.port('time'));
+    const after = Math.floor(Date.now() / 1000) + 2_208_988_800;
+    expect(got.length).toBe(4);
+    const t = got.readUInt32BE(0);
+    expect(t).toBeGreaterThanOrEqual(before % 2 ** 32);
+    expect(t).toBeLessThanOrEqual(after % 2 ** 32);
+  });
+});

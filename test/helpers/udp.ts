@@ -1,0 +1,29 @@
+// A UDP client for tests: send a datagram, wait for the reply, bounded in time.
+import dgram from 'node:dgram';
+
+/** Sends `msg` to host:port from a fresh socket (optionally bound to `bind`) and resolves with the first reply. */
+export async function udpAsk(port: number, msg: string | Buffer, opts: { host?: string; ms?: number } = {}): Promise<Buffer> {
+  const host = opts.host ?? '127.0.0.1';
+  const sock = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+  try {
+    return await new Promise<Buffer>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no reply from ${host}:${port}`)), opts.ms ?? 10_000);
+      sock.once('message', (m) => (clearTimeout(timer), resolve(m)));
+      sock.once('error', (e) => (clearTimeout(timer), reject(e)));
+      sock.send(msg, port, host);
+    });
+  } finally {
+    sock.close();
+  }
+}
+
+/** Sends one datagram from `bindHost:bindPort` and closes; for tests of dropped datagrams. */
+export async function udpSendFrom(bindHost: string, bindPort: number, port: number, host: string, msg: string): Promise<void> {
+  const sock = dgram.createSocket('udp4');
+  await new Promise<void>((resolve, reject) => {
+    sock.once('error', reject);
+    sock.bind(bindPort, bindHost, () => resolve());
+  });
+  await new Promise<void>((resolve, reject) => sock.send(msg, port, host, (err) => (err ? reject(err) : resolve())));
+  sock.close();
+}

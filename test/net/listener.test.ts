@@ -1,0 +1,141 @@
+// Sockets as ninetd binds them: unix-domain services (stream, dgram, seqpacket) and IPv6.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import * as native from '../../src/net/native.js';
+import { exchange } from '../helpers/client.js';
+import { FIXTURE_BIN, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'ninetd-unix-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const running: RunningDaemon[] = [];
+async function daemon(config: string, services = '', noWait = false): Promise<RunningDaemon> {
+  const d = await startDaemon(`${config}\n`, { services, noWait });
+  running.push(d);
+  return d;
+}
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((d) => d.stop()));
+});
+
+/** Talks to a unix stream socket: sends `msg`, reads to EOF. */
+function unixExchange(p: string, msg = ''): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(p);
+    let out = '';
+    s.setEncoding('utf8');
+    s.on('connect', () => s.end(msg));
+    s.on('data', (c) => (out += c));
+    s.on('error', reject);
+    s.on('close', () => resolve(out));
+  });
+}
+
+/** Runs a python3 one-shot client (seqpacket and unix dgram have no node:net client). */
+function py(code: string, ...args: string[]): string {
+  return execFileSync('/usr/bin/python3', ['-c', code, ...args], { encoding: 'utf8', timeout: 10_000 });
+}
+
+describe('unix-domain services', () => {
+  it('serve a stream socket and tell the handler its peer credentials', async () => {
+    const p = path.join(dir, 'report.sock');
+    const d = await daemon(`${p} stream unix nowait - ${FIXTURE_BIN}/report report`);
+    const out = await unixExchange(p);
+    expect(out).toContain('env PROTO=IPC');
+    expect(out).toContain(`env IPCLOCALPATH=${p}`);
+    expect(out).toContain(`env IPCREMOTEPID=${process.pid}`);
+    expect(out).toContain(`env IPCREMOTEEUID=${process.getuid?.()}`);
+    await d.stop();
+    running.length = 0;
+    expect(existsSync(p)).toBe(false);
+  });
+
+  it('serve seqpacket sockets', async () => {
+    const p = path.join(dir, 'cat.seq');
+    await daemon(`${p} seqpacket unix nowait - /bin/cat cat`);
+    const got = py(
+      'import socket,sys\ns=socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)\ns.connect(sys.argv[1])\ns.send(b"one message")\nprint(s.recv(100).decode())',
+      p,
+    );
+    expect(got.trim()).toBe('one message');
+  });
+
+  it('answer internal datagram services over a unix dgram socket', async () => {
+    const p = path.join(dir, 'echo.dgram');
+    const me = path.join(dir, 'client.dgram');
+    await daemon(`${p} dgram unix wait - internal echo`);
+    const got = py(
+      'import socket,sys\ns=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\ns.bind(sys.argv[2])\ns.settimeout(10)\ns.sendto(b"over unix", sys.argv[1])\nprint(s.recv(100).decode())',
+      p,
+      me,
+    );
+    expect(got.trim()).toBe('over unix');
+  });
+
+  it('replace a stale socket file but never steal a live one', async () => {
+    const stale = path.join(dir, 'stale.sock');
+    const fd = native.socket(native.constants.AF_UNIX, native.constants.SOCK_STREAM);
+    native.bind(fd, stale, 0);
+    native.close(fd); // the file stays behind, as after a crash
+    const live = path.join(dir, 'live.sock');
+    const server = net.createServer((s) => {
+      s.on('error', () => {}); // our own liveness probe hangs up at once
+      s.end('mine\n');
+    });
+    await new Promise<void>((r) => server.listen(live, r));
+    try {
+      const d = await daemon([`${stale} stream unix nowait - ${FIXTURE_BIN}/hello hello`, `${live} stream unix nowait - ${FIXTURE_BIN}/hello hello`].join('\n'));
+      expect(await unixExchange(stale)).toBe('hello\n');
+      expect(await unixExchange(live)).toBe('mine\n');
+      expect(d.records.find((r) => r.code === 'ERR_BIND')).toMatchObject({ service: live });
+    } finally {
+      server.close();
+    }
+  });
+
+  it('apply the owner and mode of the FreeBSD :user:group:mode: prefix', async () => {
+    const p = path.join(dir, 'mode.sock');
+    await daemon(`:root:root:600:${p} stream unix nowait - ${FIXTURE_BIN}/hello hello`);
+    expect(statSync(p).mode & 0o777).toBe(0o600);
+  });
+});
+
+describe('IPv6', () => {
+  const services = 't6 0/tcp\nt46 0/tcp\nt4 0/tcp\n';
+
+  it('tcp6 binds IPv6 only and tells the handler IPv6 addresses', async () => {
+    const d = await daemon(`[::1]:t6 stream tcp6 nowait - ${FIXTURE_BIN}/report report`, services);
+    const out = (await exchange(d.port('t6'), undefined, { host: '::1' })).toString();
+    expect(out).toContain('env TCPLOCALIP=::1');
+    expect(out).toContain('env TCPREMOTEIP=::1');
+  });
+
+  it('tcp46 on every address answers IPv4 and IPv6 clients, with IPv4 shown plainly', async () => {
+    const d = await daemon(`*:t46 stream tcp46 nowait - ${FIXTURE_BIN}/report report`, services);
+    const port = d.port('t46');
+    expect((await exchange(port, undefined, { host: '127.0.0.1' })).toString()).toContain('env TCPREMOTEIP=127.0.0.1\n');
+    expect((await exchange(port, undefined, { host: '::1' })).toString()).toContain('env TCPREMOTEIP=::1\n');
+  });
+
+  it('tcp6 on every address does not take IPv4 connections (V6ONLY)', async () => {
+    const d = await daemon(`*:t6 stream tcp6 nowait - ${FIXTURE_BIN}/hello hello`, services);
+    const port = d.port('t6');
+    expect((await exchange(port, undefined, { host: '::1' })).toString()).toBe('hello\n');
+    await expect(exchange(port, undefined, { host: '127.0.0.1' })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+
+  it('plain tcp is IPv4', async () => {
+    const d = await daemon(`t4 stream tcp nowait - ${FIXTURE_BIN}/hello hello`, services);
+    const port = d.port('t4');
+    expect((await exchange(port, undefined, { host: '127.0.0.1' })).toString()).toBe('hello\n');
+    await expect(exchange(port, undefined, { host: '::1' })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+
+  it('accepts a scoped address literal', async () => {
+    const d = await daemon(`[::1%lo]:t6 stream tcp6 nowait - ${FIXTURE_BIN}/hello hello`, services);
+    expect((await exchange(d.port('t6'), undefined, { host: '::1' })).toString()).toBe('hello\n');
+  });
+});
