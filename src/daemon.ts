@@ -7,6 +7,7 @@ import { loadConfig } from './config/load.js';
 import { formatConfigError, type Config, type ServiceEntry } from './config/types.js';
 import { Service, type DispatchSettings } from './dispatch/service.js';
 import type { Logger } from './log/logger.js';
+import { matchInherited, takeListenFds, type InheritedSocket } from './net/activation.js';
 import { bindService, BindError } from './net/listener.js';
 import * as native from './net/native.js';
 import { monotonicUsec, SdNotify, watchdogIntervalMs } from './net/sd-notify.js';
@@ -51,6 +52,8 @@ export class Daemon {
   private readonly notify = SdNotify.fromEnv(process.env);
   private watchdog: NodeJS.Timeout | undefined;
   private lastReload = 'none';
+  /** Sockets the service manager passed us, not yet adopted by a service. */
+  private inherited: InheritedSocket[] = [];
   private readonly internalUdp = new Set<number>();
   private resolveStopped!: () => void;
   /** Resolves once stop() has closed everything. */
@@ -70,6 +73,7 @@ export class Daemon {
   /** Loads the configuration and serves every good entry; throws DaemonError if none can be served. */
   async start(): Promise<void> {
     this.lockPidFile();
+    this.inherited = takeListenFds(process.env, process.pid);
     const config = await this.load();
     logConfigErrors(this.logger, config);
     const { byKey, errors } = keyEntries(config.entries);
@@ -79,6 +83,10 @@ export class Daemon {
       throw new DaemonError('ERR_NO_SERVICES', `${this.opts.configFile}: no service to serve`, 78);
     }
     for (const [key, entry] of byKey) this.add(key, entry);
+    for (const s of this.inherited.splice(0)) {
+      this.logger.warn({ fd: s.fd, name: s.name }, 'passed socket matches no service; closed');
+      native.close(s.fd);
+    }
     if (this.services.size === 0) {
       this.closeAll();
       this.releasePidFile();
@@ -219,8 +227,10 @@ export class Daemon {
   /** Binds and starts one service; on failure logs it, keeps it for retry, and returns false. */
   private add(key: string, entry: ServiceEntry, quiet = false): boolean {
     let fd: number;
+    const passed = matchInherited(this.inherited, entry);
     try {
-      fd = bindService(entry);
+      if (passed) this.inherited.splice(this.inherited.indexOf(passed), 1);
+      fd = passed ? passed.fd : bindService(entry);
     } catch (err) {
       this.unbound.set(key, entry);
       if (!quiet) {
@@ -231,17 +241,19 @@ export class Daemon {
       return false;
     }
     this.unbound.delete(key);
-    const svc = new Service(entry, fd, {
-      logger: this.logger,
-      settings: this.opts.settings,
-      internalUdpPorts: () => this.internalUdp,
-    });
+    const svc = new Service(
+      entry,
+      fd,
+      { logger: this.logger, settings: this.opts.settings, internalUdpPorts: () => this.internalUdp },
+      passed !== undefined,
+    );
     this.services.set(key, svc);
     this.refreshInternalUdp();
     this.warnUser(key, entry);
     svc.start();
     const where = entry.family === 'unix' ? { path: entry.path } : { addr: entry.host, port: boundPort(fd, entry) };
-    this.logger.info({ service: entry.service, proto: entry.protocol, type: entry.socketType, wait: entry.wait, ...where }, 'listening');
+    const how = passed ? { inherited: true } : {};
+    this.logger.info({ service: entry.service, proto: entry.protocol, type: entry.socketType, wait: entry.wait, ...where, ...how }, 'listening');
     return true;
   }
 

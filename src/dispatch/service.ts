@@ -76,6 +76,8 @@ export class Service {
     public entry: ServiceEntry,
     readonly fd: number,
     private readonly ctx: DispatchContext,
+    /** Passed by the service manager: its socket file is not ours to remove. */
+    private readonly inherited = false,
   ) {
     this.guard = new RateGuard(entry.rate || ctx.settings.rate);
     this.log = ctx.logger.child({ service: entry.service, proto: entry.protocol });
@@ -101,7 +103,8 @@ export class Service {
     this.closed = true;
     clearTimeout(this.timer);
     this.poller.close();
-    closeService(this.entry, this.fd);
+    if (this.inherited) native.close(this.fd);
+    else closeService(this.entry, this.fd);
   }
 
   /** Where the service stands, for logs and the state dump. */

@@ -416,6 +416,21 @@ static napi_value js_setsockopt(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/* getsockopt(2) for an int option. */
+static napi_value js_getsockopt(napi_env env, napi_callback_info info) {
+  args_t a;
+  int32_t fd, level, name;
+  if (!get_args(env, info, &a) || !arg_int(env, a.argv[0], "fd", &fd) || !arg_int(env, a.argv[1], "level", &level) ||
+      !arg_int(env, a.argv[2], "name", &name))
+    return NULL;
+  int value = 0;
+  socklen_t len = sizeof value;
+  if (getsockopt(fd, level, name, &value, &len) < 0) return throw_errno(env, errno, "getsockopt");
+  napi_value r;
+  CHECK(napi_create_int32(env, value, &r));
+  return r;
+}
+
 /* Shared by bind(2) and connect(2): the address family comes from the socket itself. */
 static napi_value bind_or_connect(napi_env env, napi_callback_info info, bool is_bind) {
   const char *syscall = is_bind ? "bind" : "connect";
@@ -1113,11 +1128,13 @@ static const constant_t constants[] = {
     {"SOCK_STREAM", SOCK_STREAM},
     {"SOL_SOCKET", SOL_SOCKET},
     {"SO_BROADCAST", SO_BROADCAST},
+    {"SO_DOMAIN", SO_DOMAIN},
     {"SO_KEEPALIVE", SO_KEEPALIVE},
     {"SO_RCVBUF", SO_RCVBUF},
     {"SO_REUSEADDR", SO_REUSEADDR},
     {"SO_REUSEPORT", SO_REUSEPORT},
     {"SO_SNDBUF", SO_SNDBUF},
+    {"SO_TYPE", SO_TYPE},
     {"TCP_NODELAY", TCP_NODELAY},
     {"UV_DISCONNECT", UV_DISCONNECT},
     {"UV_READABLE", UV_READABLE},
@@ -1131,7 +1148,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_property_descriptor fns[] = {
       FN(accept),      FN(bind),          FN(close),       FN(cloexecFrom), FN(connect),      FN(getFlags),
       FN(getgrnam),    FN(getgrouplist),  FN(getpeercred), FN(getpeername), FN(getpwnam),     FN(getpwuid),
-      FN(getsockname), FN(listen),        FN(lockPidFile), FN(recvfrom),    FN(sendto),       FN(sendtoUnix),
+      FN(getsockname), FN(getsockopt), FN(listen),        FN(lockPidFile), FN(recvfrom),    FN(sendto),       FN(sendtoUnix),
       FN(setNonBlocking), FN(setsockopt), FN(socket),
   };
   CHECK(napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns));

@@ -63,11 +63,13 @@ export interface Constants {
   readonly SOCK_STREAM: number;
   readonly SOL_SOCKET: number;
   readonly SO_BROADCAST: number;
+  readonly SO_DOMAIN: number;
   readonly SO_KEEPALIVE: number;
   readonly SO_RCVBUF: number;
   readonly SO_REUSEADDR: number;
   readonly SO_REUSEPORT: number;
   readonly SO_SNDBUF: number;
+  readonly SO_TYPE: number;
   readonly TCP_NODELAY: number;
   readonly UV_DISCONNECT: number;
   readonly UV_READABLE: number;
@@ -82,6 +84,7 @@ interface Addon {
   listen(fd: number, backlog: number): void;
   accept(fd: number, nonblock: boolean): (SockAddr & { fd: number }) | null;
   getsockname(fd: number): SockAddr;
+  getsockopt(fd: number, level: number, name: number): number;
   getpeername(fd: number): SockAddr;
   getpeercred(fd: number): { pid: number; uid: number; gid: number };
   recvfrom(fd: number, buf: Buffer): { bytes: number; from: SockAddr } | null;
@@ -125,6 +128,11 @@ export function socket(domain: number, type: number): number {
 /** setsockopt(2) for an int option. */
 export function setsockopt(fd: number, level: number, name: number, value: number): void {
   addon.setsockopt(fd, level, name, value);
+}
+
+/** getsockopt(2) for an int option (SO_TYPE, SO_DOMAIN, …). */
+export function getsockopt(fd: number, level: number, name: number): number {
+  return addon.getsockopt(fd, level, name);
 }
 
 /** bind(2); the family is the socket's own; host '' or '*' is any, IPv6 may carry %scope, unix host is a path or '@abstract'. */
