@@ -86,6 +86,32 @@ describe('ninetd command line', () => {
   });
 });
 
+describe('settings file', () => {
+  it('is overridden by command-line flags', async () => {
+    const ini = file('quiet.ini', '[daemon]\nlog_level = error\nrate = 1\n');
+    const d = await startDaemon('127.0.0.1:echo stream tcp nowait - internal\n', {
+      services: 'echo 0/tcp\n',
+      args: ['--settings', ini, '-R', '0'],
+    });
+    try {
+      // --log-level debug (from the harness) beats log_level = error: "listening" is logged.
+      const port = d.port('echo');
+      // -R 0 beats rate = 1: a second connection within the minute is still served.
+      expect((await exchange(port, 'one')).toString()).toBe('one');
+      expect((await exchange(port, 'two')).toString()).toBe('two');
+    } finally {
+      await d.stop();
+    }
+  });
+
+  it('with an error stops ninetd from starting, naming file, line, section and key', () => {
+    const ini = file('bad.ini', '[daemon]\numask = 999\n');
+    const r = ninetd('-d', '-p', '', '--settings', ini, file('ok.conf', '127.0.0.1:7 stream tcp nowait - internal echo\n'));
+    expect(r.code).toBe(78);
+    expect(r.stderr).toMatch(new RegExp(`^${ini}:2: \\[daemon\\] umask`));
+  });
+});
+
 describe('detaching (no -d)', () => {
   const services = () => file('dservices', 'echo 0/tcp\nt-bad 0/tcp\n');
 
@@ -93,7 +119,7 @@ describe('detaching (no -d)', () => {
     const pidfile = path.join(dir, 'detach.pid');
     const conf = file('detach.conf', '127.0.0.1:echo stream tcp nowait - internal\n');
     const log = path.join(dir, 'detach.log');
-    const r = ninetd('-p', pidfile, '--log-file', log, '--services', services(), conf);
+    const r = ninetd('-p', pidfile, '--log-file', log, '--settings', file('umask.ini', '[daemon]\numask = 027\n'), '--services', services(), conf);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const pid = Number(readFileSync(pidfile, 'utf8'));
@@ -105,6 +131,7 @@ describe('detaching (no -d)', () => {
       expect(Number(stat[3])).toBe(pid); // session id: setsid made it a session leader
       expect(readlinkSync(`/proc/${pid}/cwd`)).toBe('/');
       expect(readlinkSync(`/proc/${pid}/fd/0`)).toBe('/dev/null');
+      expect(readFileSync(`/proc/${pid}/status`, 'utf8')).toMatch(/^Umask:\s+0027$/m);
     } finally {
       process.kill(pid, 'SIGTERM');
       await until(() => !alive(pid), 'detached daemon to exit');

@@ -1,6 +1,7 @@
 // Daemon lifecycle through the real process: reload on SIGHUP, stop on SIGTERM.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -102,6 +103,34 @@ describe('reload (SIGHUP)', () => {
     expect(across.received()).toBe('after reloads');
   });
 
+  it('binds a moved service before closing its old socket', async () => {
+    const d = await daemon(`${HELLO}\n`);
+    const old = d.port('t-hello');
+    d.writeConfig(`127.0.0.2:t-hello stream tcp nowait - ${FIXTURE_BIN}/hello hello\n`);
+    expect(await reload(d)).toMatchObject({ added: 1, removed: 1 });
+    const bound = d.records.findLastIndex((r) => r.msg === 'listening' && r.addr === '127.0.0.2');
+    const closed = d.records.findLastIndex((r) => r.msg === 'closed' && r.service === 't-hello');
+    expect(bound).toBeGreaterThan(-1);
+    expect(bound).toBeLessThan(closed);
+    const port = d.records[bound]!.port as number;
+    expect((await exchange(port, undefined, { host: '127.0.0.2' })).toString()).toBe('hello\n');
+    await expect(exchange(old)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+
+  it('logs a bind that fails and retries it every retry time without touching other services', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const busy = (blocker.address() as net.AddressInfo).port;
+    const d = await daemon(`${HELLO}\n`, ['--retry-time', '1']);
+    d.writeConfig(`${HELLO}\n127.0.0.1:${busy} stream tcp nowait - internal echo\n`);
+    expect((await reload(d)).msg).toBe('reloaded');
+    expect(await d.waitFor((r) => r.code === 'ERR_BIND', 'bind error')).toMatchObject({ err: { code: 'EADDRINUSE' } });
+    expect((await exchange(d.port('t-hello'))).toString()).toBe('hello\n');
+    await new Promise((r) => blocker.close(r));
+    await d.waitFor((r) => r.msg === 'listening' && r.port === busy, 'the retried bind');
+    expect((await exchange(busy, 'retried')).toString()).toBe('retried');
+  });
+
   it('keeps a busy wait service child and does not start a second one', async () => {
     const conf = `127.0.0.1:t-accept stream tcp wait - ${FIXTURES}/accept3.py accept3\n`;
     const d = await daemon(conf, ['-l']);
@@ -116,7 +145,16 @@ describe('reload (SIGHUP)', () => {
   });
 });
 
-describe('stop (SIGTERM)', () => {
+describe('stop (SIGTERM, SIGINT)', () => {
+  it('stops on SIGINT too', async () => {
+    const d = await startDaemon(`${ECHO}\n`, { services: SERVICES });
+    const port = d.port('echo');
+    process.kill(d.pid, 'SIGINT');
+    expect(await d.exited).toBe(0);
+    await d.stop();
+    await expect(exchange(port)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+
   it('closes every socket, removes unix socket files, exits 0 and leaves running handlers alone', async () => {
     const sock = path.join(process.env.TMPDIR ?? '/tmp', `ninetd-stop-${process.pid}.sock`);
     const d = await startDaemon(`127.0.0.1:t-hang stream tcp nowait - ${FIXTURES}/hang.sh hang\n${sock} stream unix nowait - ${FIXTURE_BIN}/hello hello\n`, {
