@@ -3,12 +3,11 @@
 // format; like the BSD inetds we send ctime(3) truncated to 24 characters plus CR LF
 // (`%.24s\r\n`), e.g. `Sun Nov 22 05:47:05 2026\r\n`, in the supervisor's **local time** (TZ),
 // because that is what ctime() gives them and what daytime clients have always been shown.
+import { replyAndClose } from './reply.js';
 import type { Builtin } from './table.js';
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'] as const;
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'] as const;
-/** How long we wait, after sending, for the client to close before closing on it. */
-const CLOSE_WAIT_MS = 10_000;
 
 const pad2 = (n: number): string => String(n).padStart(2, '0');
 
@@ -24,14 +23,7 @@ export function daytimeLine(d: Date): string {
 /** The daytime service. */
 export const daytime: Builtin = {
   stream(sock, now) {
-    sock.on('error', () => sock.destroy());
-    // Read and drop input: unread bytes at close would make the kernel send a reset, which can
-    // destroy the reply before the client reads it.
-    sock.resume();
-    // end() sends the line and then FIN; the socket is gone once the client closes too. A client
-    // that never closes is not allowed to hold the connection open forever.
-    sock.setTimeout(CLOSE_WAIT_MS, () => sock.destroy());
-    sock.end(daytimeLine(now()));
+    replyAndClose(sock, daytimeLine(now()));
   },
   dgram(_msg, now) {
     return Buffer.from(daytimeLine(now()), 'latin1');

@@ -2,13 +2,12 @@
 // UTC. Stream: send the 4 bytes on connect, then close; datagram: reply to any datagram (usually
 // empty) with the 4 bytes. The count wraps on 2036-02-07 06:28:16 UTC; we send it modulo 2^32,
 // which is what every implementation does and what clients aware of era 1 expect.
+import { replyAndClose } from './reply.js';
 import type { Builtin } from './table.js';
 
 /** Seconds from 1900-01-01 to 1970-01-01, both 00:00 UTC (70 years, 17 of them leap years). */
 export const EPOCH_OFFSET = 2_208_988_800;
 const TWO_32 = 2 ** 32;
-/** How long we wait, after sending, for the client to close before closing on it. */
-const CLOSE_WAIT_MS = 10_000;
 
 /** The time reply for `d`: (Unix seconds + 2208988800) mod 2^32, big-endian. */
 export function timeBytes(d: Date): Buffer {
@@ -22,11 +21,7 @@ export function timeBytes(d: Date): Buffer {
 /** The time service. */
 export const time: Builtin = {
   stream(sock, now) {
-    sock.on('error', () => sock.destroy());
-    // As for daytime: drain input so a close never turns into a reset, and do not wait forever.
-    sock.resume();
-    sock.setTimeout(CLOSE_WAIT_MS, () => sock.destroy());
-    sock.end(timeBytes(now()));
+    replyAndClose(sock, timeBytes(now()));
   },
   dgram(_msg, now) {
     return timeBytes(now());
