@@ -190,7 +190,7 @@ export async function run(argv: string[]): Promise<number> {
   delete process.env[READY_FD_ENV];
   const detached = readyFd >= 0;
   const settingsFile = args.settings ?? (existsSync(DEFAULT_SETTINGS) ? DEFAULT_SETTINGS : null);
-  const { settings, errors: settingsErrors } = settingsFile ? await loadSettings(abs(settingsFile)) : { settings: { daemon: {} }, errors: [] };
+  const { settings, errors: settingsErrors } = settingsFile ? await loadSettings(abs(settingsFile)) : { settings: { daemon: {}, services: new Map() }, errors: [] };
   const opts = resolveOptions(args, settings.daemon, detached);
   if (args.check) return check(opts, settingsErrors);
   if (!args.foreground && !detached) {

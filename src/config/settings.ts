@@ -1,5 +1,5 @@
-// Reads the settings file (etc/ninetd.ini): daemon settings in `[daemon]`, and later per-service
-// attributes in `[service:NAME/PROTO]`. It checks every section, key and value against the
+// Reads the settings file (etc/ninetd.ini): daemon settings in `[daemon]`, and per-service
+// attributes in `[service:NAME/PROTO]` (with their daemon-wide defaults in `[daemon]`). It checks every section, key and value against the
 // schema tables below and reports each problem as a ConfigError on its line; it does not apply
 // defaults or merge command-line flags over the file (cli.ts does), and it never throws.
 //
@@ -15,8 +15,33 @@ import type { LogDestination, LogLevel } from '../log/logger.js';
 import type { SyslogFormat } from '../log/syslog.js';
 import type { ConfigError } from './types.js';
 
+/** How a handler process is set up; in `[daemon]` as defaults, in `[service:…]` for one service. */
+export interface ProcessSettings {
+  /** Working directory of the handler. */
+  cwd?: string;
+  /** Variables added to the handler's environment. */
+  env?: Record<string, string>;
+  /** Scheduling priority of the handler, -20 to 19. */
+  nice?: number;
+  /** Names of ninetd's own environment variables passed on to the handler. */
+  passenv?: string[];
+  /** Address-space limit in bytes (RLIMIT_AS); -1 = unlimited. */
+  rlimit_as?: number;
+  /** CPU-time limit in seconds (RLIMIT_CPU); -1 = unlimited. */
+  rlimit_cpu?: number;
+  /** Open-file limit (RLIMIT_NOFILE); -1 = unlimited. */
+  rlimit_nofile?: number;
+  /** Process-count limit of the handler's user (RLIMIT_NPROC); -1 = unlimited. */
+  rlimit_nproc?: number;
+  /** File-mode creation mask; in `[daemon]` also ninetd's own. */
+  umask?: number;
+}
+
+/** Settings of one `[service:NAME/PROTO]` section. */
+export type ServiceSettings = ProcessSettings;
+
 /** Daemon settings from `[daemon]`; a key the file leaves out is undefined, and the caller's default applies. */
-export interface DaemonSettings {
+export interface DaemonSettings extends ProcessSettings {
   /** What plain `tcp`/`udp` in inetd.conf mean: IPv4 only (`inet4`) or dual stack (`inet46`). */
   default_family?: 'inet4' | 'inet46';
   /** Log one record per connection. */
@@ -41,12 +66,10 @@ export interface DaemonSettings {
   syslog_socket?: string;
   /** Answer internal UDP services from loopback source addresses. */
   udp_loopback?: boolean;
-  /** File-mode creation mask of the daemon and its handlers. */
-  umask?: number;
 }
 
-/** Everything the settings file sets, one member per section kind. */
-export type Settings = { daemon: DaemonSettings };
+/** Everything the settings file sets: `[daemon]`, and each `[service:NAME/PROTO]` by `NAME/PROTO`. */
+export type Settings = { daemon: DaemonSettings; services: Map<string, ServiceSettings & { line: number }> };
 
 /** Why a value was refused; the caller adds file, line, section and key. */
 class Invalid {
@@ -144,8 +167,59 @@ const octalMode: Validator<number> = (raw) => {
   return n <= 0o777 ? n : new Invalid(`"${raw}" is not an octal mode (expected e.g. 022)`);
 };
 
+/** An environment variable name, as the shell accepts them. */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** `NAME=value` pairs separated by blanks (xinetd's `env`). */
+const envPairs: Validator<Record<string, string>> = (raw) => {
+  const out: Record<string, string> = {};
+  for (const pair of raw.split(/\s+/).filter(Boolean)) {
+    const eq = pair.indexOf('=');
+    const name = eq < 0 ? pair : pair.slice(0, eq);
+    if (eq < 0 || !ENV_NAME.test(name)) return new Invalid(`"${pair}" is not NAME=value (expected e.g. LANG=C.UTF-8 TZ=UTC)`);
+    out[name] = pair.slice(eq + 1);
+  }
+  return out;
+};
+
+/** Variable names separated by blanks (xinetd's `passenv`). */
+const envNames: Validator<string[]> = (raw) => {
+  const names = raw.split(/\s+/).filter(Boolean);
+  const bad = names.find((n) => !ENV_NAME.test(n));
+  return bad === undefined ? names : new Invalid(`"${bad}" is not a variable name (expected e.g. TZ LANG)`);
+};
+
+/** Size suffixes for rlimit_as. Sorted. */
+const SIZE_SUFFIXES = { '': 1, G: 2 ** 30, K: 2 ** 10, M: 2 ** 20 } as const;
+
+/** A resource limit: a whole number (with K, M or G for sizes), or `unlimited` (-1). */
+function limit(sized: boolean): Validator<number> {
+  return (raw) => {
+    if (raw === 'unlimited') return -1;
+    const m = /^([0-9]+)([KMG]?)$/.exec(raw);
+    const mult = m && (sized || m[2] === '') ? SIZE_SUFFIXES[m[2] as keyof typeof SIZE_SUFFIXES] : undefined;
+    if (!m || mult === undefined) return new Invalid(`"${raw}" is not a limit (expected a whole number${sized ? ' with K, M or G' : ''}, or unlimited)`);
+    const n = Number(m[1]) * mult;
+    return Number.isSafeInteger(n) ? n : new Invalid(`"${raw}" is too large`);
+  };
+}
+
+/** Keys of ProcessSettings → validator. Sorted; shared by `[daemon]` and `[service:…]`. */
+const PROCESS_KEYS = {
+  cwd: absolutePath(false),
+  env: envPairs,
+  nice: (raw: string) => (/^-?[0-9]+$/.test(raw) && Number(raw) >= -20 && Number(raw) <= 19 ? Number(raw) : new Invalid(`"${raw}" is not a nice value (expected -20 to 19)`)),
+  passenv: envNames,
+  rlimit_as: limit(true),
+  rlimit_cpu: limit(false),
+  rlimit_nofile: limit(false),
+  rlimit_nproc: limit(false),
+  umask: octalMode,
+} as const satisfies { [K in keyof ProcessSettings]-?: Validator<NonNullable<ProcessSettings[K]>> };
+
 /** `[daemon]` key → validator. Sorted; `satisfies` keeps it and DaemonSettings in step. */
 const DAEMON_KEYS = {
+  ...PROCESS_KEYS,
   default_family: word(FAMILIES),
   log_connections: boolean,
   log_destination: word(LOG_DESTINATIONS),
@@ -158,7 +232,6 @@ const DAEMON_KEYS = {
   syslog_format: word(SYSLOG_FORMATS),
   syslog_socket: socketPath,
   udp_loopback: boolean,
-  umask: octalMode,
 } as const satisfies { [K in keyof DaemonSettings]-?: Validator<NonNullable<DaemonSettings[K]>> };
 
 /** A rule over several keys of one section: the key it is reported on and why, or null. */
@@ -183,12 +256,13 @@ interface SectionKind {
   checks: readonly CrossCheck[];
 }
 
-/**
- * Section kinds: the part of a header before any `:` → its schema. Sorted. Only listed kinds
- * are accepted, so `[service:NAME/PROTO]` is an unknown section until its keys are added here.
- */
+/** `[service:NAME/PROTO]` key → validator. Sorted. */
+const SERVICE_KEYS = { ...PROCESS_KEYS } as const satisfies { [K in keyof ServiceSettings]-?: Validator<NonNullable<ServiceSettings[K]>> };
+
+/** Section kinds: the part of a header before any `:` → its schema. Sorted. */
 const SECTION_KINDS = {
   daemon: { header: '[daemon]', named: false, keys: DAEMON_KEYS, checks: DAEMON_CHECKS },
+  service: { header: '[service:NAME/PROTO]', named: true, keys: SERVICE_KEYS, checks: [] },
 } as const satisfies Record<string, SectionKind>;
 
 /** One section of the file as read so far; a repeated header reopens it. */
@@ -224,7 +298,8 @@ function sectionKind(name: string): SectionKind | null {
   const colon = name.indexOf(':');
   const kind: SectionKind | undefined = lookup(SECTION_KINDS, colon < 0 ? name : name.slice(0, colon));
   if (!kind) return null;
-  const shapeFits = kind.named ? colon >= 0 && colon < name.length - 1 : colon < 0;
+  // A named section is `kind:NAME/PROTO`, so a service section names its protocol too.
+  const shapeFits = kind.named ? /^[^:]+:.+\/[a-z0-9]+$/.test(name) : colon < 0;
   return shapeFits ? kind : null;
 }
 
@@ -318,7 +393,11 @@ export function parseSettings(text: string, file: string): { settings: Settings;
   // Every value in it was produced by the DAEMON_KEYS validator of its key, whose type
   // `satisfies` ties to DaemonSettings.
   const daemon = (sections.get('daemon')?.values ?? {}) as DaemonSettings;
-  return { settings: { daemon }, errors };
+  const services = new Map<string, ServiceSettings & { line: number }>();
+  for (const [name, section] of sections) {
+    if (name.startsWith('service:')) services.set(name.slice('service:'.length), { ...(section.values as ServiceSettings), line: section.line });
+  }
+  return { settings: { daemon, services }, errors };
 }
 
 /** `no such file or directory (ENOENT)` from a Node fs error. */
@@ -335,7 +414,7 @@ export async function loadSettings(file: string): Promise<{ settings: Settings; 
     text = await readFile(file, 'utf8');
   } catch (err) {
     const code: SettingsCode = 'ERR_SETTINGS_READ';
-    return { settings: { daemon: {} }, errors: [{ file, line: 0, code, message: `cannot read file: ${describe(err)}` }] };
+    return { settings: { daemon: {}, services: new Map() }, errors: [{ file, line: 0, code, message: `cannot read file: ${describe(err)}` }] };
   }
   return parseSettings(text, file);
 }

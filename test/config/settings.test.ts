@@ -11,15 +11,23 @@ const FILE = 'etc/ninetd.ini';
 
 /** Every [daemon] key, sorted: the shipped file must show each of them. */
 const DAEMON_KEYS = [
+  'cwd',
   'default_family',
+  'env',
   'log_connections',
   'log_destination',
   'log_file',
   'log_level',
   'max_children',
+  'nice',
+  'passenv',
   'pidfile',
   'rate',
   'retry_time',
+  'rlimit_as',
+  'rlimit_cpu',
+  'rlimit_nofile',
+  'rlimit_nproc',
   'syslog_format',
   'syslog_socket',
   'udp_loopback',
@@ -82,9 +90,14 @@ describe('parseSettings', () => {
     ['blanks around keys, values and headers do not matter', '  [ daemon ]  ; main\n\tlog_level=warn\n  rate   =   5  \n', { log_level: 'warn', rate: 5 }],
     ['CRLF line ends and a BOM are accepted', '\uFEFF[daemon]\r\nlog_level = error\r\n', { log_level: 'error' }],
     ['log_destination other than file needs no log_file', daemon('log_destination = syslog'), { log_destination: 'syslog' }],
+    [
+      'process defaults are read into their types',
+      daemon('nice = -5', 'rlimit_as = 512M', 'rlimit_cpu = 30', 'rlimit_nofile = unlimited', 'rlimit_nproc = 64', 'env = LANG=C.UTF-8 EMPTY=', 'passenv = TZ HOME', 'cwd = /srv'),
+      { nice: -5, rlimit_as: 512 * 2 ** 20, rlimit_cpu: 30, rlimit_nofile: -1, rlimit_nproc: 64, env: { LANG: 'C.UTF-8', EMPTY: '' }, passenv: ['TZ', 'HOME'], cwd: '/srv' },
+    ],
   ];
   it.each(good)('%s', (_name, text, expected) => {
-    expect(parseSettings(text, FILE)).toEqual({ settings: { daemon: expected }, errors: [] });
+    expect(parseSettings(text, FILE)).toEqual({ settings: { daemon: expected, services: new Map() }, errors: [] });
   });
 
   it.each([
@@ -131,7 +144,13 @@ describe('parseSettings', () => {
     ['keys are spelled exactly', daemon('Umask = 022', 'log-level = info'), [[2, 'ERR_SETTINGS_KEY'], [3, 'ERR_SETTINGS_KEY']]],
     ["an ini array key", daemon('rate[] = 1'), [[2, 'ERR_SETTINGS_KEY']]],
     ['an unknown section, whose keys are not checked', '[deamon]\numask = 999\nwhatever = 1\n', [[1, 'ERR_SETTINGS_SECTION']]],
-    ['a service section, not supported yet', `${daemon('rate = 1')}[service:echo/tcp]\nrate = 5\n`, [[3, 'ERR_SETTINGS_SECTION']]],
+    ['a daemon-only key in a service section', `${daemon('rate = 1')}[service:echo/tcp]\nrate = 5\n`, [[4, 'ERR_SETTINGS_KEY']]],
+    ['a service section without a protocol', '[service:echo]\numask = 022\n', [[1, 'ERR_SETTINGS_SECTION']]],
+    ['a nice value out of range', daemon('nice = 20'), [[2, 'ERR_SETTINGS_VALUE']]],
+    ['a size suffix on a count limit', daemon('rlimit_nofile = 1K'), [[2, 'ERR_SETTINGS_VALUE']]],
+    ['an env entry without =', daemon('env = LANG'), [[2, 'ERR_SETTINGS_VALUE']]],
+    ['a bad variable name in passenv', daemon('passenv = 1TZ'), [[2, 'ERR_SETTINGS_VALUE']]],
+    ['a relative cwd', daemon('cwd = srv'), [[2, 'ERR_SETTINGS_VALUE']]],
     ['a dotted section name, which ini would nest', '[daemon.sub]\nrate = 1\n', [[1, 'ERR_SETTINGS_SECTION']]],
     ['[daemon] with a name', '[daemon:x]\n', [[1, 'ERR_SETTINGS_SECTION']]],
     ['a key before any section', 'rate = 1\n[daemon]\n', [[1, 'ERR_SETTINGS_SECTION']]],
@@ -173,11 +192,22 @@ describe('parseSettings', () => {
   });
 
   it('formats errors as file:line: message, naming section and key', () => {
-    const { errors } = parseSettings('# settings\n[daemon]\numask = 999\n[service:echo/tcp]\nrate = 5\n', FILE);
+    const { errors } = parseSettings('# settings\n[daemon]\numask = 999\n[services:echo/tcp]\nrate = 5\n', FILE);
     expect(errors.map(formatConfigError)).toEqual([
       'etc/ninetd.ini:3: [daemon] umask: "999" is not an octal mode (expected e.g. 022)',
-      'etc/ninetd.ini:4: unknown section "[service:echo/tcp]" (expected [daemon])',
+      'etc/ninetd.ini:4: unknown section "[services:echo/tcp]" (expected [daemon] or [service:NAME/PROTO])',
     ]);
+  });
+
+  it('reads each [service:NAME/PROTO] section by NAME/PROTO, with its line', () => {
+    const { settings, errors } = parseSettings(`${daemon('umask = 022')}[service:echo/tcp]\nnice = 5\n[service:/run/x.sock/unix]\ncwd = /tmp\n`, FILE);
+    expect(errors).toEqual([]);
+    expect(settings.services).toEqual(
+      new Map([
+        ['echo/tcp', { nice: 5, line: 3 }],
+        ['/run/x.sock/unix', { cwd: '/tmp', line: 5 }],
+      ]),
+    );
   });
 });
 
@@ -185,7 +215,7 @@ describe('the shipped etc/ninetd.ini', () => {
   const text = readFileSync(path.join(ROOT, 'etc', 'ninetd.ini'), 'utf8');
 
   it('parses with no error and sets only an empty pidfile', () => {
-    expect(parseSettings(text, 'etc/ninetd.ini')).toEqual({ settings: { daemon: { pidfile: '' } }, errors: [] });
+    expect(parseSettings(text, 'etc/ninetd.ini')).toEqual({ settings: { daemon: { pidfile: '' }, services: new Map() }, errors: [] });
   });
 
   it('shows every [daemon] key commented out, each with a valid value', () => {
@@ -216,7 +246,7 @@ describe('loadSettings', () => {
     const file = path.join(dir, 'ninetd.ini');
     writeFileSync(file, daemon('log_level = trace', 'umask = 077', 'rate = x'));
     expect(await loadSettings(file)).toEqual({
-      settings: { daemon: { log_level: 'trace', umask: 0o77 } },
+      settings: { daemon: { log_level: 'trace', umask: 0o77 }, services: new Map() },
       errors: [{ file, line: 4, code: 'ERR_SETTINGS_VALUE', message: expect.any(String) }],
     });
   });
@@ -224,7 +254,7 @@ describe('loadSettings', () => {
   it('reports a missing file as ERR_SETTINGS_READ on line 0', async () => {
     const file = path.join(dir, 'nope.ini');
     expect(await loadSettings(file)).toEqual({
-      settings: { daemon: {} },
+      settings: { daemon: {}, services: new Map() },
       errors: [{ file, line: 0, code: 'ERR_SETTINGS_READ', message: expect.any(String) }],
     });
   });
