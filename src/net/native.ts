@@ -58,6 +58,10 @@ export interface Constants {
   readonly IPPROTO_TCP: number;
   readonly IPV6_V6ONLY: number;
   readonly O_NONBLOCK: number;
+  readonly RLIMIT_AS: number;
+  readonly RLIMIT_CPU: number;
+  readonly RLIMIT_NOFILE: number;
+  readonly RLIMIT_NPROC: number;
   readonly SOCK_DGRAM: number;
   readonly SOCK_SEQPACKET: number;
   readonly SOCK_STREAM: number;
@@ -74,6 +78,37 @@ export interface Constants {
   readonly UV_DISCONNECT: number;
   readonly UV_READABLE: number;
   readonly UV_WRITABLE: number;
+}
+
+/** A resource limit for a child: [RLIMIT_*, soft, hard]; -1 or Infinity is unlimited. */
+export type Rlimit = [resource: number, soft: number, hard: number];
+
+/** How a spawned child is set up between clone and execve; see spawnHandler. */
+export interface SpawnOptions {
+  /** Becomes the child's fds 0, 1 and 2 (left blocking). */
+  fd: number;
+  /** -1 leaves the id unchanged. */
+  uid: number;
+  gid: number;
+  /** Supplementary groups to set; null leaves them unchanged. */
+  groups: number[] | null;
+  umask: number;
+  /** Absolute nice value; 0 leaves it unchanged. */
+  nice: number;
+  rlimits: Rlimit[];
+  cwd: string;
+}
+
+/** A started child: its pid, and a close-on-exec pidfd that becomes readable when it exits. */
+export interface SpawnedChild {
+  pid: number;
+  pidfd: number;
+}
+
+/** How a child ended: exit code, or the name of the signal that killed it ('SIGSEGV'). */
+export interface ChildStatus {
+  code: number | null;
+  signal: string | null;
 }
 
 interface Addon {
@@ -99,6 +134,9 @@ interface Addon {
   getpwuid(uid: number): PasswdEntry | null;
   getgrnam(name: string): GroupEntry | null;
   getgrouplist(user: string, gid: number): number[];
+  spawnHandler(file: string, argv: string[], env: string[], opts: SpawnOptions): SpawnedChild;
+  waitPidfd(pidfd: number): ChildStatus | null;
+  pidfdOpen(pid: number): number;
   Poller: PollerConstructor;
   constants: Constants;
 }
@@ -228,6 +266,27 @@ export function getgrnam(name: string): GroupEntry | null {
 /** getgrouplist(3): every group `user` belongs to, `gid` included. */
 export function getgrouplist(user: string, gid: number): number[] {
   return addon.getgrouplist(user, gid);
+}
+
+/**
+ * clone(2) (CLONE_VM | CLONE_VFORK | CLONE_PIDFD) + execve(2): starts `file` with `argv` and exactly
+ * `env` ("K=V"), in a new session, with default signal dispositions and an empty mask, `opts.fd`
+ * on 0, 1 and 2, then groups, gid, uid (in that order, by raw system call), umask, nice, limits
+ * and cwd. Returns once the child has exec'd; a failure before that throws a NativeError whose
+ * `syscall` names the step ('setgid', 'chdir', 'execve', …), with that child already reaped.
+ */
+export function spawnHandler(file: string, argv: string[], env: string[], opts: SpawnOptions): SpawnedChild {
+  return addon.spawnHandler(file, argv, env, opts);
+}
+
+/** waitid(2) P_PIDFD, WEXITED | WNOHANG: reaps an ended child and says how it ended; null while it runs. */
+export function waitPidfd(pidfd: number): ChildStatus | null {
+  return addon.waitPidfd(pidfd);
+}
+
+/** pidfd_open(2): a close-on-exec pidfd for `pid`; throws ENOSYS on kernels without pidfds. */
+export function pidfdOpen(pid: number): number {
+  return addon.pidfdOpen(pid);
 }
 
 /** Watches an fd for readiness (uv_poll) without reading it; see the Poller interface. */
