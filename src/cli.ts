@@ -28,7 +28,7 @@ const READY_FD_ENV = 'NINETD_READY_FD';
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** Non-negative integer options, validated alike. */
-const COUNTS = ['rate', 'max-children', 'retry-time'] as const;
+const COUNTS = ['rate', 'max-children', 'retry-time', 'per-source', 'per-source-rate'] as const;
 
 function parseArgs(argv: string[]) {
   // No yargs defaults: an option left out must not override the settings file.
@@ -47,6 +47,9 @@ function parseArgs(argv: string[]) {
     .option('pidfile', { alias: 'p', type: 'string', describe: 'pid file, locked while ninetd runs; "" for none [default: /run/ninetd.pid]' })
     .option('rate', { alias: 'R', type: 'number', requiresArg: true, describe: 'spawns per minute per service before it is suspended, 0 for no limit [default: 256]' })
     .option('max-children', { alias: 'c', type: 'number', requiresArg: true, describe: 'children per service when the entry sets none, 0 for no limit [default: 0]' })
+    .option('per-source', { alias: 's', type: 'number', requiresArg: true, describe: 'handlers at once per client address when the service sets none, 0 for no limit [default: 0]' })
+    .option('per-source-rate', { alias: 'C', type: 'number', requiresArg: true, describe: 'connections per minute per client address when the service sets none, 0 for no limit [default: 0]' })
+    .option('tcp-wrappers', { alias: 'w', type: 'boolean', describe: 'check hosts.allow and hosts.deny before serving a client' })
     .option('retry-time', { type: 'number', requiresArg: true, describe: 'seconds a suspended service waits, and between bind retries [default: 600]' })
     .check((args) => {
       for (const name of COUNTS) {
@@ -108,7 +111,13 @@ function resolveOptions(args: Args, s: DaemonSettings, detached: boolean): RunOp
         retryTimeMs: (args['retry-time'] ?? s.retry_time ?? 600) * 1000,
         logConnections: args['log-connections'] ?? s.log_connections ?? false,
         udpLoopback: s.udp_loopback ?? true,
+        perSource: args['per-source'] ?? s.per_source ?? 0,
+        perSourceRate: args['per-source-rate'] ?? s.cps ?? 0,
       },
+      hostsFiles:
+        (args['tcp-wrappers'] ?? s.tcp_wrappers ?? false)
+          ? { allow: s.hosts_allow ?? '/etc/hosts.allow', deny: s.hosts_deny ?? '/etc/hosts.deny' }
+          : null,
     },
   };
 }
@@ -192,6 +201,9 @@ export async function run(argv: string[]): Promise<number> {
   const settingsFile = args.settings ?? (existsSync(DEFAULT_SETTINGS) ? DEFAULT_SETTINGS : null);
   const { settings, errors: settingsErrors } = settingsFile ? await loadSettings(abs(settingsFile)) : { settings: { daemon: {}, services: new Map() }, errors: [] };
   const opts = resolveOptions(args, settings.daemon, detached);
+  opts.daemon.settingsFile = settingsFile ? abs(settingsFile) : null;
+  opts.daemon.processDefaults = settings.daemon;
+  opts.daemon.serviceSettings = settings.services;
   if (args.check) return check(opts, settingsErrors);
   if (!args.foreground && !detached) {
     if (settingsErrors.length > 0) {

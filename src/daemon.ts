@@ -4,9 +4,11 @@
 import { unlinkSync } from 'node:fs';
 import { keyEntries, reconcile, serviceKey } from './config/diff.js';
 import { loadConfig } from './config/load.js';
+import { loadSettings, type ProcessSettings, type ServiceSettings } from './config/settings.js';
 import { formatConfigError, type Config, type ServiceEntry } from './config/types.js';
 import { Service, type DispatchSettings } from './dispatch/service.js';
 import type { Logger } from './log/logger.js';
+import { HostsFiles } from './access/gate.js';
 import { matchInherited, takeListenFds, type InheritedSocket } from './net/activation.js';
 import { bindService, BindError } from './net/listener.js';
 import * as native from './net/native.js';
@@ -20,6 +22,27 @@ export interface DaemonOptions {
   /** Pid file to lock for life; '' for none. */
   pidfile?: string;
   settings: DispatchSettings;
+  /** hosts.allow and hosts.deny to check, when tcp_wrappers are on. */
+  hostsFiles?: { allow: string; deny: string } | null;
+  /** The settings file, re-read on reload for its [service:…] sections; null for none. */
+  settingsFile?: string | null;
+  /** Handler defaults from [daemon] and the [service:NAME/PROTO] sections, as read at start. */
+  processDefaults?: ProcessSettings;
+  serviceSettings?: Map<string, ServiceSettings & { line: number }>;
+}
+
+/** The settings of one entry: its [service:NAME/PROTO] section over the [daemon] handler defaults. */
+export function serviceSettingsFor(e: ServiceEntry, defaults: ProcessSettings, sections: ReadonlyMap<string, ServiceSettings>): ServiceSettings {
+  const own = sections.get(`${e.service}/${e.protocol}`) ?? {};
+  const { line: _line, ...attrs } = own as ServiceSettings & { line?: number };
+  return { ...pickProcess(defaults), ...attrs };
+}
+
+/** Only the handler keys of a [daemon] section (it also holds daemon-wide ones). */
+function pickProcess(d: ProcessSettings): ProcessSettings {
+  const { cwd, env, nice, passenv, rlimit_as, rlimit_cpu, rlimit_nofile, rlimit_nproc, umask } = d;
+  const all = { cwd, env, nice, passenv, rlimit_as, rlimit_cpu, rlimit_nofile, rlimit_nproc, umask };
+  return Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined)) as ProcessSettings;
 }
 
 /** Error that ends a daemon start; `exitCode` follows sysexits. */
@@ -54,6 +77,9 @@ export class Daemon {
   private lastReload = 'none';
   /** Sockets the service manager passed us, not yet adopted by a service. */
   private inherited: InheritedSocket[] = [];
+  private readonly hosts: HostsFiles | null;
+  /** [service:…] sections in force, by NAME/PROTO. */
+  private serviceSettings: Map<string, ServiceSettings & { line: number }>;
   private readonly internalUdp = new Set<number>();
   private resolveStopped!: () => void;
   /** Resolves once stop() has closed everything. */
@@ -64,7 +90,23 @@ export class Daemon {
     readonly logger: Logger,
     /** Reopens the log file (after logrotate moved it). */
     private readonly reopenLog: () => void = () => {},
-  ) {}
+  ) {
+    this.serviceSettings = opts.serviceSettings ?? new Map();
+    this.hosts = opts.hostsFiles ? new HostsFiles(opts.hostsFiles.allow, opts.hostsFiles.deny, logger) : null;
+  }
+
+  /** Handler attributes of an entry under the settings in force. */
+  private attrsFor(e: ServiceEntry): ServiceSettings {
+    return serviceSettingsFor(e, this.opts.processDefaults ?? {}, this.serviceSettings);
+  }
+
+  /** Warns about [service:…] sections that name no entry: most likely a typo. */
+  private warnStraySections(entries: Iterable<ServiceEntry>): void {
+    const names = new Set([...entries].map((e) => `${e.service}/${e.protocol}`));
+    for (const [name, s] of this.serviceSettings) {
+      if (!names.has(name)) this.logger.warn({ file: this.opts.settingsFile, line: s.line }, `[service:${name}] matches no service in the configuration`);
+    }
+  }
 
   private load(): Promise<Config> {
     return loadConfig(this.opts.configFile, { servicesFile: this.opts.servicesFile, defaultFamily: this.opts.defaultFamily });
@@ -82,6 +124,7 @@ export class Daemon {
       this.releasePidFile();
       throw new DaemonError('ERR_NO_SERVICES', `${this.opts.configFile}: no service to serve`, 78);
     }
+    this.warnStraySections(byKey.values());
     for (const [key, entry] of byKey) this.add(key, entry);
     for (const s of this.inherited.splice(0)) {
       this.logger.warn({ fd: s.fd, name: s.name }, 'passed socket matches no service; closed');
@@ -138,21 +181,26 @@ export class Daemon {
     this.tellManager({ RELOADING: '1', MONOTONIC_USEC: monotonicUsec() });
     const config = await this.load();
     const { byKey, errors } = keyEntries(config.entries);
-    if (config.errors.length > 0 || errors.length > 0) {
-      logConfigErrors(this.logger, config);
-      logConfigErrors(this.logger, { entries: [], errors });
+    const settings = this.opts.settingsFile ? await loadSettings(this.opts.settingsFile) : null;
+    const all = [...config.errors, ...errors, ...(settings?.errors ?? [])];
+    if (all.length > 0) {
+      logConfigErrors(this.logger, { entries: [], errors: all });
       this.logger.error({ file: this.opts.configFile }, 'reload rejected: configuration unchanged');
-      this.lastReload = `rejected (${config.errors.length + errors.length} errors)`;
+      this.lastReload = `rejected (${all.length} errors)`;
       this.tellManager({ READY: '1' });
       return false;
     }
+    // Only the per-service sections take effect on reload; [daemon] keys need a restart.
+    if (settings) this.serviceSettings = settings.settings.services;
+    this.warnStraySections(byKey.values());
     const running = new Map<string, ServiceEntry>();
     for (const [key, svc] of this.services) running.set(key, svc.entry);
     for (const [key, entry] of this.unbound) running.set(key, entry);
     const plan = reconcile(running, byKey);
+    for (const key of plan.unchanged) this.services.get(key)?.update(byKey.get(key)!, this.attrsFor(byKey.get(key)!));
     for (const { key, to } of plan.changed) {
       const svc = this.services.get(key);
-      if (svc) svc.update(to);
+      if (svc) svc.update(to, this.attrsFor(to));
       else this.unbound.set(key, to);
       this.warnUser(key, to);
     }
@@ -244,7 +292,8 @@ export class Daemon {
     const svc = new Service(
       entry,
       fd,
-      { logger: this.logger, settings: this.opts.settings, internalUdpPorts: () => this.internalUdp },
+      { logger: this.logger, settings: this.opts.settings, internalUdpPorts: () => this.internalUdp, hosts: this.hosts },
+      this.attrsFor(entry),
       passed !== undefined,
     );
     this.services.set(key, svc);

@@ -2,7 +2,12 @@
 // accept and start a handler (nowait), hand the socket itself to a handler (wait), or answer
 // in-process (internal). Limits (max children, spawn rate, resource back-off) decide when the
 // socket is watched. It does not parse, bind or reload; the daemon does.
+import { readFileSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
+import path from 'node:path';
+import { serviceRefusal, type HostsFiles } from '../access/gate.js';
+import { PerSource } from '../access/per-source.js';
+import type { ServiceSettings } from '../config/settings.js';
 import type { ServiceEntry } from '../config/types.js';
 import { BUILTINS } from '../builtins/table.js';
 import type { Logger } from '../log/logger.js';
@@ -10,7 +15,7 @@ import { peerString } from '../log/logger.js';
 import * as native from '../net/native.js';
 import type { SockAddr } from '../net/native.js';
 import { closeService } from '../net/listener.js';
-import { handlerEnv } from '../spawn/env.js';
+import { handlerEnv, settingsEnv, unmapAddress } from '../spawn/env.js';
 import { spawnHandler, type HandlerEnd } from '../spawn/spawn.js';
 import { RateGuard } from './rate.js';
 import { badDatagramSource } from './dgram-guard.js';
@@ -20,7 +25,7 @@ const BURST = 32;
 /** How long to stop watching after the process or system ran out of fds or memory. */
 const RESOURCE_BACKOFF_MS = 1000;
 /** Errors that mean "out of resources": stop watching for a while instead of spinning. */
-const RESOURCE_ERRORS = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM']);
+const RESOURCE_ERRORS = new Set(['EAGAIN', 'EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM']);
 /** Largest datagram an internal service reads. */
 const DGRAM_MAX = 65536;
 
@@ -36,6 +41,10 @@ export interface DispatchSettings {
   logConnections: boolean;
   /** Answer internal UDP services from loopback sources. */
   udpLoopback: boolean;
+  /** Handlers at once per client address when the service sets none; 0 = no limit (-s). */
+  perSource: number;
+  /** Connections per minute per client address when the service sets none; 0 = no limit (-C). */
+  perSourceRate: number;
 }
 
 /** What a service needs from the daemon that owns it. */
@@ -44,6 +53,8 @@ export interface DispatchContext {
   settings: DispatchSettings;
   /** Ports of every internal UDP service, for the reflection-loop check. */
   internalUdpPorts(): ReadonlySet<number>;
+  /** hosts.allow and hosts.deny, when tcp_wrappers are on. */
+  hosts: HostsFiles | null;
 }
 
 /** Counters reported in the state dump. */
@@ -53,11 +64,12 @@ export interface ServiceCounters {
   spawnErrors: number;
   suspensions: number;
   drops: number;
+  refused: number;
 }
 
 /** A bound service and the rules for watching it. */
 export class Service {
-  readonly counters: ServiceCounters = { connections: 0, spawns: 0, spawnErrors: 0, suspensions: 0, drops: 0 };
+  readonly counters: ServiceCounters = { connections: 0, spawns: 0, spawnErrors: 0, suspensions: 0, drops: 0, refused: 0 };
   /** Handlers (and internal connections) running now. */
   children = 0;
   private readonly poller: native.Poller;
@@ -71,17 +83,53 @@ export class Service {
   private guard: RateGuard;
   private readonly log: Logger;
   private dgramBuf: Buffer | undefined;
+  private readonly perSource: PerSource;
+  /** Banner files' contents, read when the settings are taken. */
+  private banner: Buffer | null = null;
+  private bannerFail: Buffer | null = null;
 
   constructor(
     public entry: ServiceEntry,
     readonly fd: number,
     private readonly ctx: DispatchContext,
+    /** How handlers are started (umask, nice, limits, environment, cwd) and who may connect. */
+    private attrs: ServiceSettings,
     /** Passed by the service manager: its socket file is not ours to remove. */
     private readonly inherited = false,
   ) {
     this.guard = new RateGuard(entry.rate || ctx.settings.rate);
     this.log = ctx.logger.child({ service: entry.service, proto: entry.protocol });
+    this.perSource = new PerSource(this.perSourceLimits());
+    this.readBanners();
     this.poller = new native.Poller(fd, (err) => this.onReadable(err));
+  }
+
+  /** `[service:NAME/PROTO]`, how refusals name the settings section. */
+  private section(): string {
+    return `[service:${this.entry.service}/${this.entry.protocol}]`;
+  }
+
+  private perSourceLimits(): { maxConcurrent: number; perMinute: number } {
+    const { settings } = this.ctx;
+    return {
+      maxConcurrent: this.attrs.per_source ?? (this.entry.perIpChildren || settings.perSource),
+      perMinute: this.attrs.cps ?? (this.entry.perIpPerMinute || settings.perSourceRate),
+    };
+  }
+
+  /** Reads the banner files; one that cannot be read is logged and not sent. */
+  private readBanners(): void {
+    const read = (file: string | undefined): Buffer | null => {
+      if (!file) return null;
+      try {
+        return readFileSync(file);
+      } catch (err) {
+        this.log.error({ file, err: { code: (err as NodeJS.ErrnoException).code } }, `banner ${file}: cannot read`);
+        return null;
+      }
+    };
+    this.banner = read(this.attrs.banner);
+    this.bannerFail = read(this.attrs.banner_fail);
   }
 
   /** Starts watching the socket. */
@@ -90,10 +138,13 @@ export class Service {
   }
 
   /** Takes new attributes (args, user, limits) for the next dispatch; the socket stays. */
-  update(entry: ServiceEntry): void {
+  update(entry: ServiceEntry, attrs: ServiceSettings): void {
+    this.attrs = attrs;
+    this.readBanners();
     const rate = entry.rate || this.ctx.settings.rate;
     if (rate !== (this.entry.rate || this.ctx.settings.rate)) this.guard = new RateGuard(rate);
     this.entry = entry;
+    this.perSource.setLimits(this.perSourceLimits());
     this.sync();
   }
 
@@ -118,7 +169,25 @@ export class Service {
   }
 
   private maxChildren(): number {
-    return this.entry.maxChild || this.ctx.settings.maxChildren;
+    return this.attrs.instances ?? (this.entry.maxChild || this.ctx.settings.maxChildren);
+  }
+
+  /** The rule that refuses a client at `ip`, or null to serve it: service rules, then hosts files. */
+  private refusal(ip: string): string | null {
+    const own = serviceRefusal(this.attrs, this.section(), ip);
+    if (own) return own;
+    if (!this.ctx.hosts || !ip) return null;
+    const e = this.entry;
+    const daemons = [path.basename(e.argv[0] ?? e.server), e.service];
+    return this.ctx.hosts.refusal(daemons, ip);
+  }
+
+  /** Refuses an accepted connection: banner_fail, then close; logged with the rule and counted. */
+  private refuse(fd: number, peer: SockAddr, rule: string): void {
+    this.counters.refused += 1;
+    if (this.bannerFail) writeQuietly(fd, this.bannerFail);
+    native.close(fd);
+    this.log.info({ peer: peerString(peer), rule }, 'refused');
   }
 
   private atCapacity(): boolean {
@@ -195,18 +264,31 @@ export class Service {
       }
       if (!conn) return;
       this.counters.connections += 1;
+      const ip = conn.family === 'unix' ? '' : unmapAddress(conn.address);
+      const rule = this.refusal(ip);
+      if (rule) {
+        this.refuse(conn.fd, conn, rule);
+        continue;
+      }
+      const admitted = ip ? this.perSource.admit(ip, Date.now()) : 'ok';
+      if (admitted !== 'ok') {
+        this.refuse(conn.fd, conn, admitted === 'rate' ? `${this.section()} cps` : `${this.section()} per_source`);
+        continue;
+      }
       if (this.tripsGuard()) {
         native.close(conn.fd);
         return;
       }
-      if (this.entry.server === 'internal') this.serveStream(conn.fd, conn);
-      else this.startHandler(conn.fd, conn, true);
+      if (this.banner) writeQuietly(conn.fd, this.banner);
+      if (ip) this.perSource.started(ip);
+      if (this.entry.server === 'internal') this.serveStream(conn.fd, conn, ip);
+      else this.startHandler(conn.fd, conn, true, ip);
     }
     this.sync();
   }
 
   /** Runs an internal stream service on an accepted connection. */
-  private serveStream(fd: number, peer: SockAddr): void {
+  private serveStream(fd: number, peer: SockAddr, ip: string): void {
     const builtin = BUILTINS[this.entry.builtin!];
     const t0 = Date.now();
     let sock: Socket;
@@ -214,6 +296,7 @@ export class Service {
       sock = new Socket({ fd, readable: true, writable: true });
     } catch (err) {
       native.close(fd);
+      if (ip) this.perSource.ended(ip);
       this.log.error({ err }, 'cannot adopt connection');
       return;
     }
@@ -221,6 +304,7 @@ export class Service {
     sock.on('error', () => sock.destroy());
     sock.once('close', () => {
       this.children -= 1;
+      if (ip) this.perSource.ended(ip);
       if (this.ctx.settings.logConnections) this.log.info({ peer: peerString(peer), ms: Date.now() - t0 }, 'connection');
       this.sync();
     });
@@ -228,21 +312,42 @@ export class Service {
   }
 
   /** Starts the handler with `fd` as its stdio; a nowait connection fd is ours to close. */
-  private startHandler(fd: number, peer: SockAddr | null, ownsFd: boolean): void {
+  private startHandler(fd: number, peer: SockAddr | null, ownsFd: boolean, ip = ''): void {
     const e = this.entry;
     const t0 = Date.now();
     let pid = -1;
     try {
       const local = native.getsockname(fd);
       const cred = e.family === 'unix' && ownsFd && e.socketType !== 'dgram' ? safePeerCred(fd) : null;
-      const env = handlerEnv({ transport: e.transport, local, remote: peer, cred });
-      pid = spawnHandler({ file: e.server, argv: e.argv, fd, env, uid: e.uid, gid: e.gid }, (end) =>
-        this.handlerEnded(pid, end, peer, t0, !ownsFd),
+      const a = this.attrs;
+      const env = handlerEnv({ transport: e.transport, local, remote: peer, cred }, settingsEnv(a.passenv, a.env, process.env));
+      pid = spawnHandler(
+        {
+          file: e.server,
+          argv: e.argv,
+          fd,
+          env,
+          uid: e.uid,
+          gid: e.gid,
+          groups: e.groups,
+          umask: a.umask ?? 0o022,
+          nice: a.nice ?? 0,
+          rlimits: rlimits(a),
+          cwd: a.cwd ?? '/',
+        },
+        (end) => {
+          if (ip) this.perSource.ended(ip);
+          this.handlerEnded(pid, end, peer, t0, !ownsFd);
+        },
       );
     } catch (err) {
+      if (ip) this.perSource.ended(ip);
       this.counters.spawnErrors += 1;
-      this.log.error({ err: { code: (err as NodeJS.ErrnoException).code, message: (err as Error).message } }, 'cannot start handler');
+      const cause = ((err as Error).cause ?? err) as NodeJS.ErrnoException;
+      this.log.error({ code: 'ERR_SPAWN', err: { code: cause.code, syscall: cause.syscall, message: (err as Error).message } }, 'cannot start handler');
       if (!ownsFd) this.releaseWait();
+      // Out of processes, fds or memory: pause the service rather than fail every connection.
+      if (RESOURCE_ERRORS.has(cause.code ?? '')) this.backOff(cause);
       return;
     } finally {
       // spawn() returns after the child has its own copies (or failed), so ours can go now.
@@ -306,6 +411,13 @@ export class Service {
       }
       if (!r) return;
       this.counters.connections += 1;
+      const rule = r.from.family === 'unix' ? null : this.refusal(unmapAddress(r.from.address));
+      if (rule) {
+        // Logged at debug only: a datagram flood must not become a log flood.
+        this.counters.refused += 1;
+        this.log.debug({ peer: peerString(r.from), rule }, 'refused');
+        continue;
+      }
       const why = badDatagramSource(r.from, this.ctx.internalUdpPorts(), this.ctx.settings.udpLoopback);
       if (why) {
         this.counters.drops += 1;
@@ -320,6 +432,27 @@ export class Service {
         // a full send buffer or an unreachable peer loses this one reply only
       }
     }
+  }
+}
+
+/** The settings' resource limits as [RLIMIT_*, soft, hard] (soft = hard; -1 = unlimited). */
+function rlimits(a: ServiceSettings): native.Rlimit[] {
+  const C = native.constants;
+  const pairs: Array<[number, number | undefined]> = [
+    [C.RLIMIT_AS, a.rlimit_as],
+    [C.RLIMIT_CPU, a.rlimit_cpu],
+    [C.RLIMIT_NOFILE, a.rlimit_nofile],
+    [C.RLIMIT_NPROC, a.rlimit_nproc],
+  ];
+  return pairs.filter((p): p is [number, number] => p[1] !== undefined).map(([r, v]) => [r, v, v]);
+}
+
+/** Writes a banner to a fresh connection; a client that is already gone just misses it. */
+function writeQuietly(fd: number, data: Buffer): void {
+  try {
+    writeSync(fd, data);
+  } catch {
+    // EPIPE, ECONNRESET: the close that follows is all there is to do
   }
 }
 

@@ -48,3 +48,13 @@ export function handlerEnv(info: ConnectionInfo, extra: Record<string, string> =
   }
   return { ...env, ...extra };
 }
+
+/** Variables a service's settings add: the `passenv` names from ninetd's own environment, then `env`. */
+export function settingsEnv(passenv: readonly string[] | undefined, env: Record<string, string> | undefined, own: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of passenv ?? []) {
+    const v = own[name];
+    if (v !== undefined) out[name] = v;
+  }
+  return { ...out, ...env };
+}

@@ -192,3 +192,49 @@ describe('internal stream services', () => {
     expect(t).toBeLessThanOrEqual(after % 2 ** 32);
   });
 });
+
+describe('per-service process attributes', () => {
+  it('apply umask, nice, limits, env, passenv and cwd from [service:NAME/PROTO] over [daemon]', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const path = await import('node:path');
+    const dir = mkdtempSync(path.join(tmpdir(), 'ninetd-attrs-'));
+    const ini = path.join(dir, 'ninetd.ini');
+    writeFileSync(
+      ini,
+      [
+        '[daemon]',
+        'umask = 077',
+        'env = FROM_DAEMON=1',
+        '[service:t-report/tcp]',
+        'umask = 027',
+        'nice = 7',
+        'rlimit_nofile = 64',
+        'rlimit_cpu = 30',
+        'env = GREETING=hello',
+        'passenv = NINETD_TEST_PASS',
+        'cwd = /tmp',
+        '',
+      ].join('\n'),
+    );
+    try {
+      const d = await startDaemon(`127.0.0.1:\nt-report stream tcp nowait - ${FIXTURE_BIN}/report report\nt-hello stream tcp nowait - ${FIXTURE_BIN}/report report\n`, {
+        services: SERVICES,
+        args: ['--settings', ini],
+        env: { NINETD_TEST_PASS: 'passed', NINETD_TEST_HIDDEN: 'hidden' },
+      });
+      running.push(d);
+      const { env, kv } = report((await exchange(d.port('t-report'))).toString());
+      expect(kv).toMatchObject({ umask: '027', nice: '7', nofile: '64 64', cpu: '30', cwd: '/tmp' });
+      expect(env).toMatchObject({ GREETING: 'hello', NINETD_TEST_PASS: 'passed', PROTO: 'TCP' });
+      expect(env.NINETD_TEST_HIDDEN).toBeUndefined();
+      // A section replaces a [daemon] default key by key; other services get the defaults.
+      expect(env.FROM_DAEMON).toBeUndefined();
+      const other = report((await exchange(d.port('t-hello'))).toString());
+      expect(other.kv).toMatchObject({ umask: '077', cwd: '/' });
+      expect(other.env).toMatchObject({ FROM_DAEMON: '1' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
