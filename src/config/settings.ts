@@ -13,6 +13,7 @@ import ini from 'ini';
 // Types only: the log modules load the native addon, and this parser must stay pure.
 import type { LogDestination, LogLevel } from '../log/logger.js';
 import type { SyslogFormat } from '../log/syslog.js';
+import { parseAddressList, type AddressPattern } from '../access/address.js';
 import type { ConfigError } from './types.js';
 
 /** How a handler process is set up; in `[daemon]` as defaults, in `[service:…]` for one service. */
@@ -37,8 +38,26 @@ export interface ProcessSettings {
   umask?: number;
 }
 
+/** Who may connect to a service, and how many at once; `[service:NAME/PROTO]` keys (xinetd's names). */
+export interface AccessSettings {
+  /** File sent to a client before its handler starts. */
+  banner?: string;
+  /** File sent to a client that is refused. */
+  banner_fail?: string;
+  /** Connections per minute from one client address; 0 = no limit (FreeBSD max-conn-per-ip-per-minute). */
+  cps?: number;
+  /** Handlers at once, like `/N` in inetd.conf; 0 = no limit. */
+  instances?: number;
+  /** Client addresses refused. */
+  no_access?: AddressPattern[];
+  /** Client addresses served; when set, every other address is refused. */
+  only_from?: AddressPattern[];
+  /** Handlers at once for one client address; 0 = no limit. */
+  per_source?: number;
+}
+
 /** Settings of one `[service:NAME/PROTO]` section. */
-export type ServiceSettings = ProcessSettings;
+export type ServiceSettings = ProcessSettings & AccessSettings;
 
 /** Daemon settings from `[daemon]`; a key the file leaves out is undefined, and the caller's default applies. */
 export interface DaemonSettings extends ProcessSettings {
@@ -66,6 +85,16 @@ export interface DaemonSettings extends ProcessSettings {
   syslog_socket?: string;
   /** Answer internal UDP services from loopback source addresses. */
   udp_loopback?: boolean;
+  /** Check hosts.allow and hosts.deny before serving a client. */
+  tcp_wrappers?: boolean;
+  /** Path of hosts.allow. */
+  hosts_allow?: string;
+  /** Path of hosts.deny. */
+  hosts_deny?: string;
+  /** Default for per_source: handlers at once per client address; 0 = no limit. */
+  per_source?: number;
+  /** Default for cps: connections per minute per client address; 0 = no limit. */
+  cps?: number;
 }
 
 /** Everything the settings file sets: `[daemon]`, and each `[service:NAME/PROTO]` by `NAME/PROTO`. */
@@ -204,6 +233,25 @@ function limit(sized: boolean): Validator<number> {
   };
 }
 
+/** Addresses and networks separated by blanks or commas: 10.0.0.0/8 [::1] 192.168.1.5. */
+const addressList: Validator<AddressPattern[]> = (raw) => {
+  const { patterns, bad } = parseAddressList(raw);
+  if (bad.length > 0) return new Invalid(`"${bad[0]}" is not an address or network (expected e.g. 10.0.0.0/8 [::1])`);
+  if (patterns.length === 0) return new Invalid('no address given (expected e.g. 10.0.0.0/8 [::1])');
+  return patterns;
+};
+
+/** Keys of AccessSettings → validator. Sorted. */
+const ACCESS_KEYS = {
+  banner: absolutePath(false),
+  banner_fail: absolutePath(false),
+  cps: integer(0, MAX_COUNT),
+  instances: integer(0, MAX_COUNT),
+  no_access: addressList,
+  only_from: addressList,
+  per_source: integer(0, MAX_COUNT),
+} as const satisfies { [K in keyof AccessSettings]-?: Validator<NonNullable<AccessSettings[K]>> };
+
 /** Keys of ProcessSettings → validator. Sorted; shared by `[daemon]` and `[service:…]`. */
 const PROCESS_KEYS = {
   cwd: absolutePath(false),
@@ -220,17 +268,22 @@ const PROCESS_KEYS = {
 /** `[daemon]` key → validator. Sorted; `satisfies` keeps it and DaemonSettings in step. */
 const DAEMON_KEYS = {
   ...PROCESS_KEYS,
+  cps: integer(0, MAX_COUNT),
   default_family: word(FAMILIES),
+  hosts_allow: absolutePath(false),
+  hosts_deny: absolutePath(false),
   log_connections: boolean,
   log_destination: word(LOG_DESTINATIONS),
   log_file: absolutePath(false),
   log_level: word(LOG_LEVELS),
   max_children: integer(0, MAX_COUNT),
+  per_source: integer(0, MAX_COUNT),
   pidfile: absolutePath(true),
   rate: integer(0, MAX_COUNT),
   retry_time: integer(1, MAX_RETRY_SECONDS),
   syslog_format: word(SYSLOG_FORMATS),
   syslog_socket: socketPath,
+  tcp_wrappers: boolean,
   udp_loopback: boolean,
 } as const satisfies { [K in keyof DaemonSettings]-?: Validator<NonNullable<DaemonSettings[K]>> };
 
@@ -257,7 +310,7 @@ interface SectionKind {
 }
 
 /** `[service:NAME/PROTO]` key → validator. Sorted. */
-const SERVICE_KEYS = { ...PROCESS_KEYS } as const satisfies { [K in keyof ServiceSettings]-?: Validator<NonNullable<ServiceSettings[K]>> };
+const SERVICE_KEYS = { ...ACCESS_KEYS, ...PROCESS_KEYS } as const satisfies { [K in keyof ServiceSettings]-?: Validator<NonNullable<ServiceSettings[K]>> };
 
 /** Section kinds: the part of a header before any `:` → its schema. Sorted. */
 const SECTION_KINDS = {

@@ -11,9 +11,12 @@ const FILE = 'etc/ninetd.ini';
 
 /** Every [daemon] key, sorted: the shipped file must show each of them. */
 const DAEMON_KEYS = [
+  'cps',
   'cwd',
   'default_family',
   'env',
+  'hosts_allow',
+  'hosts_deny',
   'log_connections',
   'log_destination',
   'log_file',
@@ -21,6 +24,7 @@ const DAEMON_KEYS = [
   'max_children',
   'nice',
   'passenv',
+  'per_source',
   'pidfile',
   'rate',
   'retry_time',
@@ -30,6 +34,7 @@ const DAEMON_KEYS = [
   'rlimit_nproc',
   'syslog_format',
   'syslog_socket',
+  'tcp_wrappers',
   'udp_loopback',
   'umask',
 ];
@@ -151,6 +156,11 @@ describe('parseSettings', () => {
     ['an env entry without =', daemon('env = LANG'), [[2, 'ERR_SETTINGS_VALUE']]],
     ['a bad variable name in passenv', daemon('passenv = 1TZ'), [[2, 'ERR_SETTINGS_VALUE']]],
     ['a relative cwd', daemon('cwd = srv'), [[2, 'ERR_SETTINGS_VALUE']]],
+    ['a host name in only_from', '[service:echo/tcp]\nonly_from = 10.0.0.0/8 example.org\n', [[2, 'ERR_SETTINGS_VALUE']]],
+    ['an empty no_access', '[service:echo/tcp]\nno_access =\n', [[2, 'ERR_SETTINGS_VALUE']]],
+    ['a relative banner', '[service:echo/tcp]\nbanner = motd\n', [[2, 'ERR_SETTINGS_VALUE']]],
+    ['xinetd cps syntax', '[service:echo/tcp]\ncps = 50 10\n', [[2, 'ERR_SETTINGS_VALUE']]],
+    ['a daemon-only key (tcp_wrappers) in a service section', '[service:echo/tcp]\ntcp_wrappers = yes\n', [[2, 'ERR_SETTINGS_KEY']]],
     ['a dotted section name, which ini would nest', '[daemon.sub]\nrate = 1\n', [[1, 'ERR_SETTINGS_SECTION']]],
     ['[daemon] with a name', '[daemon:x]\n', [[1, 'ERR_SETTINGS_SECTION']]],
     ['a key before any section', 'rate = 1\n[daemon]\n', [[1, 'ERR_SETTINGS_SECTION']]],
@@ -197,6 +207,14 @@ describe('parseSettings', () => {
       'etc/ninetd.ini:3: [daemon] umask: "999" is not an octal mode (expected e.g. 022)',
       'etc/ninetd.ini:4: unknown section "[services:echo/tcp]" (expected [daemon] or [service:NAME/PROTO])',
     ]);
+  });
+
+  it('reads access keys of a service section', () => {
+    const { settings, errors } = parseSettings('[service:echo/tcp]\nonly_from = 127.0.0.0/8, [::1]\nno_access = 127.0.0.2\ninstances = 4\nper_source = 2\ncps = 30\nbanner = /etc/motd\nbanner_fail = /etc/go-away\n', FILE);
+    expect(errors).toEqual([]);
+    const echo = settings.services.get('echo/tcp')!;
+    expect(echo.only_from?.map((p) => p.text)).toEqual(['127.0.0.0/8', '[::1]']);
+    expect(echo).toMatchObject({ instances: 4, per_source: 2, cps: 30, banner: '/etc/motd', banner_fail: '/etc/go-away' });
   });
 
   it('reads each [service:NAME/PROTO] section by NAME/PROTO, with its line', () => {

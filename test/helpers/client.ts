@@ -2,9 +2,13 @@
 import net from 'node:net';
 
 /** Connects to 127.0.0.1:port (or host), sends `send`, half-closes if asked, and resolves with every byte read until close. */
-export function exchange(port: number, send?: string | Buffer, opts: { host?: string; end?: boolean; ms?: number; max?: number } = {}): Promise<Buffer> {
+export function exchange(
+  port: number,
+  send?: string | Buffer,
+  opts: { host?: string; from?: string; end?: boolean; ms?: number; max?: number } = {},
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const sock = net.connect({ port, host: opts.host ?? '127.0.0.1' });
+    const sock = net.connect({ port, host: opts.host ?? '127.0.0.1', ...(opts.from ? { localAddress: opts.from } : {}) });
     const chunks: Buffer[] = [];
     let size = 0;
     const timer = setTimeout(() => {
@@ -57,9 +61,9 @@ export async function zombies(ppid: number): Promise<number[]> {
 }
 
 /** Opens a connection and resolves once it is established; data is collected in `.received`. */
-export function open(port: number, host = '127.0.0.1'): Promise<net.Socket & { received: () => string; nextData: () => Promise<string> }> {
+export function open(port: number, host = '127.0.0.1', from?: string): Promise<net.Socket & { received: () => string; nextData: () => Promise<string> }> {
   return new Promise((resolve, reject) => {
-    const sock = net.connect({ port, host }) as net.Socket & { received: () => string; nextData: () => Promise<string> };
+    const sock = net.connect({ port, host, ...(from ? { localAddress: from } : {}) }) as net.Socket & { received: () => string; nextData: () => Promise<string> };
     let buf = '';
     sock.setEncoding('utf8');
     sock.on('data', (c: string) => (buf += c));

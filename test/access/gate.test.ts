@@ -1,0 +1,133 @@
+// Who may connect, through the real daemon: hosts.allow/hosts.deny, per-service rules,
+// per-source limits and banners, with clients on two loopback addresses (127.0.0.1, 127.0.0.2)
+// and on ::1.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { exchange, open } from '../helpers/client.js';
+import { FIXTURES, FIXTURE_BIN, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'ninetd-access-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const SERVICES = ['t-hello', 't-hang', 't46'].map((n) => `${n} 0/tcp`).join('\n');
+const HELLO = `t-hello stream tcp nowait - ${FIXTURE_BIN}/hello hello`;
+
+const running: RunningDaemon[] = [];
+async function daemon(config: string, ini: string, args: string[] = []): Promise<RunningDaemon> {
+  const file = path.join(dir, `ninetd-${running.length}-${Date.now()}.ini`);
+  writeFileSync(file, ini);
+  const d = await startDaemon(`${config}\n`, { services: SERVICES, args: ['--settings', file, ...args] });
+  running.push(d);
+  return d;
+}
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((d) => d.stop()));
+});
+
+const served = async (port: number, from: string, host = '*'): Promise<boolean> =>
+  (await exchange(port, undefined, { from, host: host === '*' ? (from.includes(':') ? '::1' : '127.0.0.1') : host })).toString() === 'hello\n';
+
+describe('tcp_wrappers hosts.allow and hosts.deny', () => {
+  const allow = path.join(dir, 'hosts.allow');
+  const deny = path.join(dir, 'hosts.deny');
+  const wrappers = `[daemon]\ntcp_wrappers = yes\nhosts_allow = ${allow}\nhosts_deny = ${deny}\n`;
+
+  it('refuse what hosts.deny names, serve the rest, and follow file changes without a reload', async () => {
+    writeFileSync(allow, '# nothing allowed explicitly\n');
+    writeFileSync(deny, 'hello: 127.0.0.2\n');
+    const d = await daemon(`*:${HELLO}`, wrappers);
+    const port = d.port('t-hello');
+    expect(await served(port, '127.0.0.1')).toBe(true);
+    expect(await served(port, '127.0.0.2')).toBe(false);
+    expect(await d.waitFor((r) => r.msg === 'refused', 'refused record')).toMatchObject({ rule: `${deny}:1`, peer: expect.stringMatching(/^127\.0\.0\.2:/) });
+    // EXCEPT, and a file rewritten in place: the next connection sees it.
+    writeFileSync(deny, '# everyone but .2\nALL: ALL EXCEPT 127.0.0.2\n');
+    expect(await served(port, '127.0.0.1')).toBe(false);
+    expect(await served(port, '127.0.0.2')).toBe(true);
+    // hosts.allow is read first.
+    writeFileSync(allow, 'hello, other: 127.0.0.1\n');
+    expect(await served(port, '127.0.0.1')).toBe(true);
+  });
+
+  it('treat a malformed rule as a non-match, never as allow-all, and report it by file and line', async () => {
+    writeFileSync(allow, 'ALL: @trusted\nALL: 127.0.0.1 : spawn /bin/echo\n');
+    writeFileSync(deny, 'ALL: ALL\n');
+    const d = await daemon(`*:${HELLO}`, wrappers);
+    const port = d.port('t-hello');
+    expect(await served(port, '127.0.0.1')).toBe(false);
+    expect(await served(port, '127.0.0.2')).toBe(false);
+    const errs = d.records.filter((r) => typeof r.code === 'string' && (r.code as string).startsWith('ERR_ACCESS_'));
+    expect(errs.map((r) => [r.file, r.line])).toEqual([
+      [allow, 1],
+      [allow, 2],
+    ]);
+  });
+
+  it('allow and deny options decide within one file', async () => {
+    writeFileSync(allow, 'ALL: 127.0.0.2 : deny\nALL: ALL : allow\n');
+    writeFileSync(deny, '');
+    const d = await daemon(`*:${HELLO}`, wrappers);
+    expect(await served(d.port('t-hello'), '127.0.0.1')).toBe(true);
+    expect(await served(d.port('t-hello'), '127.0.0.2')).toBe(false);
+  });
+});
+
+describe('per-service rules in [service:NAME/PROTO]', () => {
+  it('only_from and no_access, for IPv4 and IPv6 clients of a dual-stack service', async () => {
+    const d = await daemon(`*:t46 stream tcp46 nowait - ${FIXTURE_BIN}/hello hello`, '[service:t46/tcp46]\nonly_from = 127.0.0.0/8 [::1]\nno_access = 127.0.0.2\n');
+    const port = d.port('t46');
+    expect(await served(port, '127.0.0.1')).toBe(true);
+    expect(await served(port, '::1')).toBe(true);
+    expect(await served(port, '127.0.0.2')).toBe(false);
+    expect(await d.waitFor((r) => r.msg === 'refused', 'refused record')).toMatchObject({ rule: '[service:t46/tcp46] no_access' });
+  });
+
+  it('only_from refuses every address it does not list, and the refusals are counted', async () => {
+    const d = await daemon(`*:${HELLO}`, '[service:t-hello/tcp]\nonly_from = 127.0.0.2\n');
+    expect(await served(d.port('t-hello'), '127.0.0.1')).toBe(false);
+    expect(await served(d.port('t-hello'), '127.0.0.2')).toBe(true);
+    process.kill(d.pid, 'SIGUSR2');
+    const dump = await d.waitFor((r) => r.msg === 'state', 'state');
+    expect(dump.services).toEqual([expect.objectContaining({ service: 't-hello', refused: 1 })]);
+  });
+
+  it('per_source limits handlers per client address, others still get in', async () => {
+    const d = await daemon(`*:t-hang stream tcp nowait - ${FIXTURES}/hang.sh hang`, '[service:t-hang/tcp]\nper_source = 1\n');
+    const port = d.port('t-hang');
+    const first = await open(port, '127.0.0.1', '127.0.0.1');
+    const pid1 = Number((await first.nextData()).trim());
+    const second = (await exchange(port, undefined, { from: '127.0.0.1' })).toString();
+    expect(second).toBe('');
+    expect(await d.waitFor((r) => r.msg === 'refused', 'refused record')).toMatchObject({ rule: '[service:t-hang/tcp] per_source' });
+    const other = await open(port, '127.0.0.1', '127.0.0.2');
+    const pid2 = Number((await other.nextData()).trim());
+    expect(pid2).toBeGreaterThan(0);
+    for (const p of [pid1, pid2]) process.kill(p, 'SIGKILL');
+    first.destroy();
+    other.destroy();
+  });
+
+  it('cps limits connections per minute per client address', async () => {
+    const d = await daemon(`*:${HELLO}`, '[service:t-hello/tcp]\ncps = 2\n');
+    const port = d.port('t-hello');
+    expect([await served(port, '127.0.0.1'), await served(port, '127.0.0.1'), await served(port, '127.0.0.1')]).toEqual([true, true, false]);
+    expect(await served(port, '127.0.0.2')).toBe(true);
+    expect(await d.waitFor((r) => r.msg === 'refused', 'refused record')).toMatchObject({ rule: '[service:t-hello/tcp] cps' });
+  });
+
+  it('sends banner before the handler and banner_fail to a refused client', async () => {
+    writeFileSync(path.join(dir, 'welcome'), 'welcome\n');
+    writeFileSync(path.join(dir, 'go-away'), 'go away\n');
+    const d = await daemon(`*:${HELLO}`, `[service:t-hello/tcp]\nno_access = 127.0.0.2\nbanner = ${dir}/welcome\nbanner_fail = ${dir}/go-away\n`);
+    const port = d.port('t-hello');
+    expect((await exchange(port, undefined, { from: '127.0.0.1' })).toString()).toBe('welcome\nhello\n');
+    expect((await exchange(port, undefined, { from: '127.0.0.2' })).toString()).toBe('go away\n');
+  });
+
+  it('-s and -C apply to services that set no limit of their own', async () => {
+    const d = await daemon(`*:${HELLO}`, '[daemon]\n', ['-C', '1']);
+    const port = d.port('t-hello');
+    expect([await served(port, '127.0.0.1'), await served(port, '127.0.0.1')]).toEqual([true, false]);
+  });
+});
