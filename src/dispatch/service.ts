@@ -16,7 +16,7 @@ import * as native from '../net/native.js';
 import type { SockAddr } from '../net/native.js';
 import { closeService } from '../net/listener.js';
 import { handlerEnv, settingsEnv, unmapAddress } from '../spawn/env.js';
-import { spawnHandler, type HandlerEnd } from '../spawn/spawn.js';
+import { SpawnError, spawnHandler, type HandlerEnd } from '../spawn/spawn.js';
 import { RateGuard } from './rate.js';
 import { badDatagramSource } from './dgram-guard.js';
 
@@ -317,6 +317,11 @@ export class Service {
     const t0 = Date.now();
     let pid = -1;
     try {
+      // The ids were resolved when the config was read; a user deleted since must not get a
+      // process under its old uid (FreeBSD's inetd checks again at spawn time too).
+      if (e.uid >= 0 && e.user !== '-' && process.getuid?.() === 0 && !native.getpwnam(e.user)) {
+        throw new SpawnError(`user "${e.user}" no longer exists`, { cause: Object.assign(new Error('no such user'), { code: 'ENOENT', syscall: 'getpwnam' }) });
+      }
       const local = native.getsockname(fd);
       const cred = e.family === 'unix' && ownsFd && e.socketType !== 'dgram' ? safePeerCred(fd) : null;
       const a = this.attrs;

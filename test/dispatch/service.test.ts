@@ -66,11 +66,47 @@ describe('nowait stream services', () => {
     });
   });
 
-  it.skipIf(process.getuid?.() !== 0)('runs the handler as the named user when ninetd runs as root', async () => {
-    const d = await daemon(`t-report stream tcp nowait nobody:nogroup ${FIXTURE_BIN}/report report`);
+  it.skipIf(process.getuid?.() !== 0)('runs the handler as the named user, with all its groups and no capabilities, when ninetd runs as root', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const d = await daemon(`t-report stream tcp nowait nobody ${FIXTURE_BIN}/report report`);
     const { kv } = report((await exchange(d.port('t-report'))).toString());
-    expect(kv.uid).toBe('65534');
-    expect(kv.gid).toBe('65534');
+    const [uid, gid] = [execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).trim(), execFileSync('id', ['-g', 'nobody'], { encoding: 'utf8' }).trim()];
+    // real, effective, saved and filesystem ids
+    expect(kv.Uid).toBe(`${uid} ${uid} ${uid} ${uid}`);
+    expect(kv.Gid).toBe(`${gid} ${gid} ${gid} ${gid}`);
+    const groups = execFileSync('id', ['-G', 'nobody'], { encoding: 'utf8' }).trim().split(' ').sort();
+    expect((kv.Groups ?? '').trim().split(' ').filter(Boolean).sort()).toEqual(groups);
+    expect(kv.CapEff).toBe('0000000000000000');
+    expect(kv.CapPrm).toBe('0000000000000000');
+  });
+
+  it.skipIf(process.getuid?.() !== 0).each([
+    ['user:group', 'nobody:daemon'],
+    ['user.group', 'nobody.daemon'],
+  ])('sets the primary group named as %s', async (_form, field) => {
+    const { execFileSync } = await import('node:child_process');
+    const d = await daemon(`t-report stream tcp nowait ${field} ${FIXTURE_BIN}/report report`);
+    const { kv } = report((await exchange(d.port('t-report'))).toString());
+    const daemonGid = execFileSync('getent', ['group', 'daemon'], { encoding: 'utf8' }).split(':')[2];
+    expect(kv.gid).toBe(daemonGid);
+    expect(kv.uid).toBe(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).trim());
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('logs a spawn error, and stays up, for a user that vanished since the config was read', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const user = `ninetdt${process.pid % 100000}`;
+    execFileSync('useradd', ['--system', '--no-create-home', user]);
+    let removed = false;
+    try {
+      const d = await daemon(`t-report stream tcp nowait ${user} ${FIXTURE_BIN}/report report\nt-hello stream tcp nowait - ${FIXTURE_BIN}/hello hello`);
+      execFileSync('userdel', [user]);
+      removed = true;
+      expect((await exchange(d.port('t-report'))).length).toBe(0);
+      expect(await d.waitFor((r) => r.code === 'ERR_SPAWN', 'spawn error')).toMatchObject({ service: 't-report' });
+      expect((await exchange(d.port('t-hello'))).toString()).toBe('hello\n');
+    } finally {
+      if (!removed) execFileSync('userdel', [user]);
+    }
   });
 
   it('leaves no zombie and returns to its idle fd count after 1000 sequential and 200 concurrent connections', async () => {
