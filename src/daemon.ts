@@ -6,7 +6,7 @@ import { keyEntries, reconcile, serviceKey } from './config/diff.js';
 import { loadConfig } from './config/load.js';
 import { loadSettings, type ProcessSettings, type ServiceSettings } from './config/settings.js';
 import { formatConfigError, type Config, type ServiceEntry } from './config/types.js';
-import { Service, type DispatchSettings } from './dispatch/service.js';
+import { Service, type DispatchContext, type DispatchSettings } from './dispatch/service.js';
 import type { Logger } from './log/logger.js';
 import { HostsFiles } from './access/gate.js';
 import { matchInherited, takeListenFds, type InheritedSocket } from './net/activation.js';
@@ -274,6 +274,13 @@ export class Daemon {
 
   /** Binds and starts one service; on failure logs it, keeps it for retry, and returns false. */
   private add(key: string, entry: ServiceEntry, quiet = false): boolean {
+    if (entry.tcpmux) {
+      // Reached through the multiplexer only: nothing to bind.
+      this.services.set(key, new Service(entry, -1, this.dispatchContext(), this.attrsFor(entry)));
+      this.warnUser(key, entry);
+      this.logger.info({ service: entry.service, proto: entry.protocol, plus: entry.tcpmux.plus }, 'tcpmux service');
+      return true;
+    }
     let fd: number;
     const passed = matchInherited(this.inherited, entry);
     try {
@@ -292,7 +299,7 @@ export class Daemon {
     const svc = new Service(
       entry,
       fd,
-      { logger: this.logger, settings: this.opts.settings, internalUdpPorts: () => this.internalUdp, hosts: this.hosts },
+      this.dispatchContext(),
       this.attrsFor(entry),
       passed !== undefined,
     );
@@ -304,6 +311,18 @@ export class Daemon {
     const how = passed ? { inherited: true } : {};
     this.logger.info({ service: entry.service, proto: entry.protocol, type: entry.socketType, wait: entry.wait, ...where, ...how }, 'listening');
     return true;
+  }
+
+  /** What every service is given of the daemon. */
+  private dispatchContext(): DispatchContext {
+    return {
+      logger: this.logger,
+      settings: this.opts.settings,
+      internalUdpPorts: () => this.internalUdp,
+      hosts: this.hosts,
+      tcpmux: (name) => this.services.get(`tcpmux/${name}`),
+      tcpmuxNames: () => [...this.services.values()].flatMap((s) => (s.entry.tcpmux ? [s.entry.tcpmux.name] : [])),
+    };
   }
 
   private remove(key: string): void {

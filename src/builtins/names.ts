@@ -7,6 +7,7 @@ export const BUILTIN_NAMES = {
   daytime: ['dgram', 'stream'],
   discard: ['dgram', 'stream'],
   echo: ['dgram', 'stream'],
+  tcpmux: ['stream'],
   time: ['dgram', 'stream'],
 } as const;
 

@@ -17,11 +17,14 @@ export interface Builtin {
   dgram(msg: Buffer, now: () => Date): Buffer | null;
 }
 
-/** Internal service name → implementation. Sorted by name; keys match `BUILTIN_NAMES`. */
+/**
+ * Internal service name → implementation. Sorted by name; keys match `BUILTIN_NAMES` but for
+ * tcpmux, which hands connections to other services and so lives in dispatch.
+ */
 export const BUILTINS = {
   chargen,
   daytime,
   discard,
   echo,
   time,
-} as const satisfies Record<BuiltinName, Builtin>;
+} as const satisfies Record<Exclude<BuiltinName, 'tcpmux'>, Builtin>;

@@ -4,6 +4,8 @@ import type { ConfigError, ServiceEntry } from './types.js';
 
 /** Identity of a service across reloads: what it listens on. Port 0 (ephemeral) adds the name. */
 export function serviceKey(e: ServiceEntry): string {
+  // tcpmux sub-services have no socket of their own: the multiplexer finds them by name.
+  if (e.tcpmux) return `tcpmux/${e.tcpmux.name.toLowerCase()}`;
   const where = e.family === 'unix' ? e.path : `${e.host}/${e.port === 0 ? `0:${e.name}` : e.port}`;
   return `${e.socketType}/${e.transport}/${e.family}/${where}`;
 }

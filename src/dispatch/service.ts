@@ -9,6 +9,7 @@ import { serviceRefusal, type HostsFiles } from '../access/gate.js';
 import { PerSource } from '../access/per-source.js';
 import type { ServiceSettings } from '../config/settings.js';
 import type { ServiceEntry } from '../config/types.js';
+import type { BuiltinName } from '../builtins/names.js';
 import { BUILTINS } from '../builtins/table.js';
 import type { Logger } from '../log/logger.js';
 import { peerString } from '../log/logger.js';
@@ -26,6 +27,10 @@ const BURST = 32;
 const RESOURCE_BACKOFF_MS = 1000;
 /** Errors that mean "out of resources": stop watching for a while instead of spinning. */
 const RESOURCE_ERRORS = new Set(['EAGAIN', 'EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM']);
+/** Longest tcpmux request line (RFC 1078 names are short). */
+const TCPMUX_LINE_MAX = 256;
+/** How long the multiplexer waits for the request line. */
+const TCPMUX_TIMEOUT_MS = 30_000;
 /** Largest datagram an internal service reads. */
 const DGRAM_MAX = 65536;
 
@@ -53,6 +58,10 @@ export interface DispatchContext {
   settings: DispatchSettings;
   /** Ports of every internal UDP service, for the reflection-loop check. */
   internalUdpPorts(): ReadonlySet<number>;
+  /** The tcpmux sub-service of that (lower-case) name. */
+  tcpmux(name: string): Service | undefined;
+  /** Names of the tcpmux sub-services, for HELP. */
+  tcpmuxNames(): string[];
   /** hosts.allow and hosts.deny, when tcp_wrappers are on. */
   hosts: HostsFiles | null;
 }
@@ -72,7 +81,8 @@ export class Service {
   readonly counters: ServiceCounters = { connections: 0, spawns: 0, spawnErrors: 0, suspensions: 0, drops: 0, refused: 0 };
   /** Handlers (and internal connections) running now. */
   children = 0;
-  private readonly poller: native.Poller;
+  /** Watches the socket; null for a tcpmux sub-service, which has none of its own. */
+  private readonly poller: native.Poller | null;
   private watching = false;
   private closed = false;
   /** A wait handler holds the socket. */
@@ -101,7 +111,7 @@ export class Service {
     this.log = ctx.logger.child({ service: entry.service, proto: entry.protocol });
     this.perSource = new PerSource(this.perSourceLimits());
     this.readBanners();
-    this.poller = new native.Poller(fd, (err) => this.onReadable(err));
+    this.poller = fd >= 0 ? new native.Poller(fd, (err) => this.onReadable(err)) : null;
   }
 
   /** `[service:NAME/PROTO]`, how refusals name the settings section. */
@@ -153,6 +163,7 @@ export class Service {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.timer);
+    if (!this.poller) return;
     this.poller.close();
     if (this.inherited) native.close(this.fd);
     else closeService(this.entry, this.fd);
@@ -198,7 +209,7 @@ export class Service {
   /** Watches the socket exactly when nothing holds it back. */
   private sync(): void {
     const want = this.state() === 'listening';
-    if (want === this.watching) return;
+    if (!this.poller || want === this.watching) return;
     this.watching = want;
     if (want) this.poller.start();
     else this.poller.stop();
@@ -270,9 +281,9 @@ export class Service {
         this.refuse(conn.fd, conn, rule);
         continue;
       }
-      const admitted = ip ? this.perSource.admit(ip, Date.now()) : 'ok';
-      if (admitted !== 'ok') {
-        this.refuse(conn.fd, conn, admitted === 'rate' ? `${this.section()} cps` : `${this.section()} per_source`);
+      const limited = ip ? admissionRule(this.perSource.admit(ip, Date.now()), this.section()) : null;
+      if (limited) {
+        this.refuse(conn.fd, conn, limited);
         continue;
       }
       if (this.tripsGuard()) {
@@ -281,15 +292,98 @@ export class Service {
       }
       if (this.banner) writeQuietly(conn.fd, this.banner);
       if (ip) this.perSource.started(ip);
-      if (this.entry.server === 'internal') this.serveStream(conn.fd, conn, ip);
-      else this.startHandler(conn.fd, conn, true, ip);
+      this.serveConnection(conn.fd, conn, ip);
     }
     this.sync();
   }
 
+  /** Serves an admitted connection: the multiplexer, a builtin, or a handler. */
+  private serveConnection(fd: number, peer: SockAddr, ip: string): void {
+    if (this.entry.builtin === 'tcpmux') this.serveTcpmux(fd, peer, ip);
+    else if (this.entry.server === 'internal') this.serveStream(fd, peer, ip);
+    else this.startHandler(fd, peer, true, ip);
+  }
+
+  /**
+   * tcpmux (RFC 1078): read the client's service-name line without reading a byte past it (one
+   * byte per read: the rest belongs to the service), then hand the connection to that tcpmux
+   * sub-service, answer HELP with the sub-service names, or refuse with "-".
+   */
+  private serveTcpmux(fd: number, peer: SockAddr, ip: string): void {
+    this.children += 1;
+    const byte = Buffer.alloc(1);
+    let line = '';
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      clearTimeout(timer);
+      poller.close();
+      this.children -= 1;
+      if (ip) this.perSource.ended(ip);
+      this.sync();
+    };
+    const finish = (reply: string | null): void => {
+      release();
+      if (reply) writeQuietly(fd, Buffer.from(reply));
+      native.close(fd);
+    };
+    const answer = (request: string): void => {
+      const name = request.trim().toLowerCase();
+      if (name === 'help') return finish(this.ctx.tcpmuxNames().map((n) => `${n}\r\n`).join(''));
+      const sub = this.ctx.tcpmux(name);
+      if (!sub) return finish('-Service not available\r\n');
+      release();
+      // The Poller made the socket non-blocking; the handler must get it blocking.
+      native.setNonBlocking(fd, false);
+      if (!sub.acceptMuxed(fd, peer, ip)) {
+        writeQuietly(fd, Buffer.from('-Service not available\r\n'));
+        native.close(fd);
+      }
+    };
+    const poller = new native.Poller(fd, (err) => {
+      if (err) return finish(null);
+      for (;;) {
+        let r;
+        try {
+          r = native.recvfrom(fd, byte);
+        } catch {
+          return finish(null);
+        }
+        if (!r) return; // more to come
+        if (r.bytes === 0) return finish(null); // the client left
+        if (byte[0] === 0x0a) return answer(line.replace(/\r$/, ''));
+        line += String.fromCharCode(byte[0]!);
+        if (line.length > TCPMUX_LINE_MAX) return finish('-Request too long\r\n');
+      }
+    });
+    const timer = setTimeout(() => finish(null), TCPMUX_TIMEOUT_MS);
+    poller.start();
+  }
+
+  /**
+   * A tcpmux sub-service takes a connection the multiplexer accepted, under its own access rules
+   * and limits; false when it refuses (the multiplexer then answers "-" and closes).
+   */
+  acceptMuxed(fd: number, peer: SockAddr, ip: string): boolean {
+    this.counters.connections += 1;
+    const rule = this.refusal(ip) ?? (ip ? admissionRule(this.perSource.admit(ip, Date.now()), this.section()) : null);
+    if (rule) {
+      this.counters.refused += 1;
+      this.log.info({ peer: peerString(peer), rule }, 'refused');
+      return false;
+    }
+    if (this.state() !== 'listening' || this.tripsGuard()) return false;
+    if (this.entry.tcpmux?.plus) writeQuietly(fd, Buffer.from('+Go\r\n'));
+    if (ip) this.perSource.started(ip);
+    if (this.entry.server === 'internal') this.serveStream(fd, peer, ip);
+    else this.startHandler(fd, peer, true, ip);
+    return true;
+  }
+
   /** Runs an internal stream service on an accepted connection. */
   private serveStream(fd: number, peer: SockAddr, ip: string): void {
-    const builtin = BUILTINS[this.entry.builtin!];
+    const builtin = BUILTINS[this.entry.builtin as Exclude<BuiltinName, 'tcpmux'>];
     const t0 = Date.now();
     let sock: Socket;
     try {
@@ -403,7 +497,7 @@ export class Service {
 
   /** Internal datagram services: read, check, answer; never forks. */
   private serveDatagrams(): void {
-    const builtin = BUILTINS[this.entry.builtin!];
+    const builtin = BUILTINS[this.entry.builtin as Exclude<BuiltinName, 'tcpmux'>];
     this.dgramBuf ??= Buffer.allocUnsafe(DGRAM_MAX);
     for (let i = 0; i < BURST; i++) {
       let r;
@@ -438,6 +532,11 @@ export class Service {
       }
     }
   }
+}
+
+/** The rule a per-source refusal names, or null when admitted. */
+function admissionRule(a: 'ok' | 'concurrent' | 'rate', section: string): string | null {
+  return a === 'ok' ? null : a === 'rate' ? `${section} cps` : `${section} per_source`;
 }
 
 /** The settings' resource limits as [RLIMIT_*, soft, hard] (soft = hard; -1 = unlimited). */
