@@ -484,6 +484,7 @@ export class Service {
 
   /** wait mode: stop watching and give the socket itself to one handler. */
   private handOver(): void {
+    if (this.entry.socketType === 'dgram' && this.droppedRefusedDatagram()) return;
     this.counters.connections += 1;
     this.busyPid = -1; // held from here; startHandler sets the pid
     this.sync();
@@ -493,6 +494,33 @@ export class Service {
       return;
     }
     this.startHandler(this.fd, null, false);
+  }
+
+  /**
+   * A wait datagram service with access rules: peek at the sender of the queued datagram; if it
+   * is refused, read and drop that datagram (so the socket does not stay readable) and start
+   * nothing. True when it dropped one.
+   */
+  private droppedRefusedDatagram(): boolean {
+    if (!this.attrs.only_from && !this.attrs.no_access && !this.ctx.hosts) return false;
+    const probe = Buffer.allocUnsafe(1);
+    let r;
+    try {
+      r = native.recvfrom(this.fd, probe, true);
+    } catch {
+      return false; // let the handler see whatever error is pending
+    }
+    if (!r || r.from.family === 'unix') return false;
+    const rule = this.refusal(unmapAddress(r.from.address));
+    if (!rule) return false;
+    try {
+      native.recvfrom(this.fd, probe);
+    } catch {
+      // gone already
+    }
+    this.counters.refused += 1;
+    this.log.info({ peer: peerString(r.from), rule }, 'refused');
+    return true;
   }
 
   /** Internal datagram services: read, check, answer; never forks. */

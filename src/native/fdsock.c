@@ -540,11 +540,14 @@ static napi_value js_recvfrom(napi_env env, napi_callback_info info) {
   int32_t fd;
   void *data;
   size_t size;
-  if (!get_args(env, info, &a) || !arg_int(env, a.argv[0], "fd", &fd) || !arg_buffer(env, a.argv[1], "buf", &data, &size)) return NULL;
+  bool peek;
+  if (!get_args(env, info, &a) || !arg_int(env, a.argv[0], "fd", &fd) || !arg_buffer(env, a.argv[1], "buf", &data, &size) ||
+      !arg_bool(env, a.argv[2], "peek", false, &peek))
+    return NULL;
   struct sockaddr_storage ss;
   socklen_t len = sizeof ss;
   memset(&ss, 0, sizeof ss);
-  ssize_t n = recvfrom(fd, data, size, MSG_DONTWAIT, (struct sockaddr *)&ss, &len);
+  ssize_t n = recvfrom(fd, data, size, MSG_DONTWAIT | (peek ? MSG_PEEK : 0), (struct sockaddr *)&ss, &len);
   if (n < 0) {
     int err = errno;
     if (err == EAGAIN || err == EWOULDBLOCK) return null_value(env);

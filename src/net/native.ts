@@ -122,7 +122,7 @@ interface Addon {
   getsockopt(fd: number, level: number, name: number): number;
   getpeername(fd: number): SockAddr;
   getpeercred(fd: number): { pid: number; uid: number; gid: number };
-  recvfrom(fd: number, buf: Buffer): { bytes: number; from: SockAddr } | null;
+  recvfrom(fd: number, buf: Buffer, peek?: boolean): { bytes: number; from: SockAddr } | null;
   sendto(fd: number, buf: Buffer, to: SockAddr): number;
   sendtoUnix(fd: number, data: Buffer, path: string): number;
   setNonBlocking(fd: number, on: boolean): void;
@@ -208,9 +208,9 @@ export function getpeercred(fd: number): { pid: number; uid: number; gid: number
   return addon.getpeercred(fd);
 }
 
-/** recvfrom(2) with MSG_DONTWAIT into `buf`; null when nothing is queued. */
-export function recvfrom(fd: number, buf: Buffer): { bytes: number; from: SockAddr } | null {
-  return addon.recvfrom(fd, buf);
+/** recvfrom(2) with MSG_DONTWAIT into `buf` (with `peek`, MSG_PEEK: the datagram stays queued); null when nothing is queued. */
+export function recvfrom(fd: number, buf: Buffer, peek = false): { bytes: number; from: SockAddr } | null {
+  return addon.recvfrom(fd, buf, peek);
 }
 
 /** sendto(2) with MSG_DONTWAIT | MSG_NOSIGNAL to an inet or unix address; returns the bytes sent. */

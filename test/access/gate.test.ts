@@ -131,3 +131,24 @@ describe('per-service rules in [service:NAME/PROTO]', () => {
     expect([await served(port, '127.0.0.1'), await served(port, '127.0.0.1')]).toEqual([true, false]);
   });
 });
+
+describe('wait datagram services', () => {
+  it('read and drop a datagram from a refused sender, start nothing, and serve the next allowed one', async () => {
+    const { udpAsk, udpSendFrom } = await import('../helpers/udp.js');
+    const file = path.join(dir, 'udp.ini');
+    writeFileSync(file, '[service:t-once/udp]\nno_access = 127.0.0.2\n');
+    const d = await startDaemon(`127.0.0.1:t-once dgram udp wait - ${FIXTURES}/udp-once.py udp-once\n`, {
+      services: 't-once 0/udp\n',
+      args: ['--settings', file],
+    });
+    running.push(d);
+    const port = d.port('t-once');
+    await udpSendFrom('127.0.0.2', 0, port, '127.0.0.1', 'from .2');
+    expect(await d.waitFor((r) => r.msg === 'refused', 'refused')).toMatchObject({ rule: '[service:t-once/udp] no_access' });
+    // The refused datagram is gone: the next handler gets the allowed one.
+    expect((await udpAsk(port, 'allowed')).toString().split(' ')[1]).toBe('allowed');
+    process.kill(d.pid, 'SIGUSR2');
+    const dump = await d.waitFor((r) => r.msg === 'state', 'state');
+    expect(dump.services).toEqual([expect.objectContaining({ refused: 1, spawns: 1 })]);
+  });
+});
