@@ -116,7 +116,7 @@ function resolveOptions(args: Args, s: DaemonSettings, detached: boolean): RunOp
       },
       hostsFiles:
         (args['tcp-wrappers'] ?? s.tcp_wrappers ?? false)
-          ? { allow: s.hosts_allow ?? '/etc/hosts.allow', deny: s.hosts_deny ?? '/etc/hosts.deny' }
+          ? { allow: s.hosts_allow ?? '/etc/hosts.allow', deny: s.hosts_deny ?? '/etc/hosts.deny', lookupMs: (s.reverse_lookup ?? 0) * 1000 }
           : null,
     },
   };

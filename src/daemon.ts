@@ -23,7 +23,7 @@ export interface DaemonOptions {
   pidfile?: string;
   settings: DispatchSettings;
   /** hosts.allow and hosts.deny to check, when tcp_wrappers are on. */
-  hostsFiles?: { allow: string; deny: string } | null;
+  hostsFiles?: { allow: string; deny: string; lookupMs: number } | null;
   /** The settings file, re-read on reload for its [service:…] sections; null for none. */
   settingsFile?: string | null;
   /** Handler defaults from [daemon] and the [service:NAME/PROTO] sections, as read at start. */
@@ -92,7 +92,7 @@ export class Daemon {
     private readonly reopenLog: () => void = () => {},
   ) {
     this.serviceSettings = opts.serviceSettings ?? new Map();
-    this.hosts = opts.hostsFiles ? new HostsFiles(opts.hostsFiles.allow, opts.hostsFiles.deny, logger) : null;
+    this.hosts = opts.hostsFiles ? new HostsFiles(opts.hostsFiles.allow, opts.hostsFiles.deny, logger, opts.hostsFiles.lookupMs) : null;
   }
 
   /** Handler attributes of an entry under the settings in force. */

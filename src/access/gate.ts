@@ -2,6 +2,7 @@
 // no_access), then tcp_wrappers' hosts.allow and hosts.deny, which are re-read whenever they
 // change. It names the rule behind every refusal. It does not count connections (per-source.ts)
 // and does not close anything (dispatch does).
+import { promises as dns } from 'node:dns';
 import { statSync, readFileSync } from 'node:fs';
 import { formatConfigError } from '../config/types.js';
 import type { AccessSettings } from '../config/settings.js';
@@ -16,6 +17,12 @@ interface HostsFile {
   rules: HostsRule[];
 }
 
+/** A client's verified host name (null: none), and whether its name and address disagreed. */
+export interface ClientName {
+  name: string | null;
+  mismatch: boolean;
+}
+
 /** hosts.allow and hosts.deny, read again on every check whose stat differs from the last one. */
 export class HostsFiles {
   private readonly files: [HostsFile, HostsFile];
@@ -24,6 +31,8 @@ export class HostsFiles {
     allowPath: string,
     denyPath: string,
     private readonly log: Logger,
+    /** Milliseconds a name lookup may take; 0 = never look names up. */
+    private readonly lookupMs = 0,
   ) {
     this.files = [
       { path: allowPath, stamp: '', rules: [] },
@@ -58,9 +67,42 @@ export class HostsFiles {
     return rules;
   }
 
+  /** True when clients' names are looked up before the rules are checked. */
+  get wantsNames(): boolean {
+    return this.lookupMs > 0;
+  }
+
+  /**
+   * The client's host name, double-checked as tcpd's PARANOID does: the name the address maps to
+   * must map back to the address. Bounded by the lookup timeout; failure means "no name".
+   */
+  async clientName(ip: string): Promise<ClientName> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<ClientName>((resolve) => {
+      timer = setTimeout(() => resolve({ name: null, mismatch: false }), this.lookupMs);
+    });
+    const lookup = (async (): Promise<ClientName> => {
+      try {
+        // getnameinfo (via libuv's threadpool) reads /etc/hosts and NSS, as tcpd's lookups do.
+        const { hostname } = await dns.lookupService(ip, 0);
+        if (!hostname || hostname === ip) return { name: null, mismatch: false };
+        const back = await dns.lookup(hostname, { all: true });
+        return back.some((a) => a.address === ip) ? { name: hostname, mismatch: false } : { name: null, mismatch: true };
+      } catch {
+        return { name: null, mismatch: false };
+      }
+    })();
+    try {
+      return await Promise.race([lookup, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** The rule (`file:line`) that refuses `ip` for these daemon names, or null to serve it. */
-  refusal(daemons: string[], ip: string): string | null {
-    const d = checkHostsAccess(this.rules(this.files[0]), this.rules(this.files[1]), { daemons, clientIp: ip });
+  refusal(daemons: string[], ip: string, client?: ClientName): string | null {
+    const names = client ? { clientName: client.name, nameMismatch: client.mismatch } : {};
+    const d = checkHostsAccess(this.rules(this.files[0]), this.rules(this.files[1]), { daemons, clientIp: ip, ...names });
     if (d.verdict === 'allow') return null;
     return d.file ? `${d.file}:${d.line}` : 'hosts.deny';
   }

@@ -91,6 +91,8 @@ export interface DaemonSettings extends ProcessSettings {
   hosts_allow?: string;
   /** Path of hosts.deny. */
   hosts_deny?: string;
+  /** Seconds a client's host-name lookup may take, for name patterns in hosts files; 0 = no lookups. */
+  reverse_lookup?: number;
   /** Default for per_source: handlers at once per client address; 0 = no limit. */
   per_source?: number;
   /** Default for cps: connections per minute per client address; 0 = no limit. */
@@ -281,6 +283,7 @@ const DAEMON_KEYS = {
   pidfile: absolutePath(true),
   rate: integer(0, MAX_COUNT),
   retry_time: integer(1, MAX_RETRY_SECONDS),
+  reverse_lookup: integer(0, 60),
   syslog_format: word(SYSLOG_FORMATS),
   syslog_socket: socketPath,
   tcp_wrappers: boolean,

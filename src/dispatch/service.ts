@@ -5,7 +5,7 @@
 import { readFileSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import path from 'node:path';
-import { serviceRefusal, type HostsFiles } from '../access/gate.js';
+import { serviceRefusal, type ClientName, type HostsFiles } from '../access/gate.js';
 import { PerSource } from '../access/per-source.js';
 import type { ServiceSettings } from '../config/settings.js';
 import type { ServiceEntry } from '../config/types.js';
@@ -184,13 +184,13 @@ export class Service {
   }
 
   /** The rule that refuses a client at `ip`, or null to serve it: service rules, then hosts files. */
-  private refusal(ip: string): string | null {
+  private refusal(ip: string, name?: ClientName): string | null {
     const own = serviceRefusal(this.attrs, this.section(), ip);
     if (own) return own;
     if (!this.ctx.hosts || !ip) return null;
     const e = this.entry;
     const daemons = [path.basename(e.argv[0] ?? e.server), e.service];
-    return this.ctx.hosts.refusal(daemons, ip);
+    return this.ctx.hosts.refusal(daemons, ip, name);
   }
 
   /** Refuses an accepted connection: banner_fail, then close; logged with the rule and counted. */
@@ -276,25 +276,47 @@ export class Service {
       if (!conn) return;
       this.counters.connections += 1;
       const ip = conn.family === 'unix' ? '' : unmapAddress(conn.address);
-      const rule = this.refusal(ip);
-      if (rule) {
-        this.refuse(conn.fd, conn, rule);
-        continue;
-      }
-      const limited = ip ? admissionRule(this.perSource.admit(ip, Date.now()), this.section()) : null;
-      if (limited) {
-        this.refuse(conn.fd, conn, limited);
-        continue;
-      }
-      if (this.tripsGuard()) {
-        native.close(conn.fd);
-        return;
-      }
-      if (this.banner) writeQuietly(conn.fd, this.banner);
-      if (ip) this.perSource.started(ip);
-      this.serveConnection(conn.fd, conn, ip);
+      if (ip && this.ctx.hosts?.wantsNames) this.admitAfterLookup(conn.fd, conn, ip);
+      else if (!this.admit(conn.fd, conn, ip)) return;
     }
     this.sync();
+  }
+
+  /**
+   * Checks and serves an accepted connection: access rules, per-source limits, the spawn-rate
+   * guard, the banner. False when the guard tripped (the caller stops accepting).
+   */
+  private admit(fd: number, peer: SockAddr, ip: string, name?: ClientName): boolean {
+    const rule = this.refusal(ip, name);
+    if (rule) {
+      this.refuse(fd, peer, rule);
+      return true;
+    }
+    const limited = ip ? admissionRule(this.perSource.admit(ip, Date.now()), this.section()) : null;
+    if (limited) {
+      this.refuse(fd, peer, limited);
+      return true;
+    }
+    if (this.tripsGuard()) {
+      native.close(fd);
+      return false;
+    }
+    if (this.banner) writeQuietly(fd, this.banner);
+    if (ip) this.perSource.started(ip);
+    this.serveConnection(fd, peer, ip);
+    return true;
+  }
+
+  /** hosts files that name hosts need the client's name: look it up (bounded), then admit. The
+   * connection counts as a child meanwhile, so lookups cannot pile up past the service's limit. */
+  private admitAfterLookup(fd: number, peer: SockAddr, ip: string): void {
+    this.children += 1;
+    void this.ctx.hosts!.clientName(ip).then((name) => {
+      this.children -= 1;
+      if (this.closed) native.close(fd);
+      else this.admit(fd, peer, ip, name);
+      this.sync();
+    });
   }
 
   /** Serves an admitted connection: the multiplexer, a builtin, or a handler. */

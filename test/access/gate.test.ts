@@ -64,6 +64,22 @@ describe('tcp_wrappers hosts.allow and hosts.deny', () => {
     ]);
   });
 
+  it('match host names and LOCAL only when reverse lookups are on', async () => {
+    writeFileSync(allow, '');
+    writeFileSync(deny, 'ALL: LOCAL\n');
+    const off = await daemon(`*:${HELLO}`, wrappers);
+    // Without lookups no client has a name, so LOCAL (a name without a dot) matches nobody.
+    expect(await served(off.port('t-hello'), '127.0.0.1')).toBe(true);
+    const on = await daemon(`*:${HELLO}`, `${wrappers}reverse_lookup = 2\n`);
+    const port = on.port('t-hello');
+    // 127.0.0.1 is "localhost" in /etc/hosts, forward-confirmed; 127.0.0.2 has no name.
+    expect(await served(port, '127.0.0.1')).toBe(false);
+    expect(await served(port, '127.0.0.2')).toBe(true);
+    writeFileSync(deny, 'ALL: UNKNOWN\n');
+    expect(await served(port, '127.0.0.1')).toBe(true);
+    expect(await served(port, '127.0.0.2')).toBe(false);
+  });
+
   it('allow and deny options decide within one file', async () => {
     writeFileSync(allow, 'ALL: 127.0.0.2 : deny\nALL: ALL : allow\n');
     writeFileSync(deny, '');

@@ -28,6 +28,7 @@ const DAEMON_KEYS = [
   'pidfile',
   'rate',
   'retry_time',
+  'reverse_lookup',
   'rlimit_as',
   'rlimit_cpu',
   'rlimit_nofile',
