@@ -1,0 +1,127 @@
+// Turns the raw results of bench/run.mjs into tables, for the terminal (run.mjs) and for
+// docs/benchmarks.md (report.mjs), so that both show the same figures the same way.
+
+/** The servers compared against ninetd, in the order of the ratio columns. */
+export const ANCHORS = ['openbsd-inetd', 'xinetd', 'tcpserver'];
+
+const MiB = 1024;
+
+function fixed(n, digits) {
+  return typeof n === 'number' && Number.isFinite(n) ? n.toFixed(digits) : '-';
+}
+
+function rate(n) {
+  return typeof n === 'number' ? String(Math.round(n)) : '-';
+}
+
+/** Latency in ms with a precision that suits its size. */
+function ms(n) {
+  if (typeof n !== 'number') return '-';
+  return n < 1 ? n.toFixed(3) : n < 100 ? n.toFixed(2) : n.toFixed(0);
+}
+
+function ratio(a, b) {
+  if (typeof a !== 'number' || typeof b !== 'number' || b === 0) return '-';
+  return `${(a / b).toFixed(2)}x`;
+}
+
+/** One row per run: scenario, clients, server and what was measured. */
+export function resultsTable(data) {
+  const headers = [
+    'scenario',
+    'clients',
+    'server',
+    'req/s',
+    'p50 ms',
+    'p99 ms',
+    'errors',
+    'sup. CPU ms/req',
+    'RSS idle MiB',
+    'RSS after MiB',
+    'gen. CPU',
+  ];
+  const rows = data.results.map((r) => {
+    if (!r.ok) {
+      return [r.scenario, String(r.clients), r.label, `failed: ${r.error}`, '', '', '', '', '', '', ''];
+    }
+    return [
+      r.scenario,
+      String(r.clients),
+      r.label,
+      rate(r.rate),
+      ms(r.p50_ms),
+      ms(r.p99_ms),
+      String(r.errors),
+      fixed(r.cpu_ms_per_req, 3),
+      fixed(r.rss_idle_kb / MiB, 1),
+      fixed(r.rss_after_kb / MiB, 1),
+      // The generator's own CPU over the run, in % of one core: near 100% means it, not the
+      // server, was the limit.
+      `${Math.round((100 * r.loadgen_cpu_s) / r.seconds)}%`,
+    ];
+  });
+  return { headers, rows };
+}
+
+/**
+ * ninetd's throughput divided by each other server's, per scenario and client count; marked
+ * with a star where the other server had errors.
+ */
+export function ratiosTable(data) {
+  const headers = ['scenario', 'clients', 'ninetd req/s', '/ C limit', ...ANCHORS.map((a) => `/ ${a}`)];
+  const rows = [];
+  const find = (scenario, clients, server) =>
+    data.results.find((r) => r.ok && r.scenario === scenario && r.clients === clients && r.server === server);
+  for (const sc of data.scenarios) {
+    for (const clients of data.settings.clients) {
+      const n = find(sc.id, clients, 'ninetd');
+      if (!n && !data.results.some((r) => r.scenario === sc.id && r.clients === clients)) continue;
+      const row = [sc.id, String(clients), n ? rate(n.rate) : 'failed'];
+      for (const other of ['c-limit', ...ANCHORS]) {
+        const o = find(sc.id, clients, other);
+        // A star: the other server lost requests, so its rate is not a fair denominator.
+        row.push(n && o ? `${ratio(n.rate, o.rate)}${o.errors > 0 ? '*' : ''}` : '-');
+      }
+      rows.push(row);
+    }
+  }
+  return { headers, rows };
+}
+
+/** The RSS soak: ninetd's memory after the first part of the connections and after all. */
+export function soakTable(data) {
+  const headers = ['connections', 'clients', 'errors', 'seconds', 'RSS MiB', 'peak RSS MiB'];
+  const s = data.soak;
+  if (!s || !s.ok) return { headers, rows: [] };
+  const rows = s.steps.map((st) => [
+    String(st.total),
+    String(s.clients),
+    String(st.errors),
+    fixed(st.seconds, 1),
+    fixed(st.rss_kb / MiB, 1),
+    fixed(st.hwm_kb / MiB, 1),
+  ]);
+  rows.unshift(['0 (idle)', '', '', '', fixed(s.rss_idle_kb / MiB, 1), '']);
+  return { headers, rows };
+}
+
+/** Aligned plain text, for the terminal. */
+export function toText({ headers, rows }) {
+  const all = [headers, ...rows];
+  const widths = headers.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
+  const line = (r) =>
+    r
+      .map((c, i) => (i < 3 ? (c ?? '').padEnd(widths[i]) : (c ?? '').padStart(widths[i])))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+/** A Markdown table, numbers right-aligned. */
+export function toMarkdown({ headers, rows }) {
+  const esc = (c) => String(c ?? '').replace(/\|/g, '\\|');
+  const out = [`| ${headers.map(esc).join(' | ')} |`];
+  out.push(`|${headers.map((_, i) => (i < 3 ? '---' : '---:')).join('|')}|`);
+  for (const r of rows) out.push(`| ${r.map(esc).join(' | ')} |`);
+  return out.join('\n');
+}
