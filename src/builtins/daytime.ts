@@ -25,6 +25,9 @@ export const daytime: Builtin = {
   stream(sock, now) {
     replyAndClose(sock, daytimeLine(now()));
   },
+  once(now) {
+    return Buffer.from(daytimeLine(now()), 'latin1');
+  },
   dgram(_msg, now) {
     return Buffer.from(daytimeLine(now()), 'latin1');
   },

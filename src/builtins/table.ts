@@ -13,6 +13,11 @@ import { time } from './time.js';
 export interface Builtin {
   /** Serves one stream connection; the socket is already connected. Must end/destroy it when done and never throw; errors (EPIPE, ECONNRESET) just end the connection. */
   stream(sock: Socket, now: () => Date): void;
+  /**
+   * For one-shot services (daytime, time): the whole stream reply. Dispatch then writes it and
+   * closes, as the BSD inetds do, without building a stream object for the connection.
+   */
+  once?(now: () => Date): Buffer;
   /** Reply to one datagram, or null for no reply. Pure. */
   dgram(msg: Buffer, now: () => Date): Buffer | null;
 }

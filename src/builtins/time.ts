@@ -23,6 +23,9 @@ export const time: Builtin = {
   stream(sock, now) {
     replyAndClose(sock, timeBytes(now()));
   },
+  once(now) {
+    return timeBytes(now());
+  },
   dgram(_msg, now) {
     return timeBytes(now());
   },

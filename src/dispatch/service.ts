@@ -10,7 +10,7 @@ import { PerSource } from '../access/per-source.js';
 import type { ServiceSettings } from '../config/settings.js';
 import type { ServiceEntry } from '../config/types.js';
 import type { BuiltinName } from '../builtins/names.js';
-import { BUILTINS } from '../builtins/table.js';
+import { BUILTINS, type Builtin } from '../builtins/table.js';
 import type { Logger } from '../log/logger.js';
 import { peerString } from '../log/logger.js';
 import * as native from '../net/native.js';
@@ -185,6 +185,8 @@ export class Service {
 
   /** The rule that refuses a client at `ip`, or null to serve it: service rules, then hosts files. */
   private refusal(ip: string, name?: ClientName): string | null {
+    // The common case, checked first: no rule at all, nothing to parse per connection.
+    if (!this.attrs.only_from && !this.attrs.no_access && !this.ctx.hosts) return null;
     const own = serviceRefusal(this.attrs, this.section(), ip);
     if (own) return own;
     if (!this.ctx.hosts || !ip) return null;
@@ -405,8 +407,20 @@ export class Service {
 
   /** Runs an internal stream service on an accepted connection. */
   private serveStream(fd: number, peer: SockAddr, ip: string): void {
-    const builtin = BUILTINS[this.entry.builtin as Exclude<BuiltinName, 'tcpmux'>];
+    const builtin: Builtin = BUILTINS[this.entry.builtin as Exclude<BuiltinName, 'tcpmux'>];
     const t0 = Date.now();
+    if (builtin.once) {
+      // The fd is blocking and the reply a few bytes: the write cannot block on a new connection.
+      writeQuietly(fd, builtin.once(() => new Date()));
+      // Read what the client already sent, so that the close is a FIN and not a reset that
+      // could destroy the reply before the client reads it.
+      this.dgramBuf ??= Buffer.allocUnsafe(DGRAM_MAX);
+      for (let i = 0; i < 16 && drain(fd, this.dgramBuf); i++);
+      native.close(fd);
+      if (ip) this.perSource.ended(ip);
+      if (this.ctx.settings.logConnections) this.log.info({ peer: peerString(peer), ms: Date.now() - t0 }, 'connection');
+      return;
+    }
     let sock: Socket;
     try {
       sock = new Socket({ fd, readable: true, writable: true });
@@ -601,7 +615,17 @@ function rlimits(a: ServiceSettings): native.Rlimit[] {
   return pairs.filter((p): p is [number, number] => p[1] !== undefined).map(([r, v]) => [r, v, v]);
 }
 
-/** Writes a banner to a fresh connection; a client that is already gone just misses it. */
+/** Reads and drops what is queued on `fd` without waiting; false when nothing more is there. */
+function drain(fd: number, buf: Buffer): boolean {
+  try {
+    const r = native.recvfrom(fd, buf);
+    return r !== null && r.bytes > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** Writes a banner or a one-shot reply to a fresh connection; a client already gone misses it. */
 function writeQuietly(fd: number, data: Buffer): void {
   try {
     writeSync(fd, data);
