@@ -2,7 +2,7 @@
 // logged when; callers do. Keys are always the same (STYLE §8): service, proto, peer, pid, code,
 // file, line, err, ms.
 import pino, { type Logger, type Level } from 'pino';
-import pretty from 'pino-pretty';
+import { createRequire } from 'node:module';
 import { SyslogDestination, type SyslogFormat } from './syslog.js';
 
 export type { Logger };
@@ -62,6 +62,8 @@ export function createLogger(opts: LoggerOptions): LogHandle {
   } else if (opts.destination === 'syslog') {
     main = new SyslogDestination(opts.syslogSocket ?? '/dev/log', opts.syslogFormat ?? 'rfc3164');
   } else if (opts.pretty) {
+    // Loaded only for a terminal: a daemon never pays its memory.
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
     main = pretty({ destination: 2, sync: true, colorize: true, ignore: 'name' });
   } else {
     main = pino.destination({ dest: 2, sync: true });
