@@ -10,8 +10,12 @@ import { createInterface } from 'node:readline';
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 /** The built command line entry point. */
 export const CLI = path.join(ROOT, 'dist', 'cli.js');
-/** Compiled C fixture handlers (built by test/global-setup.ts). */
-export const FIXTURE_BIN = path.join(ROOT, 'test', 'fixtures', 'handlers', 'bin');
+/** Compiled C fixture handlers and a copy of the addon, readable by every user (test/global-setup.ts). */
+export const FIXTURE_BIN = (() => {
+  const bin = process.env.NINETD_TEST_BIN;
+  if (!bin) throw new Error('NINETD_TEST_BIN is not set: run the tests through vitest (test/global-setup.ts)');
+  return bin;
+})();
 /** Shell fixture handlers. */
 export const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'handlers');
 

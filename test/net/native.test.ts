@@ -8,12 +8,13 @@ import { mkdtempSync, readFileSync, readSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { constants as osConstants, tmpdir } from 'node:os';
 import path from 'node:path';
+import { FIXTURE_BIN } from '../helpers/daemon.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as native from '../../src/net/native.js';
 import type { NativeError, SockAddr } from '../../src/net/native.js';
 
 const C = native.constants;
-const ADDON = path.resolve(import.meta.dirname, '../../build/Release/fdsock.node');
+const ADDON = path.join(FIXTURE_BIN, 'fdsock.node');
 const WAIT_MS = 5_000;
 
 const dir = mkdtempSync(path.join(tmpdir(), 'ninetd-native-'));

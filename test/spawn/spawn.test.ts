@@ -11,9 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as native from '../../src/net/native.js';
 import { NATIVE_SPAWN, SpawnError, spawnHandler, type HandlerEnd, type SpawnRequest } from '../../src/spawn/spawn.js';
 import { fdCount, zombies } from '../helpers/client.js';
+import { FIXTURE_BIN } from '../helpers/daemon.js';
 
 const C = native.constants;
-const REPORT = path.resolve(import.meta.dirname, '../fixtures/handlers/bin/report');
+const REPORT = path.join(FIXTURE_BIN, 'report');
 const WAIT_MS = 10_000;
 const asRoot = process.getuid?.() === 0;
 const dir = realpathSync(mkdtempSync(path.join(tmpdir(), 'ninetd-spawn-')));
