@@ -45,6 +45,7 @@ describe('wait stream services', () => {
     const next = (await exchange(port)).toString().trim();
     expect(next).not.toBe(first[0]);
     expect(Number(next)).toBeGreaterThan(0);
+    process.kill(Number(next), 'SIGKILL'); // the second handler waits for two more connections
   });
 });
 
