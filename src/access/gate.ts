@@ -15,6 +15,8 @@ interface HostsFile {
   path: string;
   stamp: string;
   rules: HostsRule[];
+  /** It exists but could not be read: every client is refused until it can be. */
+  unreadable: boolean;
 }
 
 /** A client's verified host name (null: none), and whether its name and address disagreed. */
@@ -35,8 +37,8 @@ export class HostsFiles {
     private readonly lookupMs = 0,
   ) {
     this.files = [
-      { path: allowPath, stamp: '', rules: [] },
-      { path: denyPath, stamp: '', rules: [] },
+      { path: allowPath, stamp: '', rules: [], unreadable: false },
+      { path: denyPath, stamp: '', rules: [], unreadable: false },
     ];
   }
 
@@ -45,19 +47,23 @@ export class HostsFiles {
     let stamp = 'missing';
     try {
       const st = statSync(f.path);
-      stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
+      // ctime too: a chmod that makes an unreadable file readable changes only that.
+      stamp = `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
     } catch {
       // no file: no rules, as tcpd treats it
     }
     if (stamp === f.stamp) return f.rules;
     f.stamp = stamp;
     f.rules = [];
+    f.unreadable = false;
     if (stamp === 'missing') return f.rules;
     let text: string;
     try {
       text = readFileSync(f.path, 'utf8');
     } catch (err) {
-      this.log.error({ file: f.path, code: 'ERR_ACCESS_READ', err: { code: (err as NodeJS.ErrnoException).code } }, `${f.path}: cannot read`);
+      // Fail closed: rules we cannot see might have refused this client.
+      f.unreadable = true;
+      this.log.error({ file: f.path, code: 'ERR_ACCESS_READ', err: { code: (err as NodeJS.ErrnoException).code } }, `${f.path}: cannot read; refusing every client until it can be read`);
       return f.rules;
     }
     const { rules, errors } = parseHostsAccess(text, f.path);
@@ -102,7 +108,10 @@ export class HostsFiles {
   /** The rule (`file:line`) that refuses `ip` for these daemon names, or null to serve it. */
   refusal(daemons: string[], ip: string, client?: ClientName): string | null {
     const names = client ? { clientName: client.name, nameMismatch: client.mismatch } : {};
-    const d = checkHostsAccess(this.rules(this.files[0]), this.rules(this.files[1]), { daemons, clientIp: ip, ...names });
+    const [allow, deny] = [this.rules(this.files[0]), this.rules(this.files[1])];
+    const unreadable = this.files.find((f) => f.unreadable);
+    if (unreadable) return `${unreadable.path}: unreadable`;
+    const d = checkHostsAccess(allow, deny, { daemons, clientIp: ip, ...names });
     if (d.verdict === 'allow') return null;
     return d.file ? `${d.file}:${d.line}` : 'hosts.deny';
   }

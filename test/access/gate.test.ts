@@ -1,7 +1,7 @@
 // Who may connect, through the real daemon: hosts.allow/hosts.deny, per-service rules,
 // per-source limits and banners, with clients on two loopback addresses (127.0.0.1, 127.0.0.2)
 // and on ::1.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -62,6 +62,25 @@ describe('tcp_wrappers hosts.allow and hosts.deny', () => {
       [allow, 1],
       [allow, 2],
     ]);
+  });
+
+  it('refuse every client while a hosts file exists but cannot be read, and serve again once it can', async () => {
+    writeFileSync(allow, '');
+    rmSync(deny, { force: true });
+    mkdirSync(deny); // exists, and reading it fails (EISDIR), even for root
+    try {
+      const d = await daemon(`*:${HELLO}`, wrappers);
+      const port = d.port('t-hello');
+      expect(await served(port, '127.0.0.1')).toBe(false);
+      expect(await d.waitFor((r) => r.msg === 'refused', 'refused record')).toMatchObject({ rule: `${deny}: unreadable` });
+      expect(d.records.find((r) => r.code === 'ERR_ACCESS_READ')).toMatchObject({ file: deny });
+      rmSync(deny, { recursive: true });
+      writeFileSync(deny, 'ALL: 127.0.0.2\n');
+      expect(await served(port, '127.0.0.1')).toBe(true);
+      expect(await served(port, '127.0.0.2')).toBe(false);
+    } finally {
+      rmSync(deny, { recursive: true, force: true });
+    }
   });
 
   it('match host names and LOCAL only when reverse lookups are on', async () => {
