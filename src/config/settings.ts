@@ -422,7 +422,7 @@ export function parseSettings(text: string, file: string): { settings: Settings;
     const section = current;
     const validate = lookup(section.kind.keys, key);
     if (!validate) {
-      report(lineNo, 'ERR_SETTINGS_KEY', `${section.label} unknown key "${key}" (expected ${oneOf(Object.keys(section.kind.keys))})`);
+      report(lineNo, 'ERR_SETTINGS_KEY', `${section.label} unknown key "${key}" (expected ${oneOf(Object.keys(section.kind.keys).sort())})`);
       continue;
     }
     const first = section.keyLines.get(key);

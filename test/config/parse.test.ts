@@ -34,6 +34,7 @@ const PORTS: Record<string, number> = {
   'tftp/udp': 69,
   'time/tcp': 37,
   'time/udp': 37,
+  'tcpmux/tcp': 1,
 };
 const USERS: Record<string, { uid: number; gid: number }> = {
   _identd: { uid: 73, gid: 73 },
