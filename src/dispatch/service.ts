@@ -2,7 +2,7 @@
 // accept and start a handler (nowait), hand the socket itself to a handler (wait), or answer
 // in-process (internal). Limits (max children, spawn rate, resource back-off) decide when the
 // socket is watched. It does not parse, bind or reload; the daemon does.
-import { readFileSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import path from 'node:path';
 import { serviceRefusal, type ClientName, type HostsFiles } from '../access/gate.js';
@@ -625,12 +625,19 @@ function drain(fd: number, buf: Buffer): boolean {
   }
 }
 
-/** Writes a banner or a one-shot reply to a fresh connection; a client already gone misses it. */
+/** sendto's destination for a connected socket of any family: none. */
+const CONNECTED_PEER: SockAddr = { family: 'unix', path: '' };
+
+/**
+ * Writes a banner or a short reply to a fresh connection without waiting: what does not fit in
+ * the socket's send buffer is cut, so a client that never reads cannot stall the supervisor.
+ * A client already gone misses it.
+ */
 function writeQuietly(fd: number, data: Buffer): void {
   try {
-    writeSync(fd, data);
+    native.sendto(fd, data, CONNECTED_PEER);
   } catch {
-    // EPIPE, ECONNRESET: the close that follows is all there is to do
+    // EAGAIN, EPIPE, ECONNRESET: the client gets what fitted, or nothing
   }
 }
 

@@ -2,6 +2,8 @@
 // per-source limits and banners, with clients on two loopback addresses (127.0.0.1, 127.0.0.2)
 // and on ::1.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -158,6 +160,25 @@ describe('per-service rules in [service:NAME/PROTO]', () => {
     const port = d.port('t-hello');
     expect((await exchange(port, undefined, { from: '127.0.0.1' })).toString()).toBe('welcome\nhello\n');
     expect((await exchange(port, undefined, { from: '127.0.0.2' })).toString()).toBe('go away\n');
+  });
+
+  it('sends a banner without waiting: a client that never reads it stalls nobody', async () => {
+    const big = Buffer.alloc(16 << 20, 'b');
+    writeFileSync(path.join(dir, 'big'), big);
+    const d = await daemon(`*:${HELLO}`, `[service:t-hello/tcp]\nbanner = ${dir}/big\n`);
+    const port = d.port('t-hello');
+    const idle = net.connect({ port, host: '127.0.0.1' });
+    idle.pause();
+    idle.on('error', () => {});
+    try {
+      await once(idle, 'connect');
+      const got = await exchange(port, undefined, { from: '127.0.0.2' });
+      expect(got.subarray(-6).toString()).toBe('hello\n');
+      expect(got.length).toBeGreaterThan(6);
+      expect(got.subarray(0, got.length - 6).equals(big.subarray(0, got.length - 6))).toBe(true);
+    } finally {
+      idle.destroy();
+    }
   });
 
   it('-s and -C apply to services that set no limit of their own', async () => {
