@@ -195,11 +195,19 @@ export class Service {
     return this.ctx.hosts.refusal(daemons, ip, name);
   }
 
+  /** Closes a connection we wrote to, after reading what the client already sent: closing with
+   * unread data sends a reset, which could destroy the reply before the client reads it. */
+  private closeAfterReply(fd: number): void {
+    this.dgramBuf ??= Buffer.allocUnsafe(DGRAM_MAX);
+    for (let i = 0; i < 16 && drain(fd, this.dgramBuf); i++);
+    native.close(fd);
+  }
+
   /** Refuses an accepted connection: banner_fail, then close; logged with the rule and counted. */
   private refuse(fd: number, peer: SockAddr, rule: string): void {
     this.counters.refused += 1;
     if (this.bannerFail) writeQuietly(fd, this.bannerFail);
-    native.close(fd);
+    this.closeAfterReply(fd);
     this.log.info({ peer: peerString(peer), rule }, 'refused');
   }
 
@@ -412,11 +420,7 @@ export class Service {
     if (builtin.once) {
       // The fd is blocking and the reply a few bytes: the write cannot block on a new connection.
       writeQuietly(fd, builtin.once(() => new Date()));
-      // Read what the client already sent, so that the close is a FIN and not a reset that
-      // could destroy the reply before the client reads it.
-      this.dgramBuf ??= Buffer.allocUnsafe(DGRAM_MAX);
-      for (let i = 0; i < 16 && drain(fd, this.dgramBuf); i++);
-      native.close(fd);
+      this.closeAfterReply(fd);
       if (ip) this.perSource.ended(ip);
       if (this.ctx.settings.logConnections) this.log.info({ peer: peerString(peer), ms: Date.now() - t0 }, 'connection');
       return;
