@@ -313,7 +313,7 @@ export class Service {
     }
     if (this.banner) writeQuietly(fd, this.banner);
     if (ip) this.perSource.started(ip);
-    this.serveConnection(fd, peer, ip);
+    this.serveConnection(fd, peer, ip, name);
     return true;
   }
 
@@ -330,8 +330,8 @@ export class Service {
   }
 
   /** Serves an admitted connection: the multiplexer, a builtin, or a handler. */
-  private serveConnection(fd: number, peer: SockAddr, ip: string): void {
-    if (this.entry.builtin === 'tcpmux') this.serveTcpmux(fd, peer, ip);
+  private serveConnection(fd: number, peer: SockAddr, ip: string, name?: ClientName): void {
+    if (this.entry.builtin === 'tcpmux') this.serveTcpmux(fd, peer, ip, name);
     else if (this.entry.server === 'internal') this.serveStream(fd, peer, ip);
     else this.startHandler(fd, peer, true, ip);
   }
@@ -341,7 +341,7 @@ export class Service {
    * byte per read: the rest belongs to the service), then hand the connection to that tcpmux
    * sub-service, answer HELP with the sub-service names, or refuse with "-".
    */
-  private serveTcpmux(fd: number, peer: SockAddr, ip: string): void {
+  private serveTcpmux(fd: number, peer: SockAddr, ip: string, name?: ClientName): void {
     this.children += 1;
     const byte = Buffer.alloc(1);
     let line = '';
@@ -358,19 +358,19 @@ export class Service {
     const finish = (reply: string | null): void => {
       release();
       if (reply) writeQuietly(fd, Buffer.from(reply));
-      native.close(fd);
+      this.closeAfterReply(fd);
     };
     const answer = (request: string): void => {
-      const name = request.trim().toLowerCase();
-      if (name === 'help') return finish(this.ctx.tcpmuxNames().map((n) => `${n}\r\n`).join(''));
-      const sub = this.ctx.tcpmux(name);
+      const wanted = request.trim().toLowerCase();
+      if (wanted === 'help') return finish(this.ctx.tcpmuxNames().map((n) => `${n}\r\n`).join(''));
+      const sub = this.ctx.tcpmux(wanted);
       if (!sub) return finish('-Service not available\r\n');
       release();
       // The Poller made the socket non-blocking; the handler must get it blocking.
       native.setNonBlocking(fd, false);
-      if (!sub.acceptMuxed(fd, peer, ip)) {
+      if (!sub.acceptMuxed(fd, peer, ip, name)) {
         writeQuietly(fd, Buffer.from('-Service not available\r\n'));
-        native.close(fd);
+        this.closeAfterReply(fd);
       }
     };
     const poller = new native.Poller(fd, (err) => {
@@ -397,9 +397,9 @@ export class Service {
    * A tcpmux sub-service takes a connection the multiplexer accepted, under its own access rules
    * and limits; false when it refuses (the multiplexer then answers "-" and closes).
    */
-  acceptMuxed(fd: number, peer: SockAddr, ip: string): boolean {
+  acceptMuxed(fd: number, peer: SockAddr, ip: string, name?: ClientName): boolean {
     this.counters.connections += 1;
-    const rule = this.refusal(ip) ?? (ip ? admissionRule(this.perSource.admit(ip, Date.now()), this.section()) : null);
+    const rule = this.refusal(ip, name) ?? (ip ? admissionRule(this.perSource.admit(ip, Date.now()), this.section()) : null);
     if (rule) {
       this.counters.refused += 1;
       this.log.info({ peer: peerString(peer), rule }, 'refused');

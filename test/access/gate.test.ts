@@ -12,7 +12,7 @@ import { FIXTURES, FIXTURE_BIN, startDaemon, type RunningDaemon } from '../helpe
 
 const dir = mkdtempSync(path.join(tmpdir(), 'ninetd-access-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const SERVICES = ['t-hello', 't-hang', 't46'].map((n) => `${n} 0/tcp`).join('\n');
+const SERVICES = ['t-hello', 't-hang', 't46', 'tcpmux'].map((n) => `${n} 0/tcp`).join('\n');
 const HELLO = `t-hello stream tcp nowait - ${FIXTURE_BIN}/hello hello`;
 
 const running: RunningDaemon[] = [];
@@ -99,6 +99,16 @@ describe('tcp_wrappers hosts.allow and hosts.deny', () => {
     writeFileSync(deny, 'ALL: UNKNOWN\n');
     expect(await served(port, '127.0.0.1')).toBe(true);
     expect(await served(port, '127.0.0.2')).toBe(false);
+  });
+
+  it('give tcpmux sub-services the client name the multiplexer looked up', async () => {
+    writeFileSync(allow, '');
+    writeFileSync(deny, 'tcpmux/hello: LOCAL\n');
+    const d = await daemon(['*:', 'tcpmux stream tcp nowait - internal', `tcpmux/+hello stream tcp nowait - ${FIXTURE_BIN}/hello hello`].join('\n'), `${wrappers}reverse_lookup = 2\n`);
+    const port = d.port('tcpmux');
+    expect((await exchange(port, 'hello\r\n', { from: '127.0.0.2' })).toString()).toBe('+Go\r\nhello\n');
+    expect((await exchange(port, 'hello\r\n', { from: '127.0.0.1' })).toString()).toBe('-Service not available\r\n');
+    expect(await d.waitFor((r) => r.msg === 'refused', 'refused record')).toMatchObject({ service: 'tcpmux/hello', rule: `${deny}:1` });
   });
 
   it('allow and deny options decide within one file', async () => {
