@@ -22,7 +22,7 @@ export interface Origin {
 export interface ServiceEntry extends Origin {
   /** Service field as written, minus any host prefix: `echo`, `8007`, `tcpmux/+date`, `/run/x.sock`. */
   name: string;
-  /** Official service name used in logs and ini sections: `echo`, `8007`, `/run/x.sock`. */
+  /** Name in logs and ini sections: the service field as written without host prefix, `+` or unix owner prefix, and a port without leading zeros: `echo`, `8007`, `tcpmux/date`, `/run/x.sock`. */
   service: string;
   /** Protocol field as written: `tcp`, `tcp6`, `udp46`, `unix`. */
   protocol: string;
