@@ -765,28 +765,45 @@ static napi_value passwd_value(napi_env env, const struct passwd *pw) {
   return obj;
 }
 
-/* getpwnam_r(3) when `name` is set, else getpwuid_r(3); the buffer grows on ERANGE. */
-static napi_value lookup_passwd(napi_env env, const char *name, uid_t uid) {
-  size_t size = lookup_buffer_size(_SC_GETPW_R_SIZE_MAX);
-  struct passwd pw, *res = NULL;
-  char *buf = NULL;
-  int err;
+/*
+ * Runs an NSS lookup with a buffer that doubles on ERANGE, up to 16 MiB; returns the lookup's
+ * error (ENOMEM if the buffer cannot grow). The caller frees *bufp, whatever the outcome.
+ */
+typedef int (*nss_lookup_t)(void *query, char *buf, size_t size);
+static int nss_with_buffer(int size_name, nss_lookup_t lookup, void *query, char **bufp) {
+  size_t size = lookup_buffer_size(size_name);
+  *bufp = NULL;
   for (;;) {
-    char *grown = realloc(buf, size);
-    if (grown == NULL) {
-      err = ENOMEM;
-      break;
-    }
-    buf = grown;
-    err = name ? getpwnam_r(name, &pw, buf, size, &res) : getpwuid_r(uid, &pw, buf, size, &res);
-    if (err != ERANGE || size >= (1u << 24)) break;
+    char *grown = realloc(*bufp, size);
+    if (grown == NULL) return ENOMEM;
+    *bufp = grown;
+    int err = lookup(query, grown, size);
+    if (err != ERANGE || size >= (1u << 24)) return err;
     size *= 2;
   }
+}
+
+typedef struct {
+  const char *name; /* NULL: look up by uid */
+  uid_t uid;
+  struct passwd pw, *res;
+} passwd_query_t;
+
+static int passwd_lookup(void *query, char *buf, size_t size) {
+  passwd_query_t *q = query;
+  return q->name ? getpwnam_r(q->name, &q->pw, buf, size, &q->res) : getpwuid_r(q->uid, &q->pw, buf, size, &q->res);
+}
+
+/* getpwnam_r(3) when `name` is set, else getpwuid_r(3). */
+static napi_value lookup_passwd(napi_env env, const char *name, uid_t uid) {
+  passwd_query_t q = {.name = name, .uid = uid, .res = NULL};
+  char *buf;
+  int err = nss_with_buffer(_SC_GETPW_R_SIZE_MAX, passwd_lookup, &q, &buf);
   napi_value result;
   if (err != 0 && err != ENOENT && err != ESRCH)
     result = throw_errno(env, err, name ? "getpwnam_r" : "getpwuid_r");
   else
-    result = res ? passwd_value(env, res) : null_value(env);
+    result = q.res ? passwd_value(env, q.res) : null_value(env);
   free(buf);
   return result;
 }
@@ -810,34 +827,32 @@ static napi_value js_getpwuid(napi_env env, napi_callback_info info) {
   return lookup_passwd(env, NULL, (uid_t)uid);
 }
 
-/* getgrnam_r(3); the buffer grows on ERANGE. */
+typedef struct {
+  const char *name;
+  struct group gr, *res;
+} group_query_t;
+
+static int group_lookup(void *query, char *buf, size_t size) {
+  group_query_t *q = query;
+  return getgrnam_r(q->name, &q->gr, buf, size, &q->res);
+}
+
+/* getgrnam_r(3) */
 static napi_value js_getgrnam(napi_env env, napi_callback_info info) {
   args_t a;
   if (!get_args(env, info, &a)) return NULL;
   char *name = arg_string(env, a.argv[0], "name", NULL);
   if (name == NULL) return NULL;
-  size_t size = lookup_buffer_size(_SC_GETGR_R_SIZE_MAX);
-  struct group gr, *res = NULL;
-  char *buf = NULL;
-  int err;
-  for (;;) {
-    char *grown = realloc(buf, size);
-    if (grown == NULL) {
-      err = ENOMEM;
-      break;
-    }
-    buf = grown;
-    err = getgrnam_r(name, &gr, buf, size, &res);
-    if (err != ERANGE || size >= (1u << 24)) break;
-    size *= 2;
-  }
+  group_query_t q = {.name = name, .res = NULL};
+  char *buf;
+  int err = nss_with_buffer(_SC_GETGR_R_SIZE_MAX, group_lookup, &q, &buf);
   napi_value result = NULL;
   if (err != 0 && err != ENOENT && err != ESRCH) {
     result = throw_errno(env, err, "getgrnam_r");
-  } else if (res == NULL) {
+  } else if (q.res == NULL) {
     result = null_value(env);
-  } else if (napi_create_object(env, &result) != napi_ok || !set_str(env, result, "name", res->gr_name, NAPI_AUTO_LENGTH) ||
-             !set_int(env, result, "gid", res->gr_gid)) {
+  } else if (napi_create_object(env, &result) != napi_ok || !set_str(env, result, "name", q.res->gr_name, NAPI_AUTO_LENGTH) ||
+             !set_int(env, result, "gid", q.res->gr_gid)) {
     result = napi_failed(env);
   }
   free(buf);
