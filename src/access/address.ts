@@ -8,6 +8,7 @@
 // keywords (ALL, LOCAL, …) are not address patterns; hosts-access.ts handles them. Unlike
 // xinetd, trailing zeros are not wildcards: `10.0.0.0` is that one address, `10.0.0.0/8` the net.
 import { isIPv4, isIPv6 } from 'node:net';
+import { ipv6Text } from '../net/sockaddr.js';
 
 /** An IP address as a number: 32 bits for family 4, 128 for 6; a v4-mapped IPv6 is family 4. */
 export interface IpAddress {
@@ -115,22 +116,7 @@ function masked(family: 4 | 6, value: bigint, mask: bigint, text: string, bits: 
 
 /** A compressed lowercase IPv6 text of a 128-bit value, for hints. */
 function v6Text(value: bigint): string {
-  const groups = Array.from({ length: 8 }, (_, i) => Number((value >> BigInt(112 - 16 * i)) & 0xffffn));
-  // Compress the longest run of two or more zero groups, as RFC 5952 asks.
-  let best = { at: -1, len: 0 };
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i += 1;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j += 1;
-    if (j - i > best.len && j - i >= 2) best = { at: i, len: j - i };
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (best.at < 0) return hex.join(':');
-  return `${hex.slice(0, best.at).join(':')}::${hex.slice(best.at + best.len).join(':')}`;
+  return ipv6Text(Array.from({ length: 8 }, (_, i) => Number((value >> BigInt(112 - 16 * i)) & 0xffffn)));
 }
 
 /** Reads a pattern, or says (as an "expected …" hint) why `text` is not one. */

@@ -16,6 +16,7 @@ import { peerString } from '../log/logger.js';
 import * as native from '../net/native.js';
 import type { SockAddr } from '../net/native.js';
 import { closeService } from '../net/listener.js';
+import { RawSockaddr } from '../net/sockaddr.js';
 import { handlerEnv, settingsEnv, unmapAddress } from '../spawn/env.js';
 import { SpawnError, spawnHandler, type HandlerEnd } from '../spawn/spawn.js';
 import { RateGuard } from './rate.js';
@@ -93,6 +94,7 @@ export class Service {
   private guard: RateGuard;
   private readonly log: Logger;
   private dgramBuf: Buffer | undefined;
+  private dgramFrom: RawSockaddr | undefined;
   private readonly perSource: PerSource;
   /** Banner files' contents, read when the settings are taken. */
   private banner: Buffer | null = null;
@@ -183,10 +185,15 @@ export class Service {
     return this.attrs.instances ?? (this.entry.maxChild || this.ctx.settings.maxChildren);
   }
 
+  /** Whether any address rule applies to this service's clients. */
+  private checksAddresses(): boolean {
+    return Boolean(this.attrs.only_from || this.attrs.no_access || this.ctx.hosts);
+  }
+
   /** The rule that refuses a client at `ip`, or null to serve it: service rules, then hosts files. */
   private refusal(ip: string, name?: ClientName): string | null {
     // The common case, checked first: no rule at all, nothing to parse per connection.
-    if (!this.attrs.only_from && !this.attrs.no_access && !this.ctx.hosts) return null;
+    if (!this.checksAddresses()) return null;
     const own = serviceRefusal(this.attrs, this.section(), ip);
     if (own) return own;
     if (!this.ctx.hosts || !ip) return null;
@@ -565,38 +572,69 @@ export class Service {
 
   /** Internal datagram services: read, check, answer; never forks. */
   private serveDatagrams(): void {
+    if (this.entry.family === 'unix') return this.serveUnixDatagrams();
     const builtin = BUILTINS[this.entry.builtin as Exclude<BuiltinName, 'tcpmux'>];
-    this.dgramBuf ??= Buffer.allocUnsafe(DGRAM_MAX);
+    const buf = (this.dgramBuf ??= Buffer.allocUnsafe(DGRAM_MAX));
+    const from = (this.dgramFrom ??= new RawSockaddr());
+    const checked = this.checksAddresses();
     for (let i = 0; i < BURST; i++) {
-      let r;
+      let n;
       try {
-        r = native.recvfrom(this.fd, this.dgramBuf);
+        n = native.recvfromRaw(this.fd, buf, from.buf);
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
         if (RESOURCE_ERRORS.has(e.code ?? '')) return this.backOff(e);
         continue; // e.g. ECONNREFUSED left by an ICMP error: the next datagram is fine
       }
-      if (!r) return;
+      if (n === null) return;
       this.counters.connections += 1;
-      const rule = r.from.family === 'unix' ? null : this.refusal(unmapAddress(r.from.address));
+      const family = from.family;
+      if (family === 0) continue; // not on an IPv4 or IPv6 socket
+      const rule = checked ? this.refusal(unmapAddress(from.text())) : null;
       if (rule) {
         // Logged at debug only: a datagram flood must not become a log flood.
         this.counters.refused += 1;
-        this.log.debug({ peer: peerString(r.from), rule }, 'refused');
+        if (this.log.isLevelEnabled('debug')) this.log.debug({ peer: peerString(from.toSockAddr()), rule }, 'refused');
         continue;
       }
-      const why = badDatagramSource(r.from, this.ctx.internalUdpPorts(), this.ctx.settings.udpLoopback);
+      const why = badDatagramSource(family, from.addr, from.port, this.ctx.internalUdpPorts(), this.ctx.settings.udpLoopback);
       if (why) {
         this.counters.drops += 1;
-        this.log.debug({ peer: peerString(r.from), reason: why }, 'datagram dropped');
+        if (this.log.isLevelEnabled('debug')) this.log.debug({ peer: peerString(from.toSockAddr()), reason: why }, 'datagram dropped');
         continue;
       }
-      const reply = builtin.dgram(this.dgramBuf.subarray(0, r.bytes), () => new Date());
+      const reply = builtin.dgram(buf.subarray(0, n), () => new Date());
       if (!reply) continue;
+      try {
+        native.sendtoRaw(this.fd, reply, from.buf);
+      } catch {
+        // a full send buffer or an unreachable peer loses this one reply only
+      }
+    }
+  }
+
+  /** Internal datagram services on a unix socket: no address rules or source checks apply. */
+  private serveUnixDatagrams(): void {
+    const builtin = BUILTINS[this.entry.builtin as Exclude<BuiltinName, 'tcpmux'>];
+    const buf = (this.dgramBuf ??= Buffer.allocUnsafe(DGRAM_MAX));
+    for (let i = 0; i < BURST; i++) {
+      let r;
+      try {
+        r = native.recvfrom(this.fd, buf);
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        if (RESOURCE_ERRORS.has(e.code ?? '')) return this.backOff(e);
+        continue;
+      }
+      if (!r) return;
+      this.counters.connections += 1;
+      const reply = builtin.dgram(buf.subarray(0, r.bytes), () => new Date());
+      // An unbound sender cannot be answered.
+      if (!reply || r.from.family !== 'unix' || !r.from.path) continue;
       try {
         native.sendto(this.fd, reply, r.from);
       } catch {
-        // a full send buffer or an unreachable peer loses this one reply only
+        // a full send buffer or a sender gone loses this one reply only
       }
     }
   }

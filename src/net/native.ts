@@ -124,6 +124,8 @@ interface Addon {
   getpeercred(fd: number): { pid: number; uid: number; gid: number };
   recvfrom(fd: number, buf: Buffer, peek?: boolean): { bytes: number; from: SockAddr } | null;
   sendto(fd: number, buf: Buffer, to: SockAddr): number;
+  recvfromRaw(fd: number, buf: Buffer, addr: Buffer): number | null;
+  sendtoRaw(fd: number, buf: Buffer, addr: Buffer): number;
   sendtoUnix(fd: number, data: Buffer, path: string): number;
   setNonBlocking(fd: number, on: boolean): void;
   getFlags(fd: number): number;
@@ -216,6 +218,20 @@ export function recvfrom(fd: number, buf: Buffer, peek = false): { bytes: number
 /** sendto(2) with MSG_DONTWAIT | MSG_NOSIGNAL to an inet or unix address; returns the bytes sent. */
 export function sendto(fd: number, buf: Buffer, to: SockAddr): number {
   return addon.sendto(fd, buf, to);
+}
+
+/**
+ * recvfrom(2) with MSG_DONTWAIT on an IPv4 or IPv6 socket, leaving the sender's address as the
+ * kernel's sockaddr in `addr` (28 bytes at least: see sockaddr.ts): bytes read, or null when nothing
+ * is queued. The datagram fast path: no address object is made.
+ */
+export function recvfromRaw(fd: number, buf: Buffer, addr: Buffer): number | null {
+  return addon.recvfromRaw(fd, buf, addr);
+}
+
+/** sendto(2) with MSG_DONTWAIT | MSG_NOSIGNAL to a sockaddr that recvfromRaw filled in. */
+export function sendtoRaw(fd: number, buf: Buffer, addr: Buffer): number {
+  return addon.sendtoRaw(fd, buf, addr);
 }
 
 /** sendto(2) on a unix datagram socket to a path or '@abstract' name (sd_notify, /dev/log). */

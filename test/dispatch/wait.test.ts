@@ -134,9 +134,28 @@ describe('internal datagram services', () => {
     // Same port number as our echo service, on another loopback address: a reflection loop.
     await udpSendFrom('127.0.0.2', echoPort, portOf(d, 'daytime', 'udp'), '127.0.0.1', 'loop?');
     const drop = await d.waitFor((r) => r.msg === 'datagram dropped', 'drop record');
-    expect(drop).toMatchObject({ service: 'daytime', reason: 'loop' });
+    expect(drop).toMatchObject({ service: 'daytime', reason: 'loop', peer: `127.0.0.2:${echoPort}` });
     const [, , , daytime] = await dump(d);
     expect(daytime).toMatchObject({ service: 'daytime', drops: 1 });
+  });
+
+  it('refuse datagrams by the service address rules on a dual-stack socket, and answer IPv6 clients', async () => {
+    const tmp = mkdtempSync(path.join(tmpdir(), 'ninetd-udp-rules-'));
+    try {
+      const ini = path.join(tmp, 'ninetd.ini');
+      writeFileSync(ini, '[service:echo/udp46]\nno_access = 127.0.0.2\n');
+      const d = await daemon('*:echo dgram udp46 wait - internal', ['--settings', ini]);
+      const port = portOf(d, 'echo', 'udp46');
+      expect((await udpAsk(port, 'four')).toString()).toBe('four');
+      expect((await udpAsk(port, 'six', { host: '::1' })).toString()).toBe('six');
+      await udpSendFrom('127.0.0.2', 0, port, '127.0.0.1', 'refused');
+      const refused = await d.waitFor((r) => r.msg === 'refused', 'refused record');
+      expect(refused).toMatchObject({ service: 'echo', rule: '[service:echo/udp46] no_access', peer: expect.stringMatching(/^\[::ffff:127\.0\.0\.2\]:\d+$/) });
+      const [echo] = await dump(d);
+      expect(echo).toMatchObject({ refused: 1 });
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 
   it.skipIf(process.getuid?.() !== 0)('drop a datagram from a privileged source port', async () => {

@@ -8,10 +8,11 @@ import { mkdtempSync, readFileSync, readSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { constants as osConstants, tmpdir } from 'node:os';
 import path from 'node:path';
-import { FIXTURE_BIN } from '../helpers/daemon.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as native from '../../src/net/native.js';
 import type { NativeError, SockAddr } from '../../src/net/native.js';
+import { RawSockaddr } from '../../src/net/sockaddr.js';
+import { FIXTURE_BIN } from '../helpers/daemon.js';
 
 const C = native.constants;
 const ADDON = path.join(FIXTURE_BIN, 'fdsock.node');
@@ -394,6 +395,34 @@ describe('datagram sockets', () => {
         expect(native.sendto(fd, Buffer.from('pong'), r.from)).toBe(4);
         const [msg] = (await Promise.race([reply, new Promise((_, no) => setTimeout(() => no(new Error('no reply')), WAIT_MS))])) as [Buffer];
         expect(msg.toString()).toBe('pong');
+      } finally {
+        client.close();
+      }
+    });
+  });
+
+  it.each([
+    ['udp4', C.AF_INET, '127.0.0.1'],
+    ['udp6', C.AF_INET6, '::1'],
+  ] as const)('recvfromRaw leaves the %s sender as a sockaddr that sendtoRaw answers, and gives null when nothing is queued', async (type, family, host) => {
+    await withFds(async (keep) => {
+      const fd = keep(native.socket(family, C.SOCK_DGRAM));
+      native.bind(fd, host, 0);
+      const client = await udpClient(type);
+      try {
+        const buf = Buffer.alloc(64);
+        const from = new RawSockaddr();
+        expect(native.recvfromRaw(fd, buf, from.buf)).toBeNull();
+        client.send('ping', portOf(fd), host);
+        await readiness(fd);
+        expect(native.recvfromRaw(fd, buf, from.buf)).toBe(4);
+        expect(from.toSockAddr()).toEqual({ family: family === C.AF_INET ? 'IPv4' : 'IPv6', address: host, port: client.address().port });
+        const reply = once(client, 'message');
+        expect(native.sendtoRaw(fd, Buffer.from('pong'), from.buf)).toBe(4);
+        const [msg] = (await Promise.race([reply, new Promise((_, no) => setTimeout(() => no(new Error('no reply')), WAIT_MS))])) as [Buffer];
+        expect(msg.toString()).toBe('pong');
+        expect(thrown(() => native.recvfromRaw(fd, buf, Buffer.alloc(16)))).toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
+        expect(thrown(() => native.sendtoRaw(fd, buf, Buffer.alloc(28)))).toMatchObject({ code: 'EAFNOSUPPORT', syscall: 'sendto' });
       } finally {
         client.close();
       }

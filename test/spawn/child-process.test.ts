@@ -3,11 +3,11 @@
 import { once } from 'node:events';
 import net from 'node:net';
 import path from 'node:path';
-import { FIXTURE_BIN } from '../helpers/daemon.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as native from '../../src/net/native.js';
 import { spawnWithChildProcess } from '../../src/spawn/child-process.js';
 import type { HandlerEnd, SpawnRequest } from '../../src/spawn/request.js';
+import { FIXTURE_BIN } from '../helpers/daemon.js';
 
 const C = native.constants;
 const REPORT = path.join(FIXTURE_BIN, 'report');
