@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { hostsFilesErrors } from './access/gate.js';
 import { keyEntries } from './config/diff.js';
 import { loadConfig } from './config/load.js';
 import { loadSettings, type DaemonSettings } from './config/settings.js';
@@ -127,12 +128,16 @@ function printErrors(errors: ConfigError[]): void {
   for (const e of errors) process.stderr.write(`${formatConfigError(e)}\n`);
 }
 
-/** `--check`: print every error in the settings and the configuration; 78 if there is one. */
+/**
+ * `--check`: print every error in the settings, the configuration and, when tcp_wrappers is on,
+ * the hosts files; 78 if there is one.
+ */
 async function check(opts: RunOptions, settingsErrors: ConfigError[]): Promise<number> {
-  const { configFile, servicesFile, defaultFamily } = opts.daemon;
+  const { configFile, servicesFile, defaultFamily, hostsFiles } = opts.daemon;
   const config = await loadConfig(configFile, { servicesFile, defaultFamily });
   const { byKey, errors } = keyEntries(config.entries);
-  const all = [...settingsErrors, ...[...config.errors, ...errors].sort((a, b) => a.line - b.line)];
+  const hostsErrors = hostsFiles ? hostsFilesErrors([hostsFiles.allow, hostsFiles.deny]) : [];
+  const all = [...settingsErrors, ...[...config.errors, ...errors].sort((a, b) => a.line - b.line), ...hostsErrors];
   printErrors(all);
   if (all.length > 0) return EXIT.config;
   process.stdout.write(`${configFile}: ok, ${byKey.size} service${byKey.size === 1 ? '' : 's'}\n`);

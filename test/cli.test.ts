@@ -59,6 +59,19 @@ describe('ninetd command line', () => {
     expect(lines[1]).toMatch(new RegExp(`^${conf}:4: `));
   });
 
+  it('--check with -w reports the hosts files by file and line too, and exits 78', () => {
+    const conf = file('ok.conf', 'echo stream tcp nowait - internal\n');
+    const services = file('services-w', 'echo 7/tcp\n');
+    const allow = file('hosts.allow', '# fine\nALL: 127.0.0.1\n');
+    const deny = file('hosts.deny', 'ALL: @netgroup\n\nsshd: ALL : spawn /bin/echo\n');
+    const ini = file('w.ini', `[daemon]\nhosts_allow = ${allow}\nhosts_deny = ${deny}\n`);
+    const r = ninetd('--check', '-w', '--settings', ini, '--services', services, conf);
+    expect(r.code).toBe(78);
+    expect(r.stderr.trim().split('\n').map((l) => l.slice(0, l.indexOf(': ')))).toEqual([`${deny}:1`, `${deny}:3`]);
+    // Without -w the hosts files are not consulted, and not checked.
+    expect(ninetd('--check', '--settings', ini, '--services', services, conf).code).toBe(0);
+  });
+
   it('--check exits 0 for the bundled etc/inetd.conf', () => {
     const r = ninetd('--check', '--services', path.join(ROOT, 'etc', 'services'), path.join(ROOT, 'etc', 'inetd.conf'));
     expect(r.stderr).toBe('');

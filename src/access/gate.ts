@@ -4,7 +4,7 @@
 // and does not close anything (dispatch does).
 import { promises as dns } from 'node:dns';
 import { statSync, readFileSync } from 'node:fs';
-import { formatConfigError } from '../config/types.js';
+import { formatConfigError, type ConfigError } from '../config/types.js';
 import type { AccessSettings } from '../config/settings.js';
 import type { Logger } from '../log/logger.js';
 import { matchIp, parseIp } from './address.js';
@@ -115,6 +115,27 @@ export class HostsFiles {
     if (d.verdict === 'allow') return null;
     return d.file ? `${d.file}:${d.line}` : 'hosts.deny';
   }
+}
+
+/**
+ * The errors of hosts files as `--check` reports them: each rule that cannot be read, by file and
+ * line, and a file that exists but cannot be read (line 0). A missing file has no rules and no error.
+ */
+export function hostsFilesErrors(paths: readonly string[]): ConfigError[] {
+  const errors: ConfigError[] = [];
+  for (const file of paths) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') continue;
+      errors.push({ file, line: 0, code: 'ERR_ACCESS_READ', message: `cannot read (${code}); every client would be refused` });
+      continue;
+    }
+    errors.push(...parseHostsAccess(text, file).errors);
+  }
+  return errors;
 }
 
 /** The service rule that refuses `ip` (`no_access`, `only_from`), or null. */
