@@ -600,51 +600,54 @@ static napi_value js_sendto(napi_env env, napi_callback_info info) {
  * address object or string is made per datagram. For IPv4 and IPv6 sockets only.
  */
 
-/* recvfrom(2) with MSG_DONTWAIT; the sender's sockaddr goes to `addr`. Bytes read, or null when nothing is queued. */
-static napi_value js_recvfromRaw(napi_env env, napi_callback_info info) {
-  args_t a;
+/* The arguments of recvfromRaw and sendtoRaw: (fd, buf, addr), two of them buffers. */
+typedef struct {
   int32_t fd;
   void *data, *addr;
   size_t size, addr_size;
-  if (!get_args(env, info, &a) || !arg_int(env, a.argv[0], "fd", &fd) || !arg_buffer(env, a.argv[1], "buf", &data, &size) ||
-      !arg_buffer(env, a.argv[2], "addr", &addr, &addr_size))
-    return NULL;
-  if (addr_size < sizeof(struct sockaddr_in6)) {
+} raw_args_t;
+
+static bool get_raw_args(napi_env env, napi_callback_info info, raw_args_t *r) {
+  args_t a;
+  return get_args(env, info, &a) && arg_int(env, a.argv[0], "fd", &r->fd) && arg_buffer(env, a.argv[1], "buf", &r->data, &r->size) &&
+         arg_buffer(env, a.argv[2], "addr", &r->addr, &r->addr_size);
+}
+
+/* recvfrom(2) with MSG_DONTWAIT; the sender's sockaddr goes to `addr`. Bytes read, or null when nothing is queued. */
+static napi_value js_recvfromRaw(napi_env env, napi_callback_info info) {
+  raw_args_t r;
+  if (!get_raw_args(env, info, &r)) return NULL;
+  if (r.addr_size < sizeof(struct sockaddr_in6)) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "The \"addr\" buffer must be at least 28 bytes long");
     return NULL;
   }
   socklen_t len = (socklen_t)sizeof(struct sockaddr_in6);
-  ssize_t n = recvfrom(fd, data, size, MSG_DONTWAIT, (struct sockaddr *)addr, &len);
+  ssize_t n = recvfrom(r.fd, r.data, r.size, MSG_DONTWAIT, (struct sockaddr *)r.addr, &len);
   if (n < 0) {
     int err = errno;
     if (err == EAGAIN || err == EWOULDBLOCK) return null_value(env);
     return throw_errno(env, err, "recvfrom");
   }
-  napi_value r;
-  CHECK(napi_create_int64(env, n, &r));
-  return r;
+  napi_value bytes;
+  CHECK(napi_create_int64(env, n, &bytes));
+  return bytes;
 }
 
 /* sendto(2) with MSG_DONTWAIT | MSG_NOSIGNAL to a sockaddr that recvfromRaw filled in. */
 static napi_value js_sendtoRaw(napi_env env, napi_callback_info info) {
-  args_t a;
-  int32_t fd;
-  void *data, *addr;
-  size_t size, addr_size;
-  if (!get_args(env, info, &a) || !arg_int(env, a.argv[0], "fd", &fd) || !arg_buffer(env, a.argv[1], "buf", &data, &size) ||
-      !arg_buffer(env, a.argv[2], "addr", &addr, &addr_size))
-    return NULL;
+  raw_args_t r;
+  if (!get_raw_args(env, info, &r)) return NULL;
   struct sockaddr_storage ss;
   memset(&ss, 0, sizeof ss);
-  memcpy(&ss, addr, addr_size < sizeof ss ? addr_size : sizeof ss);
+  memcpy(&ss, r.addr, r.addr_size < sizeof ss ? r.addr_size : sizeof ss);
   socklen_t len;
-  if (ss.ss_family == AF_INET && addr_size >= sizeof(struct sockaddr_in))
+  if (ss.ss_family == AF_INET && r.addr_size >= sizeof(struct sockaddr_in))
     len = sizeof(struct sockaddr_in);
-  else if (ss.ss_family == AF_INET6 && addr_size >= sizeof(struct sockaddr_in6))
+  else if (ss.ss_family == AF_INET6 && r.addr_size >= sizeof(struct sockaddr_in6))
     len = sizeof(struct sockaddr_in6);
   else
     return throw_errno(env, EAFNOSUPPORT, "sendto");
-  return send_to(env, fd, data, size, &ss, len);
+  return send_to(env, r.fd, r.data, r.size, &ss, len);
 }
 
 /* sendto(2) to a unix path or '@abstract' name (sd_notify, /dev/log). */
