@@ -412,7 +412,11 @@ export class Service {
       this.log.info({ peer: peerString(peer), rule }, 'refused');
       return false;
     }
-    if (this.state() !== 'listening' || this.tripsGuard()) return false;
+    if (this.state() !== 'listening' || this.tripsGuard()) {
+      // Full or suspended: the client is told so at once. Debug only, as a full service is busy, not wrong.
+      this.log.debug({ peer: peerString(peer), state: this.state() }, 'unavailable');
+      return false;
+    }
     if (this.entry.tcpmux?.plus) writeQuietly(fd, Buffer.from('+Go\r\n'));
     if (ip) this.perSource.started(ip);
     if (this.entry.server === 'internal') this.serveStream(fd, peer, ip);

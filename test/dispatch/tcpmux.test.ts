@@ -3,8 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { exchange } from '../helpers/client.js';
-import { FIXTURE_BIN, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { exchange, open } from '../helpers/client.js';
+import { FIXTURE_BIN, FIXTURES, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { until } from '../helpers/wait.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'ninetd-tcpmux-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -15,6 +16,7 @@ const CONF = [
   `tcpmux/report stream tcp nowait - ${FIXTURE_BIN}/report report`,
   'tcpmux/+cat stream tcp nowait - /bin/cat cat',
   `tcpmux/+secret stream tcp nowait - ${FIXTURE_BIN}/hello hello`,
+  `tcpmux/+hang stream tcp nowait/1 - ${FIXTURES}/hang.sh hang`,
   `t-plain stream tcp nowait - ${FIXTURE_BIN}/hello hello`,
 ].join('\n');
 
@@ -47,13 +49,31 @@ describe('tcpmux', () => {
   });
 
   it('lists only tcpmux services for HELP', async () => {
-    expect((await exchange(await mux(), 'help\r\n')).toString().split('\r\n').filter(Boolean).sort()).toEqual(['cat', 'hello', 'report', 'secret']);
+    expect((await exchange(await mux(), 'help\r\n')).toString().split('\r\n').filter(Boolean).sort()).toEqual(['cat', 'hang', 'hello', 'report', 'secret']);
   });
 
   it('answers -Service not available for an unknown name, and for a name that is not a tcpmux service', async () => {
     const port = await mux();
     expect((await exchange(port, 'gopher\r\n')).toString()).toBe('-Service not available\r\n');
     expect((await exchange(port, 't-plain\r\n')).toString()).toBe('-Service not available\r\n');
+  });
+
+  it('answers -Service not available while a sub-service is at its limit, and logs it at debug', async () => {
+    const port = await mux();
+    const held = await open(port);
+    try {
+      held.write('hang\r\n');
+      await until(() => /^\+Go\r\n\d+\n/.test(held.received()), 'the first hang handler');
+      const pid = Number(held.received().split('\r\n')[1]);
+      try {
+        expect((await exchange(port, 'hang\r\n')).toString()).toBe('-Service not available\r\n');
+        expect(await d!.waitFor((r) => r.msg === 'unavailable', 'unavailable')).toMatchObject({ service: 'tcpmux/hang', state: 'full' });
+      } finally {
+        process.kill(pid, 'SIGKILL');
+      }
+    } finally {
+      held.destroy();
+    }
   });
 
   it("applies a sub-service's own access rules", async () => {
