@@ -129,6 +129,21 @@ export class Service {
     };
   }
 
+  /**
+   * What a per-client refusal names, or null when admitted: the setting the limit came from, as
+   * perSourceLimits picks it (the section's key, the inetd.conf entry, or the daemon-wide default).
+   */
+  private admissionRule(a: 'ok' | 'concurrent' | 'rate'): string | null {
+    if (a === 'ok') return null;
+    const e = this.entry;
+    if (a === 'rate') {
+      if (this.attrs.cps !== undefined) return `${this.section()} cps`;
+      return e.perIpPerMinute ? `${e.file}:${e.line} per-ip-per-minute` : '[daemon] cps (-C)';
+    }
+    if (this.attrs.per_source !== undefined) return `${this.section()} per_source`;
+    return e.perIpChildren ? `${e.file}:${e.line} per-ip-children` : '[daemon] per_source (-s)';
+  }
+
   /** Reads the banner files; one that cannot be read is logged and not sent. */
   private readBanners(): void {
     const read = (file: string | undefined): Buffer | null => {
@@ -309,7 +324,7 @@ export class Service {
       this.refuse(fd, peer, rule);
       return true;
     }
-    const limited = ip ? admissionRule(this.perSource.admit(ip, Date.now()), this.section()) : null;
+    const limited = ip ? this.admissionRule(this.perSource.admit(ip, Date.now())) : null;
     if (limited) {
       this.refuse(fd, peer, limited);
       return true;
@@ -406,7 +421,7 @@ export class Service {
    */
   acceptMuxed(fd: number, peer: SockAddr, ip: string, name?: ClientName): boolean {
     this.counters.connections += 1;
-    const rule = this.refusal(ip, name) ?? (ip ? admissionRule(this.perSource.admit(ip, Date.now()), this.section()) : null);
+    const rule = this.refusal(ip, name) ?? (ip ? this.admissionRule(this.perSource.admit(ip, Date.now())) : null);
     if (rule) {
       this.counters.refused += 1;
       this.log.info({ peer: peerString(peer), rule }, 'refused');
@@ -642,11 +657,6 @@ export class Service {
       }
     }
   }
-}
-
-/** The rule a per-source refusal names, or null when admitted. */
-function admissionRule(a: 'ok' | 'concurrent' | 'rate', section: string): string | null {
-  return a === 'ok' ? null : a === 'rate' ? `${section} cps` : `${section} per_source`;
 }
 
 /** The settings' resource limits as [RLIMIT_*, soft, hard] (soft = hard; -1 = unlimited). */
