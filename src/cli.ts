@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { hostsFilesErrors } from './access/gate.js';
+import { readHostsFile } from './access/gate.js';
 import { keyEntries } from './config/diff.js';
 import { loadConfig } from './config/load.js';
 import { loadSettings, type DaemonSettings } from './config/settings.js';
@@ -136,7 +136,7 @@ async function check(opts: RunOptions, settingsErrors: ConfigError[]): Promise<n
   const { configFile, servicesFile, defaultFamily, hostsFiles } = opts.daemon;
   const config = await loadConfig(configFile, { servicesFile, defaultFamily });
   const { byKey, errors } = keyEntries(config.entries);
-  const hostsErrors = hostsFiles ? hostsFilesErrors([hostsFiles.allow, hostsFiles.deny]) : [];
+  const hostsErrors = hostsFiles ? [hostsFiles.allow, hostsFiles.deny].flatMap((f) => readHostsFile(f).errors) : [];
   const all = [...settingsErrors, ...[...config.errors, ...errors].sort((a, b) => a.line - b.line), ...hostsErrors];
   printErrors(all);
   if (all.length > 0) return EXIT.config;

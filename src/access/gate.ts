@@ -1,7 +1,8 @@
 // Decides, per client, whether a service serves it: the service's own address rules (only_from,
 // no_access), then tcp_wrappers' hosts.allow and hosts.deny, which are re-read whenever they
-// change. It names the rule behind every refusal. It does not count connections (per-source.ts)
-// and does not close anything (dispatch does).
+// change (readHostsFile is also what `--check` reads them with). It names the rule behind every
+// refusal. It does not count connections (per-source.ts) and does not close anything (dispatch
+// does).
 import { promises as dns } from 'node:dns';
 import { statSync, readFileSync } from 'node:fs';
 import { formatConfigError, type ConfigError } from '../config/types.js';
@@ -54,23 +55,13 @@ export class HostsFiles {
     }
     if (stamp === f.stamp) return f.rules;
     f.stamp = stamp;
-    f.rules = [];
-    f.unreadable = false;
-    if (stamp === 'missing') return f.rules;
-    let text: string;
-    try {
-      text = readFileSync(f.path, 'utf8');
-    } catch (err) {
-      // Fail closed: rules we cannot see might have refused this client.
-      f.unreadable = true;
-      this.log.error({ file: f.path, code: 'ERR_ACCESS_READ', err: { code: (err as NodeJS.ErrnoException).code } }, `${f.path}: cannot read; refusing every client until it can be read`);
-      return f.rules;
-    }
-    const { rules, errors } = parseHostsAccess(text, f.path);
-    // A bad rule never matches: it neither grants nor refuses. Said once per version of the file.
-    for (const e of errors) this.log.error({ file: e.file, line: e.line, code: e.code }, formatConfigError(e));
-    f.rules = rules;
-    return rules;
+    const read = stamp === 'missing' ? { rules: [], errors: [], unreadable: false } : readHostsFile(f.path);
+    // A bad rule never matches: it neither grants nor refuses; an unreadable file refuses
+    // everyone. Said once per version of the file.
+    for (const e of read.errors) this.log.error({ file: e.file, line: e.line, code: e.code }, formatConfigError(e));
+    f.rules = read.rules;
+    f.unreadable = read.unreadable;
+    return f.rules;
   }
 
   /** True when clients' names are looked up before the rules are checked. */
@@ -118,24 +109,21 @@ export class HostsFiles {
 }
 
 /**
- * The errors of hosts files as `--check` reports them: each rule that cannot be read, by file and
- * line, and a file that exists but cannot be read (line 0). A missing file has no rules and no error.
+ * Reads one hosts file: its rules, and its errors by file and line. A missing file has neither,
+ * as in tcpd; one that exists but cannot be read is `unreadable` (fail closed: rules we cannot
+ * see might refuse the client), reported on line 0.
  */
-export function hostsFilesErrors(paths: readonly string[]): ConfigError[] {
-  const errors: ConfigError[] = [];
-  for (const file of paths) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') continue;
-      errors.push({ file, line: 0, code: 'ERR_ACCESS_READ', message: `cannot read (${code}); every client would be refused` });
-      continue;
-    }
-    errors.push(...parseHostsAccess(text, file).errors);
+export function readHostsFile(file: string): { rules: HostsRule[]; errors: ConfigError[]; unreadable: boolean } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { rules: [], errors: [], unreadable: false };
+    const message = `cannot read (${code}): every client is refused until it can be read`;
+    return { rules: [], errors: [{ file, line: 0, code: 'ERR_ACCESS_READ', message }], unreadable: true };
   }
-  return errors;
+  return { ...parseHostsAccess(text, file), unreadable: false };
 }
 
 /** The service rule that refuses `ip` (`no_access`, `only_from`), or null. */
