@@ -681,9 +681,6 @@ function drain(fd: number, buf: Buffer): boolean {
   }
 }
 
-/** sendto's destination for a connected socket of any family: none. */
-const CONNECTED_PEER: SockAddr = { family: 'unix', path: '' };
-
 /**
  * Writes a banner or a short reply to a fresh connection without waiting: what does not fit in
  * the socket's send buffer is cut, so a client that never reads cannot stall the supervisor.
@@ -691,7 +688,7 @@ const CONNECTED_PEER: SockAddr = { family: 'unix', path: '' };
  */
 function writeQuietly(fd: number, data: Buffer): void {
   try {
-    native.sendto(fd, data, CONNECTED_PEER);
+    native.send(fd, data);
   } catch {
     // EAGAIN, EPIPE, ECONNRESET: the client gets what fitted, or nothing
   }

@@ -579,6 +579,16 @@ static napi_value send_to(napi_env env, int fd, const void *data, size_t size, c
   return r;
 }
 
+/* send(2) with MSG_DONTWAIT | MSG_NOSIGNAL on a connected socket: the bytes that fitted. */
+static napi_value js_send(napi_env env, napi_callback_info info) {
+  args_t a;
+  int32_t fd;
+  void *data;
+  size_t size;
+  if (!get_args(env, info, &a) || !arg_int(env, a.argv[0], "fd", &fd) || !arg_buffer(env, a.argv[1], "buf", &data, &size)) return NULL;
+  return send_to(env, fd, data, size, NULL, 0);
+}
+
 /* sendto(2) with MSG_DONTWAIT | MSG_NOSIGNAL to an inet or unix SockAddr. */
 static napi_value js_sendto(napi_env env, napi_callback_info info) {
   args_t a;
@@ -1727,8 +1737,8 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       FN(accept),      FN(bind),         FN(close),       FN(cloexecFrom),    FN(connect),     FN(getFlags),
       FN(getgrnam),    FN(getgrouplist), FN(getpeercred), FN(getpeername),    FN(getpwnam),    FN(getpwuid),
       FN(getsockname), FN(getsockopt),   FN(listen),      FN(lockPidFile),    FN(pidfdOpen),   FN(recvfrom),
-      FN(recvfromRaw), FN(sendto),       FN(sendtoRaw),   FN(sendtoUnix),     FN(setNonBlocking), FN(setsockopt),
-      FN(socket),      FN(spawnHandler), FN(waitPidfd),
+      FN(recvfromRaw), FN(send),         FN(sendto),      FN(sendtoRaw),      FN(sendtoUnix),  FN(setNonBlocking),
+      FN(setsockopt),  FN(socket),       FN(spawnHandler), FN(waitPidfd),
   };
   CHECK(napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns));
 

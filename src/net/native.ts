@@ -123,6 +123,7 @@ interface Addon {
   getpeername(fd: number): SockAddr;
   getpeercred(fd: number): { pid: number; uid: number; gid: number };
   recvfrom(fd: number, buf: Buffer, peek?: boolean): { bytes: number; from: SockAddr } | null;
+  send(fd: number, buf: Buffer): number;
   sendto(fd: number, buf: Buffer, to: SockAddr): number;
   recvfromRaw(fd: number, buf: Buffer, addr: Buffer): number | null;
   sendtoRaw(fd: number, buf: Buffer, addr: Buffer): number;
@@ -213,6 +214,11 @@ export function getpeercred(fd: number): { pid: number; uid: number; gid: number
 /** recvfrom(2) with MSG_DONTWAIT into `buf` (with `peek`, MSG_PEEK: the datagram stays queued); null when nothing is queued. */
 export function recvfrom(fd: number, buf: Buffer, peek = false): { bytes: number; from: SockAddr } | null {
   return addon.recvfrom(fd, buf, peek);
+}
+
+/** send(2) with MSG_DONTWAIT | MSG_NOSIGNAL on a connected socket; returns the bytes that fitted (EAGAIN when none did). */
+export function send(fd: number, buf: Buffer): number {
+  return addon.send(fd, buf);
 }
 
 /** sendto(2) with MSG_DONTWAIT | MSG_NOSIGNAL to an inet or unix address; returns the bytes sent. */

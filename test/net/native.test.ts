@@ -429,6 +429,31 @@ describe('datagram sockets', () => {
     });
   });
 
+  it('send writes what fits on a connected socket without waiting, and throws EDESTADDRREQ on an unconnected datagram socket', async () => {
+    await withFds(async (keep) => {
+      const lfd = keep(native.socket(C.AF_INET, C.SOCK_STREAM));
+      native.bind(lfd, '127.0.0.1', 0);
+      native.listen(lfd, 8);
+      const client = net.connect(portOf(lfd), '127.0.0.1');
+      client.pause(); // never reads: the send buffer fills
+      client.on('error', () => {});
+      try {
+        await once(client, 'connect');
+        await readiness(lfd);
+        const conn = native.accept(lfd, false)!;
+        keep(conn.fd);
+        const big = Buffer.alloc(32 << 20);
+        const sent = native.send(conn.fd, big);
+        expect(sent).toBeGreaterThan(0);
+        expect(sent).toBeLessThan(big.length);
+        const udp = keep(native.socket(C.AF_INET, C.SOCK_DGRAM));
+        expect(thrown(() => native.send(udp, Buffer.from('x')))).toMatchObject({ code: 'EDESTADDRREQ' });
+      } finally {
+        client.destroy();
+      }
+    });
+  });
+
   it('sendto reaches an IPv6 UDP socket on ::1', async () => {
     await withFds(async (keep) => {
       const rx = keep(native.socket(C.AF_INET6, C.SOCK_DGRAM));
