@@ -93,7 +93,8 @@ export class Service {
   private timer: NodeJS.Timeout | undefined;
   private guard: RateGuard;
   private readonly log: Logger;
-  private dgramBuf: Buffer | undefined;
+  /** Read buffer for datagrams and for draining connections before they close. */
+  private scratch: Buffer | undefined;
   private dgramFrom: RawSockaddr | undefined;
   private readonly perSource: PerSource;
   /** Banner files' contents, read when the settings are taken. */
@@ -220,8 +221,8 @@ export class Service {
   /** Closes a connection we wrote to, after reading what the client already sent: closing with
    * unread data sends a reset, which could destroy the reply before the client reads it. */
   private closeAfterReply(fd: number): void {
-    this.dgramBuf ??= Buffer.allocUnsafe(DGRAM_MAX);
-    for (let i = 0; i < 16 && drain(fd, this.dgramBuf); i++);
+    this.scratch ??= Buffer.allocUnsafe(DGRAM_MAX);
+    for (let i = 0; i < 16 && drain(fd, this.scratch); i++);
     native.close(fd);
   }
 
@@ -591,15 +592,21 @@ export class Service {
 
   /** Internal datagram services: read, check, answer; never forks. */
   private serveDatagrams(): void {
-    if (this.entry.family === 'unix') return this.serveUnixDatagrams();
     const builtin = BUILTINS[this.entry.builtin as Exclude<BuiltinName, 'tcpmux'>];
-    const buf = (this.dgramBuf ??= Buffer.allocUnsafe(DGRAM_MAX));
-    const from = (this.dgramFrom ??= new RawSockaddr());
-    const checked = this.checksAddresses();
+    const buf = (this.scratch ??= Buffer.allocUnsafe(DGRAM_MAX));
+    // IPv4 and IPv6 senders stay the kernel's sockaddr (no object per datagram); a unix sender,
+    // which no address rule or source check concerns, comes as a SockAddr.
+    const raw = this.entry.family === 'unix' ? null : (this.dgramFrom ??= new RawSockaddr());
     for (let i = 0; i < BURST; i++) {
-      let n;
+      let n: number | null;
+      let unixFrom: SockAddr | null = null;
       try {
-        n = native.recvfromRaw(this.fd, buf, from.buf);
+        if (raw) n = native.recvfromRaw(this.fd, buf, raw.buf);
+        else {
+          const r = native.recvfrom(this.fd, buf);
+          n = r ? r.bytes : null;
+          unixFrom = r ? r.from : null;
+        }
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
         if (RESOURCE_ERRORS.has(e.code ?? '')) return this.backOff(e);
@@ -607,55 +614,34 @@ export class Service {
       }
       if (n === null) return;
       this.counters.connections += 1;
-      const family = from.family;
-      if (family === 0) continue; // not on an IPv4 or IPv6 socket
-      const rule = checked ? this.refusal(unmapAddress(from.text())) : null;
-      if (rule) {
-        // Logged at debug only: a datagram flood must not become a log flood.
-        this.counters.refused += 1;
-        if (this.log.isLevelEnabled('debug')) this.log.debug({ peer: peerString(from.toSockAddr()), rule }, 'refused');
-        continue;
-      }
-      const why = badDatagramSource(family, from.addr, from.port, this.ctx.internalUdpPorts(), this.ctx.settings.udpLoopback);
-      if (why) {
-        this.counters.drops += 1;
-        if (this.log.isLevelEnabled('debug')) this.log.debug({ peer: peerString(from.toSockAddr()), reason: why }, 'datagram dropped');
-        continue;
-      }
+      if (raw && this.dropsDatagram(raw)) continue;
       const reply = builtin.dgram(buf.subarray(0, n), () => new Date());
       if (!reply) continue;
       try {
-        native.sendtoRaw(this.fd, reply, from.buf);
+        if (raw) native.sendtoRaw(this.fd, reply, raw.buf);
+        // An unbound unix sender has no address to answer.
+        else if (unixFrom?.family === 'unix' && unixFrom.path) native.sendto(this.fd, reply, unixFrom);
       } catch {
         // a full send buffer or an unreachable peer loses this one reply only
       }
     }
   }
 
-  /** Internal datagram services on a unix socket: no address rules or source checks apply. */
-  private serveUnixDatagrams(): void {
-    const builtin = BUILTINS[this.entry.builtin as Exclude<BuiltinName, 'tcpmux'>];
-    const buf = (this.dgramBuf ??= Buffer.allocUnsafe(DGRAM_MAX));
-    for (let i = 0; i < BURST; i++) {
-      let r;
-      try {
-        r = native.recvfrom(this.fd, buf);
-      } catch (err) {
-        const e = err as NodeJS.ErrnoException;
-        if (RESOURCE_ERRORS.has(e.code ?? '')) return this.backOff(e);
-        continue;
-      }
-      if (!r) return;
-      this.counters.connections += 1;
-      const reply = builtin.dgram(buf.subarray(0, r.bytes), () => new Date());
-      // An unbound sender cannot be answered.
-      if (!reply || r.from.family !== 'unix' || !r.from.path) continue;
-      try {
-        native.sendto(this.fd, reply, r.from);
-      } catch {
-        // a full send buffer or a sender gone loses this one reply only
-      }
+  /** True (counted, and logged at debug) when an internal service must not answer this sender. */
+  private dropsDatagram(from: RawSockaddr): boolean {
+    const family = from.family === 4 ? 4 : 6;
+    const rule = this.checksAddresses() ? this.refusal(unmapAddress(from.text())) : null;
+    // Logged at debug only: a datagram flood must not become a log flood.
+    if (rule) {
+      this.counters.refused += 1;
+      if (this.log.isLevelEnabled('debug')) this.log.debug({ peer: peerString(from.toSockAddr()), rule }, 'refused');
+      return true;
     }
+    const why = badDatagramSource(family, from.addr, from.port, this.ctx.internalUdpPorts(), this.ctx.settings.udpLoopback);
+    if (!why) return false;
+    this.counters.drops += 1;
+    if (this.log.isLevelEnabled('debug')) this.log.debug({ peer: peerString(from.toSockAddr()), reason: why }, 'datagram dropped');
+    return true;
   }
 }
 
