@@ -47,7 +47,7 @@ function v4Value(text: string): bigint | null {
 }
 
 /** IPv6 literal (no zone, no brackets) → 128-bit value; null unless isIPv6 accepts it. */
-function v6Value(text: string): bigint | null {
+export function v6Value(text: string): bigint | null {
   if (!isIPv6(text) || text.includes('%')) return null;
   let hex = text;
   // An embedded dotted quad (`::ffff:1.2.3.4`) stands for the last two 16-bit groups.

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { v6Value } from '../../src/access/address.js';
 import { badDatagramSource } from '../../src/dispatch/dgram-guard.js';
 import { addressText } from '../../src/net/sockaddr.js';
 
@@ -7,23 +8,8 @@ const ports = new Set([7, 13, 19, 37, 7007]);
 /** The bytes of an IPv4 or IPv6 literal, as the kernel's sockaddr holds them. */
 function bytes(text: string): { family: 4 | 6; addr: Uint8Array } {
   if (!text.includes(':')) return { family: 4, addr: Uint8Array.from(text.split('.').map(Number)) };
-  let t = text;
-  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(t);
-  if (dotted) {
-    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
-    t = `${t.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head, tail] = t.includes('::') ? t.split('::') : [t, undefined];
-  const words = (s: string | undefined) => (s ? s.split(':').map((w) => parseInt(w, 16)) : []);
-  const h = words(head);
-  const tl = words(tail);
-  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - tl.length).fill(0), ...tl];
-  const addr = new Uint8Array(16);
-  groups.forEach((g, i) => {
-    addr[2 * i] = g >> 8;
-    addr[2 * i + 1] = g & 0xff;
-  });
-  return { family: 6, addr };
+  const value = v6Value(text)!;
+  return { family: 6, addr: Uint8Array.from({ length: 16 }, (_, i) => Number((value >> BigInt(120 - 8 * i)) & 0xffn)) };
 }
 
 describe('badDatagramSource', () => {
