@@ -534,6 +534,11 @@ static napi_value js_getpeercred(napi_env env, napi_callback_info info) {
   return obj;
 }
 
+/* The (fd, buf, ...) arguments that the send and receive calls start with. */
+static bool fd_buf_args(napi_env env, napi_callback_info info, args_t *a, int32_t *fd, void **data, size_t *size) {
+  return get_args(env, info, a) && arg_int(env, a->argv[0], "fd", fd) && arg_buffer(env, a->argv[1], "buf", data, size);
+}
+
 /* recvfrom(2) with MSG_DONTWAIT into the caller's buffer; null when nothing is queued. */
 static napi_value js_recvfrom(napi_env env, napi_callback_info info) {
   args_t a;
@@ -541,7 +546,7 @@ static napi_value js_recvfrom(napi_env env, napi_callback_info info) {
   void *data;
   size_t size;
   bool peek;
-  if (!get_args(env, info, &a) || !arg_int(env, a.argv[0], "fd", &fd) || !arg_buffer(env, a.argv[1], "buf", &data, &size) ||
+  if (!fd_buf_args(env, info, &a, &fd, &data, &size) ||
       !arg_bool(env, a.argv[2], "peek", false, &peek))
     return NULL;
   struct sockaddr_storage ss;
@@ -585,7 +590,7 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   int32_t fd;
   void *data;
   size_t size;
-  if (!get_args(env, info, &a) || !arg_int(env, a.argv[0], "fd", &fd) || !arg_buffer(env, a.argv[1], "buf", &data, &size)) return NULL;
+  if (!fd_buf_args(env, info, &a, &fd, &data, &size)) return NULL;
   return send_to(env, fd, data, size, NULL, 0);
 }
 
@@ -595,7 +600,7 @@ static napi_value js_sendto(napi_env env, napi_callback_info info) {
   int32_t fd;
   void *data;
   size_t size;
-  if (!get_args(env, info, &a) || !arg_int(env, a.argv[0], "fd", &fd) || !arg_buffer(env, a.argv[1], "buf", &data, &size)) return NULL;
+  if (!fd_buf_args(env, info, &a, &fd, &data, &size)) return NULL;
   struct sockaddr_storage ss;
   socklen_t len;
   if (!js_to_sockaddr(env, a.argv[2], "sendto", &ss, &len)) return NULL;
@@ -619,8 +624,7 @@ typedef struct {
 
 static bool get_raw_args(napi_env env, napi_callback_info info, raw_args_t *r) {
   args_t a;
-  return get_args(env, info, &a) && arg_int(env, a.argv[0], "fd", &r->fd) && arg_buffer(env, a.argv[1], "buf", &r->data, &r->size) &&
-         arg_buffer(env, a.argv[2], "addr", &r->addr, &r->addr_size);
+  return fd_buf_args(env, info, &a, &r->fd, &r->data, &r->size) && arg_buffer(env, a.argv[2], "addr", &r->addr, &r->addr_size);
 }
 
 /* recvfrom(2) with MSG_DONTWAIT; the sender's sockaddr goes to `addr`. Bytes read, or null when nothing is queued. */
