@@ -16,7 +16,7 @@ import { loadSettings, type DaemonSettings } from './config/settings.js';
 import { formatConfigError, type ConfigError } from './config/types.js';
 import { Daemon, DaemonError, type DaemonOptions } from './daemon.js';
 import { createLogger, LOG_LEVELS, type LineSink, type LoggerOptions, type LogLevel } from './log/logger.js';
-import * as native from './net/native.js';
+import * as native from './native/index.js';
 
 /** sysexits(3) codes ninetd exits with. */
 export const EXIT = { ok: 0, usage: 64, software: 70, oserr: 71, config: 78 } as const;

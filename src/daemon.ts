@@ -11,7 +11,7 @@ import type { Logger } from './log/logger.js';
 import { HostsFiles } from './access/gate.js';
 import { matchInherited, takeListenFds, type InheritedSocket } from './net/activation.js';
 import { bindService, BindError } from './net/listener.js';
-import * as native from './net/native.js';
+import * as native from './native/index.js';
 import { monotonicUsec, SdNotify, watchdogIntervalMs } from './net/sd-notify.js';
 
 /** What the daemon is told by the command line and the settings file. */

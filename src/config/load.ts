@@ -5,7 +5,7 @@
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import * as native from '../net/native.js';
+import * as native from '../native/index.js';
 import { parseConfig, type Lookups } from './parse.js';
 import { parseServices, type ServicesDb } from './services-db.js';
 import type { Config, ConfigError } from './types.js';

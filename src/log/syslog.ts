@@ -1,7 +1,7 @@
 // A pino destination that sends each record as a syslog datagram to a unix socket (/dev/log),
 // in RFC 3164 or RFC 5424 format, facility daemon, ident "ninetd". It does not choose records.
 import { hostname } from 'node:os';
-import * as native from '../net/native.js';
+import * as native from '../native/index.js';
 
 /** Syslog message formats. */
 export type SyslogFormat = 'rfc3164' | 'rfc5424';

@@ -5,7 +5,7 @@
  * (clone + execve with credentials set by raw system calls) that reports exits through a pidfd.
  *
  * Each function wraps one system call (or one libc lookup) and takes no decisions: retries,
- * back-off, address resolution and every other policy live in src/net/native.ts and its
+ * back-off, address resolution and every other policy live in src/native/index.ts and its
  * callers. Every fd handed to JavaScript is close-on-exec. Errors are thrown the way Node
  * throws them: an Error with `code` ('EADDRINUSE'), `errno` (negative) and `syscall`.
  */

@@ -2,8 +2,8 @@
 // sd_listen_fds(3)): take them from the environment, and find the one an entry should adopt
 // instead of binding its own. It does not bind or watch anything.
 import type { ServiceEntry } from '../config/types.js';
-import * as native from './native.js';
-import type { SockAddr } from './native.js';
+import * as native from '../native/index.js';
+import type { SockAddr } from '../native/index.js';
 
 /** First fd of the LISTEN_FDS range. */
 const SD_LISTEN_FDS_START = 3;

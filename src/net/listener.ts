@@ -2,7 +2,7 @@
 // watch the socket or dispatch connections.
 import { lstatSync, unlinkSync, chmodSync, chownSync } from 'node:fs';
 import type { ServiceEntry } from '../config/types.js';
-import * as native from './native.js';
+import * as native from '../native/index.js';
 
 const { constants: C } = native;
 

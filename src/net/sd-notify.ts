@@ -1,7 +1,7 @@
 // Speaks systemd's notify protocol (sd_notify(3)): newline-separated KEY=VALUE datagrams sent to
 // the unix socket named by $NOTIFY_SOCKET (a path, or '@' for the abstract namespace). It does not
 // decide when to notify; the daemon does.
-import * as native from './native.js';
+import * as native from '../native/index.js';
 
 /** A connection to the service manager's notify socket. */
 export class SdNotify {

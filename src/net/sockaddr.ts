@@ -2,7 +2,7 @@
 // and address bytes, and the address as text only when someone asks (rules, logs). Pure; the
 // buffer is reused for every datagram, so nothing here is kept past the next receive.
 import { endianness } from 'node:os';
-import type { SockAddr } from './native.js';
+import type { SockAddr } from '../native/index.js';
 
 /** Bytes of a buffer for recvfromRaw: sizeof(struct sockaddr_in6), the larger of the two. */
 export const RAW_SOCKADDR_BYTES = 28;

@@ -1,7 +1,7 @@
 // Builds a handler's environment: PATH plus the UCSPI variables describing the connection
 // (tcp-environ(5)), and REMOTE_HOST. Pure: addresses in, a plain object out.
 import type { Transport } from '../config/types.js';
-import type { SockAddr } from '../net/native.js';
+import type { SockAddr } from '../native/index.js';
 
 /** PATH given to every handler; the supervisor's own PATH is not passed on. */
 export const HANDLER_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

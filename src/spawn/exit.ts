@@ -1,7 +1,7 @@
 // Reports the end of a natively spawned child, once, from its pidfd: readable means exited, and
 // waitid on it reaps the child. It does not start children (spawn.ts does) and never signals them.
-import * as native from '../net/native.js';
-import type { ChildStatus } from '../net/native.js';
+import * as native from '../native/index.js';
+import type { ChildStatus } from '../native/index.js';
 import type { HandlerEnd } from './request.js';
 
 /** How often to look when the event loop cannot watch the pidfd (a Poller could not be made). */

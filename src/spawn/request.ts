@@ -1,7 +1,7 @@
 // What a handler is started with, how its end is reported, and the error when it cannot start;
 // plus the pure step from a request to the exact child set-up (ids, groups, environment lines).
 // It starts nothing; spawn.ts and child-process.ts do.
-import type { Rlimit, SpawnOptions } from '../net/native.js';
+import type { Rlimit, SpawnOptions } from '../native/index.js';
 
 /** What to start and with what. uid/gid -1 means "leave as the supervisor's". */
 export interface SpawnRequest {

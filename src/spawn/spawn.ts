@@ -5,7 +5,7 @@
 // child_process.spawn does (no fork of the whole supervisor, no ChildProcess object) and sets
 // supplementary groups as initgroups would. It needs pidfds to learn of exits; on kernels without
 // them (before 5.3) child-process.ts is used instead.
-import * as native from '../net/native.js';
+import * as native from '../native/index.js';
 import { spawnWithChildProcess } from './child-process.js';
 import { watchExit } from './exit.js';
 import { childSetup, SpawnError, type HandlerEnd, type SpawnRequest } from './request.js';

@@ -1,6 +1,6 @@
 // A unix datagram socket that collects what it receives: stands in for systemd's notify socket
 // and for /dev/log in tests.
-import * as native from '../../src/net/native.js';
+import * as native from '../../src/native/index.js';
 
 /** A bound unix datagram receiver. */
 export interface DgramSink {

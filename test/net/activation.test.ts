@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import type { ServiceEntry } from '../../src/config/types.js';
 import { matchInherited, takeListenFds, type InheritedSocket } from '../../src/net/activation.js';
-import { constants as C } from '../../src/net/native.js';
+import { constants as C } from '../../src/native/index.js';
 import { exchange } from '../helpers/client.js';
 import { CLI, FIXTURE_BIN } from '../helpers/daemon.js';
 

@@ -5,7 +5,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import * as native from '../../src/net/native.js';
+import * as native from '../../src/native/index.js';
 import { exchange } from '../helpers/client.js';
 import { FIXTURE_BIN, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import * as native from '../../src/net/native.js';
+import * as native from '../../src/native/index.js';
 import { spawnWithChildProcess } from '../../src/spawn/child-process.js';
 import type { HandlerEnd, SpawnRequest } from '../../src/spawn/request.js';
 import { FIXTURE_BIN } from '../helpers/daemon.js';

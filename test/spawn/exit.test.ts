@@ -3,7 +3,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import * as native from '../../src/net/native.js';
+import * as native from '../../src/native/index.js';
 import { watchExit } from '../../src/spawn/exit.js';
 import type { HandlerEnd } from '../../src/spawn/request.js';
 import { alive } from '../helpers/wait.js';

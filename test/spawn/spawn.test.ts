@@ -8,7 +8,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as native from '../../src/net/native.js';
+import * as native from '../../src/native/index.js';
 import { NATIVE_SPAWN, SpawnError, spawnHandler, type HandlerEnd, type SpawnRequest } from '../../src/spawn/spawn.js';
 import { fdCount, zombies } from '../helpers/client.js';
 import { FIXTURE_BIN } from '../helpers/daemon.js';

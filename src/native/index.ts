@@ -144,7 +144,7 @@ interface Addon {
   constants: Constants;
 }
 
-// Relative to this file, so it resolves from src/net/ (tests) and dist/net/ (built) alike.
+// Relative to this file, so it resolves from src/native/ (tests) and dist/native/ (built) alike.
 const ADDON_PATH = '../../build/Release/fdsock.node';
 
 function load(): Addon {

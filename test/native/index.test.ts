@@ -1,4 +1,4 @@
-// The native addon through src/net/native.ts, on real sockets (127.0.0.1, ::1, unix) and real
+// The native addon through src/native/index.ts, on real sockets (127.0.0.1, ::1, unix) and real
 // child processes: no mocks, no sleeps; every wait is on an event with a bounded timeout.
 import { AsyncLocalStorage, executionAsyncId } from 'node:async_hooks';
 import { spawn, type StdioOptions } from 'node:child_process';
@@ -9,8 +9,8 @@ import net from 'node:net';
 import { constants as osConstants, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import * as native from '../../src/net/native.js';
-import type { NativeError, SockAddr } from '../../src/net/native.js';
+import * as native from '../../src/native/index.js';
+import type { NativeError, SockAddr } from '../../src/native/index.js';
 import { RawSockaddr } from '../../src/net/sockaddr.js';
 import { FIXTURE_BIN } from '../helpers/daemon.js';
 
