@@ -14,7 +14,6 @@
 // Memory stays bounded: an address is forgotten once it runs nothing and its buckets are older
 // than the window, and at most `maxAddresses` idle addresses are remembered (the least recently
 // admitted ones go first; an address with a running handler is never forgotten).
-import { parseIp } from './address.js';
 
 /** Limits for one service's clients; 0 turns a limit off. */
 export interface PerSourceLimits {
@@ -46,12 +45,6 @@ interface Source {
   newest: number;
   /** Connections per bucket, indexed by bucket index modulo BUCKETS. */
   counts: number[];
-}
-
-/** One key per address: mapped IPv6 and IPv4 agree; anything unparsable keys as itself. */
-function keyOf(ip: string): string {
-  const a = parseIp(ip);
-  return a === null ? `?${ip}` : `${a.family}/${a.value.toString(16)}`;
 }
 
 /** The limits with maxAddresses filled in. */
@@ -99,14 +92,13 @@ export class PerSource {
   }
 
   /**
-   * Decides whether `ip` may connect at `now` (ms, from a clock that does not go back). On 'ok'
+   * Decides whether the address `key` may connect at `now` (ms, from a clock that does not go back). On 'ok'
    * the connection is counted for the rate; a refusal counts nothing. The concurrency limit is
    * checked first. Call started() when a handler actually runs for it.
    */
-  admit(ip: string, now: number): Admission {
+  admit(key: string, now: number): Admission {
     const { maxConcurrent, perMinute } = this.limits;
     if (now - this.lastPrune >= BUCKET_MS) this.prune(now);
-    const key = keyOf(ip);
     const s = this.sources.get(key);
     if (maxConcurrent > 0 && s !== undefined && s.active >= maxConcurrent) return 'concurrent';
     if (perMinute <= 0) return 'ok';
@@ -121,17 +113,15 @@ export class PerSource {
     return 'ok';
   }
 
-  /** Records that a handler started for `ip`. */
-  started(ip: string): void {
-    const key = keyOf(ip);
+  /** Records that a handler started for the address `key`. */
+  started(key: string): void {
     const s = this.sources.get(key);
     if (s) s.active += 1;
     else this.sources.set(key, { active: 1, newest: -Infinity, counts: Array<number>(BUCKETS).fill(0) });
   }
 
-  /** Records that a handler for `ip` ended; an address with nothing left to remember is forgotten. */
-  ended(ip: string): void {
-    const key = keyOf(ip);
+  /** Records that a handler for the address `key` ended; an address with nothing left to remember is forgotten. */
+  ended(key: string): void {
     const s = this.sources.get(key);
     // Unknown or already at zero: an end reported twice (exit and error) must not go negative.
     if (!s || s.active === 0) return;
@@ -139,9 +129,9 @@ export class PerSource {
     if (s.active === 0 && (this.limits.perMinute <= 0 || s.newest === -Infinity)) this.sources.delete(key);
   }
 
-  /** Handlers running for `ip` now. */
-  running(ip: string): number {
-    return this.sources.get(keyOf(ip))?.active ?? 0;
+  /** Handlers running for the address `key` now. */
+  running(key: string): number {
+    return this.sources.get(key)?.active ?? 0;
   }
 
   /** Forgets addresses that run nothing and whose counted connections are all outside the window at `now`. */

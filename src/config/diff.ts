@@ -1,5 +1,6 @@
-// Compares two configurations service by service. Pure: entries in, a plan out. Applying the
-// plan (binding, closing) is the daemon's job.
+// Compares two configurations service by service. Pure: plans in, the changes out. Applying
+// them (binding, closing) is the service table's job.
+import type { ServicePlan } from './resolve.js';
 import type { ConfigError, ServiceEntry } from './types.js';
 
 /** Identity of a service across reloads: what it listens on. Port 0 (ephemeral) adds the name. */
@@ -32,29 +33,35 @@ export function keyEntries(entries: ServiceEntry[]): { byKey: Map<string, Servic
 }
 
 /** What a reload does to each service. */
-export interface ReconcilePlan {
-  added: ServiceEntry[];
+export interface Changes {
+  added: ServicePlan[];
   /** Same socket, other attributes: applied to the next dispatch. */
-  changed: Array<{ key: string; from: ServiceEntry; to: ServiceEntry }>;
+  changed: Array<{ key: string; from: ServicePlan; to: ServicePlan }>;
   unchanged: string[];
   removed: string[];
 }
 
-/** Same service apart from where it was written. */
-function sameService(a: ServiceEntry, b: ServiceEntry): boolean {
-  const strip = ({ file: _f, line: _l, ...rest }: ServiceEntry) => rest;
-  return JSON.stringify(strip(a)) === JSON.stringify(strip(b));
+/** Same service apart from where it was written: the values, not their sources' line numbers. */
+export function samePlan(a: ServicePlan, b: ServicePlan): boolean {
+  const values = (p: ServicePlan): unknown => {
+    const { file: _f, line: _l, ...entry } = p.entry;
+    const limits = Object.fromEntries(Object.entries(p.limits).map(([k, v]) => [k, v.value]));
+    return { entry, limits, process: p.process, access: p.access };
+  };
+  // Address patterns hold bigints, which JSON cannot write as they are.
+  const json = (p: ServicePlan): string => JSON.stringify(values(p), (_k, v: unknown) => (typeof v === 'bigint' ? v.toString(16) : v));
+  return json(a) === json(b);
 }
 
-/** Plans the move from the running table (`old`) to the new entries. */
-export function reconcile(old: Map<string, ServiceEntry>, next: Map<string, ServiceEntry>): ReconcilePlan {
-  const plan: ReconcilePlan = { added: [], changed: [], unchanged: [], removed: [] };
+/** The changes that take the running table (`old`) to the new plans. */
+export function reconcile(old: ReadonlyMap<string, ServicePlan>, next: ReadonlyMap<string, ServicePlan>): Changes {
+  const changes: Changes = { added: [], changed: [], unchanged: [], removed: [] };
   for (const [key, to] of next) {
     const from = old.get(key);
-    if (!from) plan.added.push(to);
-    else if (sameService(from, to)) plan.unchanged.push(key);
-    else plan.changed.push({ key, from, to });
+    if (!from) changes.added.push(to);
+    else if (samePlan(from, to)) changes.unchanged.push(key);
+    else changes.changed.push({ key, from, to });
   }
-  for (const key of old.keys()) if (!next.has(key)) plan.removed.push(key);
-  return plan;
+  for (const key of old.keys()) if (!next.has(key)) changes.removed.push(key);
+  return changes;
 }

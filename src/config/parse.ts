@@ -446,9 +446,9 @@ function parseUnixService(field: string, lookups: Lookups): Where | Problem {
 /** Dispatch mode and limits from the wait field. */
 interface WaitSpec {
   wait: boolean;
-  maxChild: number;
-  perIpPerMinute: number;
-  perIpChildren: number;
+  instances: number;
+  cps: number;
+  perSource: number;
   rate: number;
 }
 
@@ -464,7 +464,7 @@ function parseWait(field: string): WaitSpec | Problem {
     }
     return new Problem('ERR_CONFIG_WAIT', `unknown wait mode "${field}" (expected wait or nowait, ${limitsHint})`);
   }
-  const spec: WaitSpec = { wait, maxChild: 0, perIpPerMinute: 0, perIpChildren: 0, rate: 0 };
+  const spec: WaitSpec = { wait, instances: 0, cps: 0, perSource: 0, rate: 0 };
   if (suffix === '') return spec;
   const rate = /^[.:](\d+)$/.exec(suffix);
   const limits = /^\/(\d+)(?:\/(\d+)(?:\/(\d+))?)?$/.exec(suffix);
@@ -473,7 +473,7 @@ function parseWait(field: string): WaitSpec | Problem {
   const tooBig = numbers.find((n) => n > MAX_LIMIT);
   if (tooBig !== undefined) return new Problem('ERR_CONFIG_WAIT', `limit "${tooBig}" in "${field}" is too large (expected at most ${MAX_LIMIT})`);
   if (rate) spec.rate = numbers[0]!;
-  else [spec.maxChild, spec.perIpPerMinute, spec.perIpChildren] = numbers as [number, number, number];
+  else [spec.instances, spec.cps, spec.perSource] = numbers as [number, number, number];
   return spec;
 }
 

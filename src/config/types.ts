@@ -38,13 +38,13 @@ export interface ServiceEntry extends Origin {
   /** Owner, group and mode of a unix socket file (FreeBSD `:user:group:mode:/path`). */
   unixOwner?: { user: string; group: string; mode: number };
   wait: boolean;
-  /** FreeBSD `/max-child`: concurrent children, 0 = use the daemon default. */
-  maxChild: number;
-  /** FreeBSD `/max-conn-per-ip-per-minute`, 0 = unlimited. */
-  perIpPerMinute: number;
-  /** FreeBSD `/max-child-per-ip`, 0 = unlimited. */
-  perIpChildren: number;
-  /** OpenBSD/GNU `.max`: spawns per minute before the service is suspended, 0 = daemon default. */
+  /** FreeBSD `/max-child`: handlers at once (the `instances` limit); 0 = not set here. */
+  instances: number;
+  /** FreeBSD `/max-conn-per-ip-per-minute` (the `cps` limit); 0 = not set here. */
+  cps: number;
+  /** FreeBSD `/max-child-per-ip` (the `per_source` limit); 0 = not set here. */
+  perSource: number;
+  /** OpenBSD/GNU `.max`: dispatches per minute before the service is suspended; 0 = not set here. */
   rate: number;
   user: string;
   /** Group named after `:` or `.`, '' when the user's primary group applies. */

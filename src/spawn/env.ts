@@ -1,5 +1,6 @@
 // Builds a handler's environment: PATH plus the UCSPI variables describing the connection
 // (tcp-environ(5)), and REMOTE_HOST. Pure: addresses in, a plain object out.
+import { unmapAddress } from '../addr/client.js';
 import type { Transport } from '../config/types.js';
 import type { SockAddr } from '../native/index.js';
 
@@ -16,11 +17,6 @@ export interface ConnectionInfo {
   remote: SockAddr | null;
   /** Peer credentials of a unix stream or seqpacket connection. */
   cred?: { pid: number; uid: number; gid: number } | null;
-}
-
-/** An IPv4 address that reached a dual-stack socket is shown as plain IPv4. */
-export function unmapAddress(address: string): string {
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }
 
 function put(env: Record<string, string>, prefix: string, side: 'LOCAL' | 'REMOTE', a: SockAddr | null): void {

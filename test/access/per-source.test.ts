@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { parseIp } from '../../src/access/address.js';
 import { PerSource, type Admission } from '../../src/access/per-source.js';
+import { sourceKey } from '../../src/addr/client.js';
+
+/** The per-client key of an address as the dispatcher builds it. */
+const k = (ip: string): string => sourceKey(parseIp(ip), ip);
 
 /** One step of a script: ask at a time, or report a handler's start or end. */
 type Step = ['admit', string, number, Admission] | ['start', string] | ['end', string];
@@ -8,9 +13,9 @@ type Step = ['admit', string, number, Admission] | ['start', string] | ['end', s
 function run(limits: { maxConcurrent: number; perMinute: number }, steps: Step[]): PerSource {
   const p = new PerSource(limits);
   for (const [i, step] of steps.entries()) {
-    if (step[0] === 'admit') expect([i, p.admit(step[1], step[2])]).toEqual([i, step[3]]);
-    else if (step[0] === 'start') p.started(step[1]);
-    else p.ended(step[1]);
+    if (step[0] === 'admit') expect([i, p.admit(k(step[1]), step[2])]).toEqual([i, step[3]]);
+    else if (step[0] === 'start') p.started(k(step[1]));
+    else p.ended(k(step[1]));
   }
   return p;
 }
@@ -61,7 +66,7 @@ describe('PerSource concurrency', () => {
 
   it('reports how many handlers an address runs', () => {
     const p = run({ maxConcurrent: 5, perMinute: 0 }, [['start', A], ['start', A], ['start', B], ['end', A]]);
-    expect([p.running(A), p.running(B), p.running('203.0.113.1')]).toEqual([1, 1, 0]);
+    expect([p.running(k(A)), p.running(k(B)), p.running(k('203.0.113.1'))]).toEqual([1, 1, 0]);
   });
 });
 
@@ -168,7 +173,7 @@ describe('PerSource memory', () => {
   it('forgets an address when its last handler ends and no rate is kept', () => {
     const p = run({ maxConcurrent: 2, perMinute: 0 }, [['admit', A, 0, 'ok'], ['start', A], ['start', A], ['end', A]]);
     expect(p.size).toBe(1);
-    p.ended(A);
+    p.ended(k(A));
     expect(p.size).toBe(0);
   });
 
@@ -191,31 +196,31 @@ describe('PerSource memory', () => {
   it('keeps an address that runs a handler, however old its connections', () => {
     const p = run({ maxConcurrent: 1, perMinute: 5 }, [['admit', A, 0, 'ok'], ['start', A]]);
     p.prune(3_600_000);
-    expect([p.size, p.admit(A, 3_600_000)]).toEqual([1, 'concurrent']);
-    p.ended(A);
+    expect([p.size, p.admit(k(A), 3_600_000)]).toEqual([1, 'concurrent']);
+    p.ended(k(A));
     p.prune(3_600_000);
     expect(p.size).toBe(0);
   });
 
   it('keeps at most maxAddresses idle addresses, dropping the least recently admitted', () => {
     const p = new PerSource({ maxConcurrent: 0, perMinute: 1, maxAddresses: 2 });
-    expect(['10.0.0.1', '10.0.0.2', '10.0.0.3'].map((ip) => p.admit(ip, 0))).toEqual(['ok', 'ok', 'ok']);
+    expect(['10.0.0.1', '10.0.0.2', '10.0.0.3'].map((ip) => p.admit(k(ip), 0))).toEqual(['ok', 'ok', 'ok']);
     expect(p.size).toBe(2);
     // 10.0.0.1 was forgotten, so it is admitted again; 10.0.0.3 is still counted.
-    expect([p.admit('10.0.0.3', 1), p.admit('10.0.0.1', 1)]).toEqual(['rate', 'ok']);
+    expect([p.admit(k('10.0.0.3'), 1), p.admit(k('10.0.0.1'), 1)]).toEqual(['rate', 'ok']);
   });
 
   it('never drops an address that runs a handler to make room', () => {
     const p = new PerSource({ maxConcurrent: 1, perMinute: 10, maxAddresses: 1 });
-    expect(p.admit(A, 0)).toBe('ok');
-    p.started(A);
-    expect(p.admit(B, 1)).toBe('ok');
-    expect(p.admit(A, 2)).toBe('concurrent');
+    expect(p.admit(k(A), 0)).toBe('ok');
+    p.started(k(A));
+    expect(p.admit(k(B), 1)).toBe('ok');
+    expect(p.admit(k(A), 2)).toBe('concurrent');
   });
 
   it('stays bounded under a flood of new addresses', () => {
     const p = new PerSource({ maxConcurrent: 0, perMinute: 10, maxAddresses: 500 });
-    for (let i = 0; i < 5_000; i += 1) p.admit(`2001:db8::${i.toString(16)}`, i);
+    for (let i = 0; i < 5_000; i += 1) p.admit(k(`2001:db8::${i.toString(16)}`), i);
     expect(p.size).toBe(500);
   });
 });
@@ -224,8 +229,8 @@ describe('PerSource setLimits', () => {
   it('keeps running handlers and counted connections across a change of limits', () => {
     const p = run({ maxConcurrent: 0, perMinute: 0 }, [['start', A], ['start', A]]);
     p.setLimits({ maxConcurrent: 2, perMinute: 1 });
-    expect(p.admit(A, 0)).toBe('concurrent');
-    p.ended(A);
-    expect([p.admit(A, 1), p.admit(A, 2)]).toEqual(['ok', 'rate']);
+    expect(p.admit(k(A), 0)).toBe('concurrent');
+    p.ended(k(A));
+    expect([p.admit(k(A), 1), p.admit(k(A), 2)]).toEqual(['ok', 'rate']);
   });
 });

@@ -76,7 +76,7 @@ const REAL_LINES: Array<[string, Expect]> = [
   // FreeBSD usr.sbin/inetd/inetd.conf
   ['ftp\tstream\ttcp6\tnowait\troot\t/usr/libexec/ftpd\tftpd -l', { name: 'ftp', port: 21, socketType: 'stream', transport: 'tcp', family: 'inet6', host: '*', wait: false, user: 'root', uid: 0, gid: 0, groups: [0, 10], server: '/usr/libexec/ftpd', argv: ['ftpd', '-l'] }],
   ['ssh\tstream\ttcp\tnowait\troot\t/usr/sbin/sshd\t\tsshd -i -4', { port: 22, family: 'inet4', server: '/usr/sbin/sshd', argv: ['sshd', '-i', '-4'] }],
-  ['finger\tstream\ttcp\tnowait/3/10 nobody /usr/libexec/fingerd\tfingerd -k -s', { port: 79, wait: false, maxChild: 3, perIpPerMinute: 10, perIpChildren: 0, rate: 0, user: 'nobody', uid: 65534, argv: ['fingerd', '-k', '-s'] }],
+  ['finger\tstream\ttcp\tnowait/3/10 nobody /usr/libexec/fingerd\tfingerd -k -s', { port: 79, wait: false, instances: 3, cps: 10, perSource: 0, rate: 0, user: 'nobody', uid: 65534, argv: ['fingerd', '-k', '-s'] }],
   ['comsat\tdgram\tudp\twait\ttty:tty\t/usr/libexec/comsat\tcomsat', { port: 512, socketType: 'dgram', transport: 'udp', family: 'inet4', wait: true, user: 'tty', group: 'tty', uid: 4, gid: 5, argv: ['comsat'] }],
   ['tftp\tdgram\tudp\twait\troot\t/usr/libexec/tftpd\ttftpd -l -s /tftpboot', { port: 69, wait: true, argv: ['tftpd', '-l', '-s', '/tftpboot'] }],
   ['time\t dgram\tudp\twait\troot\tinternal', { port: 37, socketType: 'dgram', transport: 'udp', server: 'internal', argv: ['time'] }],
@@ -85,7 +85,7 @@ const REAL_LINES: Array<[string, Expect]> = [
   // FreeBSD's auth (RFC 1413) is not one of ninetd's builtins, so this real line is refused.
   ['auth\tstream\ttcp\tnowait\troot\tinternal\tauth -r -f -n -o UNKNOWN -t 30', 'ERR_CONFIG_INTERNAL'],
   ['smtp\tstream\ttcp\tnowait\tqmaild\t/var/qmail/bin/tcp-env\ttcp-env /var/qmail/bin/qmail-smtpd', { port: 25, user: 'qmaild', uid: 1001, server: '/var/qmail/bin/tcp-env', argv: ['tcp-env', '/var/qmail/bin/qmail-smtpd'] }],
-  ['swat\tstream\ttcp\tnowait/400\troot\t/usr/local/sbin/swat\tswat', { port: 901, maxChild: 400, rate: 0, argv: ['swat'] }],
+  ['swat\tstream\ttcp\tnowait/400\troot\t/usr/local/sbin/swat\tswat', { port: 901, instances: 400, rate: 0, argv: ['swat'] }],
   ['cvspserver\tstream\ttcp\tnowait\troot\t/usr/local/bin/cvs\tcvs --allow-root=/your/cvsroot/here pserver', { port: 2401, argv: ['cvs', '--allow-root=/your/cvsroot/here', 'pserver'] }],
   // FreeBSD inetd(8) EXAMPLES
   ['ntalk        dgram   udp   wait   root  /usr/libexec/ntalkd      ntalkd', { port: 518, transport: 'udp', wait: true, argv: ['ntalkd'] }],
@@ -98,7 +98,7 @@ const REAL_LINES: Array<[string, Expect]> = [
   ['chargen      stream  tcp   nowait root  internal', { port: 19, server: 'internal', argv: ['chargen'] }],
   // Debian (update-inetd managed, user-posted)
   ['netbios-ssn\tstream\ttcp\tnowait\troot\t/usr/sbin/tcpd\t/usr/sbin/smbd', { port: 139, server: '/usr/sbin/tcpd', argv: ['/usr/sbin/smbd'] }],
-  ['swat\t\tstream\ttcp\tnowait.400\troot\t/usr/sbin/tcpd\t/usr/sbin/swat', { port: 901, rate: 400, maxChild: 0, argv: ['/usr/sbin/swat'] }],
+  ['swat\t\tstream\ttcp\tnowait.400\troot\t/usr/sbin/tcpd\t/usr/sbin/swat', { port: 901, rate: 400, instances: 0, argv: ['/usr/sbin/swat'] }],
   ['telnet\t\tstream\ttcp\tnowait\ttelnetd.telnetd\t/usr/sbin/tcpd\t/usr/sbin/in.telnetd', { user: 'telnetd', group: 'telnetd', uid: 1003, gid: 1003, argv: ['/usr/sbin/in.telnetd'] }],
   ['pop-3\t\tstream\ttcp\tnowait\troot\t/usr/sbin/tcpd\t/usr/sbin/in.pop3d', { port: 110, argv: ['/usr/sbin/in.pop3d'] }],
 ];
@@ -205,9 +205,9 @@ describe('parseConfig on good lines', () => {
     ['forces tcpmux sub-services to nowait', 'tcpmux/+date stream tcp wait guest /bin/date date', { wait: false, tcpmux: { name: 'date', plus: true } }],
     ['takes a host prefix on a tcpmux sub-service', '127.0.0.1:tcpmux/x stream tcp4 nowait root /bin/x', { host: '127.0.0.1', port: 1 }],
     ['takes a NetBSD :rate', 'echo stream tcp nowait:40 root internal', { rate: 40 }],
-    ['takes a FreeBSD max-child on wait', 'echo dgram udp wait/5 root internal', { wait: true, maxChild: 5 }],
-    ['takes all three FreeBSD limits', 'echo stream tcp nowait/3/10/2 root internal', { maxChild: 3, perIpPerMinute: 10, perIpChildren: 2 }],
-    ['takes zero limits', 'echo stream tcp nowait/0/0/0 root internal', { maxChild: 0 }],
+    ['takes a FreeBSD max-child on wait', 'echo dgram udp wait/5 root internal', { wait: true, instances: 5 }],
+    ['takes all three FreeBSD limits', 'echo stream tcp nowait/3/10/2 root internal', { instances: 3, cps: 10, perSource: 2 }],
+    ['takes zero limits', 'echo stream tcp nowait/0/0/0 root internal', { instances: 0 }],
     ['keeps quoted arguments whole', 'echo stream tcp nowait root /bin/sh sh -c "exec cat"', { argv: ['sh', '-c', 'exec cat'] }],
     ['keeps extra arguments of a builtin', 'echo stream tcp nowait root internal echo -x', { argv: ['echo', '-x'] }],
     ['picks the builtin by argv[0] over the service name', '9999 dgram udp wait root internal time', { argv: ['time'], port: 9999, builtin: 'time' }],
@@ -233,9 +233,9 @@ describe('parseConfig on good lines', () => {
       port: 7,
       path: '',
       wait: false,
-      maxChild: 0,
-      perIpPerMinute: 0,
-      perIpChildren: 0,
+      instances: 0,
+      cps: 0,
+      perSource: 0,
       rate: 10,
       user: 'root',
       group: '',

@@ -15,7 +15,7 @@ import { CLI, FIXTURE_BIN } from '../helpers/daemon.js';
 function entry(over: Partial<ServiceEntry>): ServiceEntry {
   return {
     file: 'f', line: 1, name: 'echo', service: 'echo', protocol: 'tcp', socketType: 'stream', transport: 'tcp', family: 'inet4',
-    host: '*', port: 7, path: '', wait: false, maxChild: 0, perIpPerMinute: 0, perIpChildren: 0, rate: 0, user: '-', group: '',
+    host: '*', port: 7, path: '', wait: false, instances: 0, cps: 0, perSource: 0, rate: 0, user: '-', group: '',
     uid: -1, gid: -1, groups: [], server: 'internal', argv: ['echo'], builtin: 'echo', ...over,
   };
 }

@@ -1,0 +1,47 @@
+// The client of one connection or datagram, built once from the address the kernel gave and
+// then used for everything: access rules, per-client limits, logs and the handler's
+// environment. An IPv4 peer on a dual-stack socket (`::ffff:a.b.c.d`) is the IPv4 address it
+// carries, everywhere. Pure; it resolves no names.
+import { parseIp, type IpAddress } from '../access/address.js';
+import type { SockAddr } from '../native/index.js';
+import type { RawSockaddr } from '../net/sockaddr.js';
+
+/** A connection's client. */
+export interface ClientAddress {
+  /** The address as the kernel reported it (UCSPI variables are written from it). */
+  readonly sockaddr: SockAddr;
+  /** Address text for rules and logs, v4-mapped IPv6 shown as IPv4; '' for a unix peer. */
+  readonly ip: string;
+  /** The address as a number, for address patterns; null for a unix peer. */
+  readonly addr: IpAddress | null;
+  /** Port; 0 for a unix peer. */
+  readonly port: number;
+  /** One key per address for per-client limits ('' for a unix peer, which has none). */
+  readonly key: string;
+  /** `192.0.2.1:51324`, `[2001:db8::1]:51324`, or the unix peer's path (`unix` when unnamed). */
+  readonly text: string;
+}
+
+/** An IPv4 address that reached a dual-stack socket, as plain IPv4; anything else unchanged. */
+export function unmapAddress(address: string): string {
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
+/** The key per-client limits count an address under: one per address, whatever its spelling. */
+export function sourceKey(addr: IpAddress | null, ip: string): string {
+  return addr ? `${addr.family}/${addr.value.toString(16)}` : ip;
+}
+
+/** The client of an accepted connection or a received datagram. */
+export function clientAddress(a: SockAddr): ClientAddress {
+  if (a.family === 'unix') return { sockaddr: a, ip: '', addr: null, port: 0, key: '', text: a.path || 'unix' };
+  const ip = unmapAddress(a.address);
+  const addr = parseIp(ip);
+  const text = ip.includes(':') ? `[${ip}]:${a.port}` : `${ip}:${a.port}`;
+  return { sockaddr: a, ip, addr, port: a.port, key: sourceKey(addr, ip), text };
+}
+
+/** The client of a datagram whose sender recvfromRaw left in `raw` (only built when needed). */
+export function clientFromRaw(raw: RawSockaddr): ClientAddress {
+  return clientAddress(raw.toSockAddr());
+}

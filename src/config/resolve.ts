@@ -1,0 +1,179 @@
+// Resolves what a service runs with: its inetd.conf entry, its `[service:NAME/PROTO]` section,
+// the `[daemon]` defaults and the command line become one ServicePlan, and every limit keeps the
+// name of the place it came from ("[service:echo/tcp] per_source", "inetd.conf:12 max-child",
+// "-s"), so refusals and the state dump can say which setting acted. Pure: values in, values
+// out. It reads no file and applies nothing; the service table does.
+import { serviceKey } from './diff.js';
+import type { AccessSettings, DaemonSettings, ProcessSettings, ServiceSettings } from './settings.js';
+import type { ServiceEntry } from './types.js';
+
+/** A value and the setting it came from. */
+export interface Sourced<T> {
+  value: T;
+  /** `[service:echo/tcp] instances`, `etc/inetd.conf:12 max-child`, `-c`, `[daemon] max_children`, or `default`. */
+  from: string;
+}
+
+/** The per-service limits; 0 turns one off. */
+export interface Limits {
+  /** Handlers (and in-process connections) at once. */
+  instances: Sourced<number>;
+  /** Handlers at once for one client address. */
+  perSource: Sourced<number>;
+  /** Connections per minute from one client address. */
+  cps: Sourced<number>;
+  /** Dispatches per minute before the service is suspended ("looping"). */
+  rate: Sourced<number>;
+}
+
+/** How a handler process is set up, every field decided. */
+export interface ProcessPlan {
+  umask: number;
+  /** Absolute nice value; 0 leaves the supervisor's. */
+  nice: number;
+  cwd: string;
+  /** Variables added to the handler's environment. */
+  env: Record<string, string>;
+  /** Names of ninetd's own variables passed on. */
+  passenv: string[];
+  /** Resource limits by setting name; -1 is unlimited. */
+  rlimits: Partial<Record<RlimitKey, number>>;
+}
+
+/** The resource-limit keys of the settings file. Sorted. */
+export const RLIMIT_KEYS = ['rlimit_as', 'rlimit_cpu', 'rlimit_nofile', 'rlimit_nproc'] as const;
+export type RlimitKey = (typeof RLIMIT_KEYS)[number];
+
+/** Everything one service runs with. */
+export interface ServicePlan {
+  /** Identity across reloads (what it listens on); see serviceKey. */
+  key: string;
+  entry: ServiceEntry;
+  /** `[service:NAME/PROTO]`: how refusals name the section. */
+  section: string;
+  limits: Limits;
+  process: ProcessPlan;
+  /** Who may connect: address rules and banner files. */
+  access: AccessSettings;
+}
+
+/** The daemon-wide defaults of the per-service limits, flags over `[daemon]` over built-in values. */
+export type LimitDefaults = Limits;
+
+/** Command-line values that act as service defaults; undefined when the flag was not given. */
+export interface LimitFlags {
+  instances?: number;
+  perSource?: number;
+  cps?: number;
+  rate?: number;
+}
+
+/** Built-in defaults, as the BSD inetds have them: 256 spawns a minute, nothing else limited. */
+const BUILT_IN = { instances: 0, perSource: 0, cps: 0, rate: 256 } as const;
+
+/** Each limit: its flag, its `[daemon]` key, its `[service:]` key and the inetd.conf field that sets it. */
+const LIMIT_SOURCES = {
+  cps: { flag: '-C', daemon: 'cps', section: 'cps', field: 'per-ip-per-minute' },
+  instances: { flag: '-c', daemon: 'max_children', section: 'instances', field: 'max-child' },
+  perSource: { flag: '-s', daemon: 'per_source', section: 'per_source', field: 'per-ip-children' },
+  rate: { flag: '-R', daemon: 'rate', section: null, field: '.max' },
+} as const satisfies Record<keyof Limits, { flag: string; daemon: keyof DaemonSettings; section: keyof ServiceSettings | null; field: string }>;
+
+const LIMIT_NAMES = Object.keys(LIMIT_SOURCES) as Array<keyof Limits>;
+
+/** The first defined value of `candidates`, with its source; `fallback` when none is. */
+function first(candidates: Array<[number | undefined, string]>, fallback: Sourced<number>): Sourced<number> {
+  for (const [value, from] of candidates) if (value !== undefined) return { value, from };
+  return fallback;
+}
+
+/** Daemon-wide limit defaults: the flag, else `[daemon]`, else the built-in value. */
+export function resolveLimitDefaults(flags: LimitFlags, daemon: DaemonSettings): LimitDefaults {
+  const out = {} as LimitDefaults;
+  for (const name of LIMIT_NAMES) {
+    const src = LIMIT_SOURCES[name];
+    out[name] = first(
+      [
+        [flags[name], src.flag],
+        [daemon[src.daemon] as number | undefined, `[daemon] ${src.daemon}`],
+      ],
+      { value: BUILT_IN[name], from: 'default' },
+    );
+  }
+  return out;
+}
+
+/** The entry's own value of a limit (0 in inetd.conf means "not set"). */
+function entryLimit(e: ServiceEntry, name: keyof Limits): number | undefined {
+  const v = e[name];
+  return v > 0 ? v : undefined;
+}
+
+/** The `[service:NAME/PROTO]` label of an entry. */
+export function sectionName(e: ServiceEntry): string {
+  return `${e.service}/${e.protocol}`;
+}
+
+/** Only the handler keys of a section or of `[daemon]`, which also holds daemon-wide ones. */
+function processKeys(s: ProcessSettings): ProcessSettings {
+  const { cwd, env, nice, passenv, umask } = s;
+  const out: ProcessSettings = { cwd, env, nice, passenv, umask };
+  for (const k of RLIMIT_KEYS) out[k] = s[k];
+  return out;
+}
+
+/** Process settings of a section over the `[daemon]` defaults, with the built-in values last. */
+function resolveProcess(own: ProcessSettings, daemon: ProcessSettings): ProcessPlan {
+  const d = processKeys(daemon);
+  const o = processKeys(own);
+  const rlimits: ProcessPlan['rlimits'] = {};
+  for (const k of RLIMIT_KEYS) {
+    const v = o[k] ?? d[k];
+    if (v !== undefined) rlimits[k] = v;
+  }
+  return {
+    umask: o.umask ?? d.umask ?? 0o022,
+    nice: o.nice ?? d.nice ?? 0,
+    cwd: o.cwd ?? d.cwd ?? '/',
+    env: o.env ?? d.env ?? {},
+    passenv: o.passenv ?? d.passenv ?? [],
+    rlimits,
+  };
+}
+
+/**
+ * The plan of one entry: the section's value of a limit, else the inetd.conf field, else the
+ * daemon-wide default; handler settings from the section over `[daemon]`.
+ */
+export function resolveService(e: ServiceEntry, section: ServiceSettings | undefined, defaults: LimitDefaults, daemon: ProcessSettings): ServicePlan {
+  const own = section ?? {};
+  const label = `[service:${sectionName(e)}]`;
+  const limits = {} as Limits;
+  for (const name of LIMIT_NAMES) {
+    const src = LIMIT_SOURCES[name];
+    limits[name] = first(
+      [
+        [src.section ? (own[src.section] as number | undefined) : undefined, `${label} ${src.section}`],
+        [entryLimit(e, name), `${e.file}:${e.line} ${src.field}`],
+      ],
+      defaults[name],
+    );
+  }
+  const { banner, banner_fail, no_access, only_from } = own;
+  const access: AccessSettings = {};
+  if (banner !== undefined) access.banner = banner;
+  if (banner_fail !== undefined) access.banner_fail = banner_fail;
+  if (no_access !== undefined) access.no_access = no_access;
+  if (only_from !== undefined) access.only_from = only_from;
+  return { key: serviceKey(e), entry: e, section: label, limits, process: resolveProcess(own, daemon), access };
+}
+
+/** Plans for every entry, each with its section from `sections` (by NAME/PROTO). */
+export function resolveServices(
+  entries: Iterable<ServiceEntry>,
+  sections: ReadonlyMap<string, ServiceSettings>,
+  defaults: LimitDefaults,
+  daemon: ProcessSettings,
+): ServicePlan[] {
+  return [...entries].map((e) => resolveService(e, sections.get(sectionName(e)), defaults, daemon));
+}
