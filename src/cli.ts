@@ -12,6 +12,7 @@ import { hideBin } from 'yargs/helpers';
 import { readHostsFile } from './access/gate.js';
 import { keyEntries } from './config/diff.js';
 import { loadConfig } from './config/load.js';
+import { resolveLimitDefaults } from './config/resolve.js';
 import { loadSettings, type DaemonSettings } from './config/settings.js';
 import { formatConfigError, type ConfigError } from './config/types.js';
 import { Daemon, DaemonError, type DaemonOptions } from './daemon.js';
@@ -107,14 +108,11 @@ function resolveOptions(args: Args, s: DaemonSettings, detached: boolean): RunOp
       defaultFamily: s.default_family ?? 'inet4',
       pidfile: pidfile === '' ? '' : abs(pidfile),
       settings: {
-        rate: args.rate ?? s.rate ?? 256,
-        maxChildren: args['max-children'] ?? s.max_children ?? 0,
         retryTimeMs: (args['retry-time'] ?? s.retry_time ?? 600) * 1000,
         logConnections: args['log-connections'] ?? s.log_connections ?? false,
         udpLoopback: s.udp_loopback ?? true,
-        perSource: args['per-source'] ?? s.per_source ?? 0,
-        perSourceRate: args['per-source-rate'] ?? s.cps ?? 0,
       },
+      limits: resolveLimitDefaults({ instances: args['max-children'], perSource: args['per-source'], cps: args['per-source-rate'], rate: args.rate }, s),
       hostsFiles:
         (args['tcp-wrappers'] ?? s.tcp_wrappers ?? false)
           ? { allow: s.hosts_allow ?? '/etc/hosts.allow', deny: s.hosts_deny ?? '/etc/hosts.deny', lookupMs: (s.reverse_lookup ?? 0) * 1000 }

@@ -1,17 +1,21 @@
-// The daemon's lifecycle: load the configuration, bind and watch its services, reload them on
-// request, stop. Signals become method calls here and nowhere else. It does not parse argv
-// (cli.ts) or dispatch connections (dispatch/).
+// The daemon's lifecycle: take the pid file, load the configuration into plans, hand them to the
+// service table, reload on request (one reload at a time, the last request's file winning), stop.
+// Signals become method calls here and nowhere else. It does not parse argv (cli.ts) and does not
+// dispatch connections (dispatch/).
 import { unlinkSync } from 'node:fs';
-import { keyEntries, reconcile, serviceKey } from './config/diff.js';
-import { loadConfig } from './config/load.js';
-import { loadSettings, type ProcessSettings, type ServiceSettings } from './config/settings.js';
-import { formatConfigError, type Config, type ServiceEntry } from './config/types.js';
-import { Service, type DispatchContext, type DispatchSettings } from './dispatch/service.js';
-import type { Logger } from './log/logger.js';
 import { HostsFiles } from './access/gate.js';
-import { matchInherited, takeListenFds, type InheritedSocket } from './net/activation.js';
-import { bindService, BindError } from './net/listener.js';
+import { keyEntries } from './config/diff.js';
+import { loadConfig } from './config/load.js';
+import { resolveServices, sectionName, type LimitDefaults, type ServicePlan } from './config/resolve.js';
+import { loadSettings, type ProcessSettings, type ServiceSettings } from './config/settings.js';
+import { formatConfigError, type ConfigError, type ServiceEntry } from './config/types.js';
+import type { DispatchSettings, Host } from './dispatch/core.js';
+import { systemHost } from './dispatch/host.js';
+import type { ServiceSnapshot } from './dispatch/service.js';
+import { ServiceTable } from './dispatch/table.js';
+import type { Logger } from './log/logger.js';
 import * as native from './native/index.js';
+import { takeListenFds } from './net/activation.js';
 import { monotonicUsec, SdNotify, watchdogIntervalMs } from './net/sd-notify.js';
 
 /** What the daemon is told by the command line and the settings file. */
@@ -22,27 +26,21 @@ export interface DaemonOptions {
   /** Pid file to lock for life; '' for none. */
   pidfile?: string;
   settings: DispatchSettings;
+  /** Daemon-wide defaults of the per-service limits, with where each came from. */
+  limits: LimitDefaults;
   /** hosts.allow and hosts.deny to check, when tcp_wrappers are on. */
   hostsFiles?: { allow: string; deny: string; lookupMs: number } | null;
   /** The settings file, re-read on reload for its [service:…] sections; null for none. */
   settingsFile?: string | null;
-  /** Handler defaults from [daemon] and the [service:NAME/PROTO] sections, as read at start. */
+  /** Handler defaults from [daemon], and the [service:NAME/PROTO] sections as read at start. */
   processDefaults?: ProcessSettings;
   serviceSettings?: Map<string, ServiceSettings & { line: number }>;
 }
 
-/** The settings of one entry: its [service:NAME/PROTO] section over the [daemon] handler defaults. */
-export function serviceSettingsFor(e: ServiceEntry, defaults: ProcessSettings, sections: ReadonlyMap<string, ServiceSettings>): ServiceSettings {
-  const own = sections.get(`${e.service}/${e.protocol}`) ?? {};
-  const { line: _line, ...attrs } = own as ServiceSettings & { line?: number };
-  return { ...pickProcess(defaults), ...attrs };
-}
-
-/** Only the handler keys of a [daemon] section (it also holds daemon-wide ones). */
-function pickProcess(d: ProcessSettings): ProcessSettings {
-  const { cwd, env, nice, passenv, rlimit_as, rlimit_cpu, rlimit_nofile, rlimit_nproc, umask } = d;
-  const all = { cwd, env, nice, passenv, rlimit_as, rlimit_cpu, rlimit_nofile, rlimit_nproc, umask };
-  return Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined)) as ProcessSettings;
+/** A configuration read whole: the plans to serve and every error found on the way. */
+export interface Loaded {
+  plans: ServicePlan[];
+  errors: ConfigError[];
 }
 
 /** Error that ends a daemon start; `exitCode` follows sysexits. */
@@ -56,18 +54,9 @@ export class DaemonError extends Error {
   }
 }
 
-/** Logs every configuration error as `file:line: message`. */
-function logConfigErrors(log: Logger, config: Config): void {
-  for (const e of config.errors) log.error({ file: e.file, line: e.line, code: e.code }, formatConfigError(e));
-}
-
 /** The supervisor: owns the service table, the logger and the settings. */
 export class Daemon {
-  private readonly services = new Map<string, Service>();
-  /** Entries whose socket could not be bound; retried every retry time. */
-  private readonly unbound = new Map<string, ServiceEntry>();
-  private readonly warned = new Set<string>();
-  private retryTimer: NodeJS.Timeout | undefined;
+  private table: ServiceTable | null = null;
   /** Signal listeners do not keep Node alive; this does, until stop(). */
   private keepAlive: NodeJS.Timeout | undefined;
   private stopping = false;
@@ -75,12 +64,11 @@ export class Daemon {
   private readonly notify = SdNotify.fromEnv(process.env);
   private watchdog: NodeJS.Timeout | undefined;
   private lastReload = 'none';
-  /** Sockets the service manager passed us, not yet adopted by a service. */
-  private inherited: InheritedSocket[] = [];
-  private readonly hosts: HostsFiles | null;
   /** [service:…] sections in force, by NAME/PROTO. */
-  private serviceSettings: Map<string, ServiceSettings & { line: number }>;
-  private readonly internalUdp = new Set<number>();
+  private sections: Map<string, ServiceSettings & { line: number }>;
+  /** The reload that runs now (or the resolved start), and the one queued behind it. */
+  private reloading: Promise<unknown> = Promise.resolve();
+  private queued: Promise<boolean> | null = null;
   private resolveStopped!: () => void;
   /** Resolves once stop() has closed everything. */
   readonly stopped = new Promise<void>((resolve) => (this.resolveStopped = resolve));
@@ -90,53 +78,70 @@ export class Daemon {
     readonly logger: Logger,
     /** Reopens the log file (after logrotate moved it). */
     private readonly reopenLog: () => void = () => {},
+    /** Reads the configuration (tests pass their own); `withSettings` re-reads the settings file's sections too (reload). */
+    load?: (withSettings: boolean) => Promise<Loaded>,
+    private readonly host: Host = systemHost(
+      logger,
+      opts.settings,
+      opts.hostsFiles ? new HostsFiles(opts.hostsFiles.allow, opts.hostsFiles.deny, logger, opts.hostsFiles.lookupMs) : null,
+    ),
   ) {
-    this.serviceSettings = opts.serviceSettings ?? new Map();
-    this.hosts = opts.hostsFiles ? new HostsFiles(opts.hostsFiles.allow, opts.hostsFiles.deny, logger, opts.hostsFiles.lookupMs) : null;
+    this.sections = opts.serviceSettings ?? new Map();
+    this.load = load ?? ((withSettings) => this.loadFiles(withSettings));
   }
 
-  /** Handler attributes of an entry under the settings in force. */
-  private attrsFor(e: ServiceEntry): ServiceSettings {
-    return serviceSettingsFor(e, this.opts.processDefaults ?? {}, this.serviceSettings);
+  private readonly load: (withSettings: boolean) => Promise<Loaded>;
+
+  /** Reads inetd.conf (and on reload the settings file) and resolves every good entry's plan. */
+  private async loadFiles(withSettings: boolean): Promise<Loaded> {
+    const { configFile, servicesFile, defaultFamily, settingsFile } = this.opts;
+    const config = await loadConfig(configFile, { servicesFile, defaultFamily });
+    const { byKey, errors } = keyEntries(config.entries);
+    const settings = withSettings && settingsFile ? await loadSettings(settingsFile) : null;
+    const all = [...config.errors, ...errors, ...(settings?.errors ?? [])];
+    // Only the per-service sections take effect on reload; [daemon] keys need a restart.
+    const sections = settings && settings.errors.length === 0 ? settings.settings.services : this.sections;
+    if (all.length === 0) {
+      this.sections = sections;
+      this.warnStraySections(byKey.values(), sections);
+    }
+    return { plans: resolveServices(byKey.values(), sections, this.opts.limits, this.opts.processDefaults ?? {}), errors: all };
   }
 
   /** Warns about [service:…] sections that name no entry: most likely a typo. */
-  private warnStraySections(entries: Iterable<ServiceEntry>): void {
-    const names = new Set([...entries].map((e) => `${e.service}/${e.protocol}`));
-    for (const [name, s] of this.serviceSettings) {
+  private warnStraySections(entries: Iterable<ServiceEntry>, sections: ReadonlyMap<string, { line: number }>): void {
+    const names = new Set([...entries].map(sectionName));
+    for (const [name, s] of sections) {
       if (!names.has(name)) this.logger.warn({ file: this.opts.settingsFile, line: s.line }, `[service:${name}] matches no service in the configuration`);
     }
   }
 
-  private load(): Promise<Config> {
-    return loadConfig(this.opts.configFile, { servicesFile: this.opts.servicesFile, defaultFamily: this.opts.defaultFamily });
+  private logErrors(errors: readonly ConfigError[]): void {
+    for (const e of errors) this.logger.error({ file: e.file, line: e.line, code: e.code }, formatConfigError(e));
   }
 
   /** Loads the configuration and serves every good entry; throws DaemonError if none can be served. */
   async start(): Promise<void> {
     this.lockPidFile();
-    this.inherited = takeListenFds(process.env, process.pid);
-    const config = await this.load();
-    logConfigErrors(this.logger, config);
-    const { byKey, errors } = keyEntries(config.entries);
-    logConfigErrors(this.logger, { entries: [], errors });
-    if (byKey.size === 0) {
+    const inherited = takeListenFds(process.env, process.pid);
+    const { plans, errors } = await this.load(false);
+    this.logErrors(errors);
+    if (plans.length === 0) {
+      for (const s of inherited) native.close(s.fd);
       this.releasePidFile();
       throw new DaemonError('ERR_NO_SERVICES', `${this.opts.configFile}: no service to serve`, 78);
     }
-    this.warnStraySections(byKey.values());
-    for (const [key, entry] of byKey) this.add(key, entry);
-    for (const s of this.inherited.splice(0)) {
-      this.logger.warn({ fd: s.fd, name: s.name }, 'passed socket matches no service; closed');
-      native.close(s.fd);
-    }
-    if (this.services.size === 0) {
-      this.closeAll();
+    const table = (this.table = new ServiceTable(this.host, inherited));
+    table.apply(plans);
+    table.closeUnclaimed();
+    const { services, unbound } = table.counts();
+    if (services === unbound) {
+      this.closeTable();
       this.releasePidFile();
       throw new DaemonError('ERR_NO_BIND', 'no service could be bound', 71);
     }
     this.keepAlive = setInterval(() => {}, 2 ** 30);
-    this.logger.info({ services: this.services.size, unbound: this.unbound.size }, 'started');
+    this.logger.info({ services: services - unbound, unbound }, 'started');
     this.tellManager({ READY: '1' });
     const every = watchdogIntervalMs(process.env, process.pid);
     if (every > 0) this.watchdog = setInterval(() => this.tellManager({ WATCHDOG: '1' }), every);
@@ -170,61 +175,43 @@ export class Daemon {
   /** Sends a state message to systemd (when started by it), with the current STATUS line. */
   private tellManager(fields: Record<string, string>): void {
     if (!this.notify) return;
-    const status = `${this.services.size} services, ${this.unbound.size} unbound; last reload: ${this.lastReload}`;
+    const { services, unbound } = this.table?.counts() ?? { services: 0, unbound: 0 };
+    const status = `${services - unbound} services, ${unbound} unbound; last reload: ${this.lastReload}`;
     const err = this.notify.send({ ...fields, STATUS: status });
     if (err) this.logger.debug({ err: { message: err.message } }, 'cannot notify the service manager');
   }
 
-  /** Re-reads the configuration; any error keeps the whole running configuration. */
-  async reload(): Promise<boolean> {
-    if (this.stopping) return false;
+  /**
+   * Re-reads the configuration; any error keeps the whole running configuration. Reloads run one
+   * at a time; requests made while one runs are served by one more reload after it, which reads
+   * the files as they are then, so the last request's file wins.
+   */
+  reload(): Promise<boolean> {
+    if (this.queued) return this.queued;
+    const next = this.reloading.then(() => {
+      this.queued = null;
+      return this.reloadNow();
+    });
+    this.queued = next;
+    this.reloading = next.catch(() => false);
+    return next;
+  }
+
+  private async reloadNow(): Promise<boolean> {
+    if (this.stopping || !this.table) return false;
     this.tellManager({ RELOADING: '1', MONOTONIC_USEC: monotonicUsec() });
-    const config = await this.load();
-    const { byKey, errors } = keyEntries(config.entries);
-    const settings = this.opts.settingsFile ? await loadSettings(this.opts.settingsFile) : null;
-    const all = [...config.errors, ...errors, ...(settings?.errors ?? [])];
-    if (all.length > 0) {
-      logConfigErrors(this.logger, { entries: [], errors: all });
+    const { plans, errors } = await this.load(true);
+    if (this.stopping) return false;
+    if (errors.length > 0) {
+      this.logErrors(errors);
       this.logger.error({ file: this.opts.configFile }, 'reload rejected: configuration unchanged');
-      this.lastReload = `rejected (${all.length} errors)`;
+      this.lastReload = `rejected (${errors.length} errors)`;
       this.tellManager({ READY: '1' });
       return false;
     }
-    // Only the per-service sections take effect on reload; [daemon] keys need a restart.
-    if (settings) this.serviceSettings = settings.settings.services;
-    this.warnStraySections(byKey.values());
-    const running = new Map<string, ServiceEntry>();
-    for (const [key, svc] of this.services) running.set(key, svc.entry);
-    for (const [key, entry] of this.unbound) running.set(key, entry);
-    const plan = reconcile(running, byKey);
-    for (const key of plan.unchanged) this.services.get(key)?.update(byKey.get(key)!, this.attrsFor(byKey.get(key)!));
-    for (const { key, to } of plan.changed) {
-      const svc = this.services.get(key);
-      if (svc) svc.update(to, this.attrsFor(to));
-      else this.unbound.set(key, to);
-      this.warnUser(key, to);
-    }
-    const removed = new Set(plan.removed);
-    for (const entry of plan.added) {
-      const key = serviceKey(entry);
-      // A service moving to an address that overlaps its old one (e.g. 127.0.0.1:7 → *:7) cannot
-      // bind while the old socket exists; close the old one first only in that case.
-      if (!this.add(key, entry, true)) {
-        for (const old of removed) {
-          const o = this.services.get(old)?.entry;
-          if (o && o.port === entry.port && o.transport === entry.transport) {
-            this.remove(old);
-            removed.delete(old);
-          }
-        }
-        this.unbound.delete(key);
-        this.add(key, entry);
-      }
-    }
-    for (const key of removed) this.remove(key);
-    this.refreshInternalUdp();
+    const changes = this.table.apply(plans);
     this.logger.info(
-      { added: plan.added.length, changed: plan.changed.length, removed: plan.removed.length, unchanged: plan.unchanged.length },
+      { added: changes.added.length, changed: changes.changed.length, removed: changes.removed.length, unchanged: changes.unchanged.length },
       'reloaded',
     );
     this.lastReload = 'ok';
@@ -238,12 +225,17 @@ export class Daemon {
     this.stopping = true;
     this.tellManager({ STOPPING: '1' });
     clearInterval(this.watchdog);
-    this.closeAll();
+    this.closeTable();
     this.releasePidFile();
     this.notify?.close();
     clearInterval(this.keepAlive);
     this.logger.info('stopped');
     this.resolveStopped();
+  }
+
+  private closeTable(): void {
+    this.table?.closeAll();
+    this.host.resources.close();
   }
 
   /** Maps signals to methods; returns a function that removes the listeners. */
@@ -262,117 +254,7 @@ export class Daemon {
   }
 
   /** Every service with its state and counters. */
-  dump(): Array<Record<string, unknown>> {
-    const out: Array<Record<string, unknown>> = [];
-    for (const svc of this.services.values()) {
-      const e = svc.entry;
-      out.push({ service: e.service, proto: e.protocol, state: svc.state(), children: svc.children, ...svc.counters });
-    }
-    for (const e of this.unbound.values()) out.push({ service: e.service, proto: e.protocol, state: 'unbound' });
-    return out;
+  dump(): ServiceSnapshot[] {
+    return this.table?.snapshot() ?? [];
   }
-
-  /** Binds and starts one service; on failure logs it, keeps it for retry, and returns false. */
-  private add(key: string, entry: ServiceEntry, quiet = false): boolean {
-    if (entry.tcpmux) {
-      // Reached through the multiplexer only: nothing to bind.
-      this.services.set(key, new Service(entry, -1, this.dispatchContext(), this.attrsFor(entry)));
-      this.warnUser(key, entry);
-      this.logger.info({ service: entry.service, proto: entry.protocol, plus: entry.tcpmux.plus }, 'tcpmux service');
-      return true;
-    }
-    let fd: number;
-    const passed = matchInherited(this.inherited, entry);
-    try {
-      if (passed) this.inherited.splice(this.inherited.indexOf(passed), 1);
-      fd = passed ? passed.fd : bindService(entry);
-    } catch (err) {
-      this.unbound.set(key, entry);
-      if (!quiet) {
-        const cause = (err as BindError).cause as NodeJS.ErrnoException | undefined;
-        this.logger.error({ service: entry.service, proto: entry.protocol, code: 'ERR_BIND', err: { code: cause?.code } }, (err as Error).message);
-        this.scheduleRetry();
-      }
-      return false;
-    }
-    this.unbound.delete(key);
-    const svc = new Service(
-      entry,
-      fd,
-      this.dispatchContext(),
-      this.attrsFor(entry),
-      passed !== undefined,
-    );
-    this.services.set(key, svc);
-    this.refreshInternalUdp();
-    this.warnUser(key, entry);
-    svc.start();
-    const where = entry.family === 'unix' ? { path: entry.path } : { addr: entry.host, port: boundPort(fd, entry) };
-    const how = passed ? { inherited: true } : {};
-    this.logger.info({ service: entry.service, proto: entry.protocol, type: entry.socketType, wait: entry.wait, ...where, ...how }, 'listening');
-    return true;
-  }
-
-  /** What every service is given of the daemon. */
-  private dispatchContext(): DispatchContext {
-    return {
-      logger: this.logger,
-      settings: this.opts.settings,
-      internalUdpPorts: () => this.internalUdp,
-      hosts: this.hosts,
-      tcpmux: (name) => this.services.get(`tcpmux/${name}`),
-      tcpmuxNames: () => [...this.services.values()].flatMap((s) => (s.entry.tcpmux ? [s.entry.tcpmux.name] : [])),
-    };
-  }
-
-  private remove(key: string): void {
-    const svc = this.services.get(key);
-    this.unbound.delete(key);
-    if (!svc) return;
-    this.services.delete(key);
-    svc.close();
-    this.logger.info({ service: svc.entry.service, proto: svc.entry.protocol }, 'closed');
-  }
-
-  private closeAll(): void {
-    clearTimeout(this.retryTimer);
-    for (const key of [...this.services.keys()]) this.remove(key);
-    this.unbound.clear();
-  }
-
-  private scheduleRetry(): void {
-    if (this.retryTimer || this.stopping) return;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      for (const [key, entry] of [...this.unbound]) this.add(key, entry);
-    }, this.opts.settings.retryTimeMs);
-  }
-
-  private refreshInternalUdp(): void {
-    this.internalUdp.clear();
-    for (const svc of this.services.values()) {
-      const e = svc.entry;
-      if (e.server === 'internal' && e.transport === 'udp') this.internalUdp.add(boundPort(svc.fd, e));
-    }
-  }
-
-  /** Not root: handlers run as us, so an entry naming another user is warned about, once. */
-  private warnUser(key: string, e: ServiceEntry): void {
-    const me = process.getuid?.() ?? 0;
-    if (me === 0 || e.server === 'internal' || e.uid < 0 || e.uid === me) return;
-    const id = `${key}/${e.user}`;
-    if (this.warned.has(id)) return;
-    this.warned.add(id);
-    this.logger.warn(
-      { service: e.service, proto: e.protocol, file: e.file, line: e.line },
-      `not running as root: handler runs as uid ${me}, not as user "${e.user}"`,
-    );
-  }
-}
-
-/** The port a service actually got (differs from the entry's for port 0). */
-function boundPort(fd: number, e: ServiceEntry): number {
-  if (e.port !== 0) return e.port;
-  const a = native.getsockname(fd);
-  return a.family !== 'unix' ? a.port : 0;
 }

@@ -8,7 +8,7 @@ import { statSync, readFileSync } from 'node:fs';
 import { formatConfigError, type ConfigError } from '../config/types.js';
 import type { AccessSettings } from '../config/settings.js';
 import type { Logger } from '../log/logger.js';
-import { matchIp, parseIp } from './address.js';
+import { matchIp, type IpAddress } from './address.js';
 import { checkHostsAccess, parseHostsAccess, type HostsRule } from './hosts-access.js';
 
 /** One hosts file as last read: its rules, and the stat that says whether it changed since. */
@@ -126,10 +126,9 @@ export function readHostsFile(file: string): { rules: HostsRule[]; errors: Confi
   return { ...parseHostsAccess(text, file), unreadable: false };
 }
 
-/** The service rule that refuses `ip` (`no_access`, `only_from`), or null. */
-export function serviceRefusal(rules: AccessSettings, section: string, ip: string): string | null {
-  const addr = parseIp(ip);
-  if (!addr) return null; // a unix peer: address rules do not apply
+/** The service rule that refuses the client at `addr` (`no_access`, `only_from`), or null; a unix peer (null) has none. */
+export function serviceRefusal(rules: AccessSettings, section: string, addr: IpAddress | null): string | null {
+  if (!addr) return null;
   if (rules.no_access?.some((p) => matchIp(p, addr))) return `${section} no_access`;
   if (rules.only_from && !rules.only_from.some((p) => matchIp(p, addr))) return `${section} only_from`;
   return null;

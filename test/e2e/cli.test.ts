@@ -5,9 +5,9 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { exchange } from './helpers/client.js';
-import { CLI, ROOT, startDaemon } from './helpers/daemon.js';
-import { alive, until } from './helpers/wait.js';
+import { exchange } from '../helpers/client.js';
+import { CLI, ROOT, startDaemon } from '../helpers/daemon.js';
+import { alive, until } from '../helpers/wait.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'ninetd-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

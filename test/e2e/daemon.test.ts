@@ -5,10 +5,10 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { exchange, open } from './helpers/client.js';
-import { CLI, FIXTURES, FIXTURE_BIN, startDaemon, type LogRecord, type RunningDaemon } from './helpers/daemon.js';
-import { unixDgramSink } from './helpers/unix-dgram.js';
-import { until } from './helpers/wait.js';
+import { exchange, open } from '../helpers/client.js';
+import { CLI, FIXTURES, FIXTURE_BIN, startDaemon, type LogRecord, type RunningDaemon } from '../helpers/daemon.js';
+import { unixDgramSink } from '../helpers/unix-dgram.js';
+import { until } from '../helpers/wait.js';
 
 const SERVICES = ['t-hello', 't-hang', 't-accept', 't-other', 'echo', 'daytime'].map((n) => `${n} 0/tcp`).join('\n');
 const running: RunningDaemon[] = [];

@@ -1,0 +1,130 @@
+// The narrow interfaces of dispatch: what the world gives a service (Host, injected so tests can
+// build services directly with their own clock, environment, uid, poller and spawn), what a
+// service's neighbours in the table give it (Peers), and what the dispatch modes (nowait, wait,
+// datagram, tcpmux, in-process) may do with the service they serve (ServiceCore). Types only;
+// the modes import this file, never service.ts.
+import type { ClientAddress } from '../addr/client.js';
+import type { ClientName, HostsFiles } from '../access/gate.js';
+import type { PerSource } from '../access/per-source.js';
+import type { ServicePlan } from '../config/resolve.js';
+import type { ServiceEntry } from '../config/types.js';
+import type { Logger } from '../log/logger.js';
+import type { PollCallback, Poller } from '../native/index.js';
+import type { HandlerEnd, SpawnRequest } from '../spawn/request.js';
+import type { Resources } from './resources.js';
+import type { Slot } from './slot.js';
+
+/** Daemon-wide values a service consults at dispatch time. */
+export interface DispatchSettings {
+  /** How long a suspended service stays suspended, and the time between bind retries. */
+  retryTimeMs: number;
+  /** Log one record per connection. */
+  logConnections: boolean;
+  /** Answer internal UDP services from loopback sources. */
+  udpLoopback: boolean;
+}
+
+/** Timers, injected so a test can run them by hand. */
+export interface Timers {
+  set(fn: () => void, ms: number): TimerHandle;
+  clear(handle: TimerHandle): void;
+}
+
+/** What `Timers.set` returns; only ever handed back to `Timers.clear`. */
+export type TimerHandle = { readonly __timer: unique symbol } | NodeJS.Timeout;
+
+/** What the world gives every service: clock, timers, identity, system calls that start things. */
+export interface Host {
+  readonly logger: Logger;
+  readonly settings: DispatchSettings;
+  /** hosts.allow and hosts.deny, when tcp_wrappers are on. */
+  readonly hosts: HostsFiles | null;
+  /** The daemon-wide out-of-resources episode. */
+  readonly resources: Resources;
+  /** ninetd's own environment, for `passenv`. */
+  readonly env: NodeJS.ProcessEnv;
+  /** ninetd's own uid: only root switches users. */
+  readonly uid: number;
+  /** Milliseconds since the epoch. */
+  now(): number;
+  readonly timers: Timers;
+  /** Watches an fd for readiness without reading it. */
+  poller(fd: number, cb: PollCallback): Poller;
+  /** Binds the entry's socket (again, after a suspension or a failed bind; `port` replaces a port 0 when not 0); throws BindError. */
+  bind(entry: ServiceEntry, port: number): number;
+  /** Closes a service's socket, and removes its socket file unless it was passed to us. */
+  closeSocket(entry: ServiceEntry, fd: number, inherited: boolean): void;
+  /** Starts a handler; `onEnd` is called once when it has ended. Throws SpawnError. */
+  spawn(req: SpawnRequest, onEnd: (end: HandlerEnd) => void): number;
+  /** Whether a user still exists (checked again before starting a handler as root). */
+  userExists(name: string): boolean;
+}
+
+/** A service that takes connections the multiplexer accepted (a tcpmux sub-service). */
+export interface MuxTarget {
+  /** Serves `fd` under the sub-service's own rules and limits; false when it will not (the multiplexer answers "-"). */
+  acceptMuxed(fd: number, client: ClientAddress, name?: ClientName): boolean;
+}
+
+/** What a service may ask of the rest of the table. */
+export interface Peers {
+  /** Ports of every internal UDP service, for the reflection-loop check. */
+  internalUdpPorts(): ReadonlySet<number>;
+  /** The tcpmux sub-service of that (lower-case) name. */
+  tcpmux(name: string): MuxTarget | undefined;
+  /** Names of the tcpmux sub-services, for HELP. */
+  tcpmuxNames(): string[];
+}
+
+/** Counters reported in the state dump; they survive reloads. */
+export interface ServiceCounters {
+  /** Connections accepted and datagrams read. */
+  connections: number;
+  spawns: number;
+  spawnErrors: number;
+  suspensions: number;
+  /** Datagrams an internal service did not answer (reflection-loop defence). */
+  drops: number;
+  refused: number;
+}
+
+/** What admission decided for one client. */
+export type Admission =
+  | { readonly kind: 'admitted'; readonly slot: Slot }
+  /** An access rule or a per-client limit said no; `rule` names the setting. */
+  | { readonly kind: 'refused'; readonly rule: string }
+  /** The service cannot take it now (full, suspended, or the rate guard just tripped). */
+  | { readonly kind: 'unavailable'; readonly state: string };
+
+/** The service as the dispatch modes see it. */
+export interface ServiceCore {
+  readonly plan: ServicePlan;
+  /** The service's socket; -1 when it has none (tcpmux sub-service, unbound, suspended). */
+  readonly fd: number;
+  readonly log: Logger;
+  readonly host: Host;
+  readonly peers: Peers;
+  readonly counters: ServiceCounters;
+  readonly perSource: PerSource;
+  /** Banner files' contents, read when the plan was taken. */
+  readonly banner: Buffer | null;
+  readonly bannerFail: Buffer | null;
+  /** A read buffer for datagrams and for draining connections before they close. */
+  scratch(): Buffer;
+  /** Whether the service takes connections now (its state is listening). */
+  accepting(): boolean;
+  /** The name of its state: listening, full, busy, suspended, backoff, unbound, closed. */
+  stateName(): string;
+  /** The rule (service rules, then hosts files) that refuses `client`, or null. */
+  refusal(client: ClientAddress, name?: ClientName): string | null;
+  /** Counts one dispatch against the rate guard; true when it tripped (the service is then suspended). */
+  looping(): boolean;
+  /** A slot for one connection or handler: counts it until released. */
+  slot(client: ClientAddress | null): Slot;
+  /** wait mode: the handler `pid` holds the socket until `release()`. */
+  hold(pid: number): void;
+  /** wait mode: the handler gave the socket back. */
+  release(): void;
+  /** The socket failed in a way that is not about resources: close it, rebind after a pause. */
+  socketFailed(err: Error): void;
+}

@@ -1,0 +1,38 @@
+// The Host of a real daemon: the system clock and timers, ninetd's own environment and uid, the
+// addon's Poller, the native spawn, the socket binder and a /dev/null spare descriptor. Tests
+// build their own Host instead. It holds no policy.
+import { closeSync, openSync } from 'node:fs';
+import type { HostsFiles } from '../access/gate.js';
+import type { Logger } from '../log/logger.js';
+import * as native from '../native/index.js';
+import { bindService, closeService } from '../net/listener.js';
+import { spawnHandler } from '../spawn/spawn.js';
+import type { DispatchSettings, Host, TimerHandle, Timers } from './core.js';
+import { Resources } from './resources.js';
+
+/** setTimeout and clearTimeout. */
+export const SYSTEM_TIMERS: Timers = {
+  set: (fn, ms) => setTimeout(fn, ms),
+  clear: (handle: TimerHandle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+/** A Host on this process and this machine. */
+export function systemHost(logger: Logger, settings: DispatchSettings, hosts: HostsFiles | null): Host {
+  const now = (): number => Date.now();
+  const reserve = { open: () => openSync('/dev/null', 'r'), close: (fd: number) => closeSync(fd) };
+  return {
+    logger,
+    settings,
+    hosts,
+    resources: new Resources(logger, now, SYSTEM_TIMERS, reserve),
+    env: process.env,
+    uid: process.getuid?.() ?? 0,
+    now,
+    timers: SYSTEM_TIMERS,
+    poller: (fd, cb) => new native.Poller(fd, cb),
+    bind: (entry, port) => bindService(entry.port === 0 && port > 0 ? { ...entry, port } : entry),
+    closeSocket: (entry, fd, inherited) => (inherited ? native.close(fd) : closeService(entry, fd)),
+    spawn: spawnHandler,
+    userExists: (name) => native.getpwnam(name) !== null,
+  };
+}

@@ -1,0 +1,74 @@
+// nowait stream services: accept a burst of connections, admit each, and serve it (a handler,
+// an in-process builtin, or the tcpmux multiplexer). Refused clients get the banner_fail file and
+// a clean close. Out of descriptors, it stops and leaves the rest in the kernel's backlog.
+import { clientAddress, type ClientAddress } from '../addr/client.js';
+import type { ClientName } from '../access/gate.js';
+import * as native from '../native/index.js';
+import type { NativeError } from '../native/index.js';
+import { admit } from './admission.js';
+import type { ServiceCore } from './core.js';
+import { startHandler } from './handler.js';
+import { serveInternal } from './internal.js';
+import { closeAfterReply, sendQuietly } from './reply.js';
+import { serveTcpmux } from './tcpmux.js';
+
+/** Connections accepted per readiness event before yielding to the event loop. */
+const BURST = 32;
+
+/** Accepts and serves up to BURST connections while the service is listening. */
+export function acceptBurst(svc: ServiceCore): void {
+  for (let i = 0; i < BURST && svc.accepting(); i++) {
+    let conn;
+    try {
+      // Blocking: the handler expects a blocking socket, and O_NONBLOCK would be shared with it.
+      conn = native.accept(svc.fd, false);
+    } catch (err) {
+      const e = err as NativeError;
+      if (!svc.host.resources.ranOut(e)) svc.log.error({ err: { code: e.code, message: e.message } }, 'accept failed');
+      return;
+    }
+    if (!conn) return;
+    svc.counters.connections += 1;
+    const { fd, ...peer } = conn;
+    const client = clientAddress(peer);
+    if (client.ip && svc.host.hosts?.wantsNames) admitAfterLookup(svc, fd, client);
+    else serveAccepted(svc, fd, client);
+  }
+}
+
+/** Admits and serves one accepted connection, or refuses it. */
+function serveAccepted(svc: ServiceCore, fd: number, client: ClientAddress, name?: ClientName): void {
+  const a = admit(svc, client, name);
+  if (a.kind === 'refused') return refuse(svc, fd, client, a.rule);
+  if (a.kind === 'unavailable') {
+    // The rate guard just tripped (the socket is closed now), or the service left listening.
+    native.close(fd);
+    return;
+  }
+  const e = svc.plan.entry;
+  if (svc.banner) sendQuietly(fd, svc.banner);
+  if (e.builtin === 'tcpmux') serveTcpmux(svc, fd, client, a.slot, name);
+  else if (e.server === 'internal') serveInternal(svc, fd, client, a.slot);
+  else startHandler(svc, fd, client, a.slot, false);
+}
+
+/**
+ * hosts files that name hosts need the client's name: look it up (bounded), then admit. The
+ * connection holds a slot meanwhile, so lookups cannot pile up past the service's limit.
+ */
+function admitAfterLookup(svc: ServiceCore, fd: number, client: ClientAddress): void {
+  const hold = svc.slot(null);
+  void svc.host.hosts!.clientName(client.ip).then((name) => {
+    hold.release();
+    if (svc.stateName() === 'closed') native.close(fd);
+    else serveAccepted(svc, fd, client, name);
+  });
+}
+
+/** Refuses an accepted connection: banner_fail, then close; logged with the rule and counted. */
+export function refuse(svc: ServiceCore, fd: number, client: ClientAddress, rule: string): void {
+  svc.counters.refused += 1;
+  if (svc.bannerFail) sendQuietly(fd, svc.bannerFail);
+  closeAfterReply(fd, svc.scratch());
+  svc.log.info({ peer: client.text, rule }, 'refused');
+}

@@ -1,0 +1,132 @@
+// The live services, by key: applies a new set of plans (added ones bound, changed ones updated
+// on their socket, removed ones closed while their handlers run on), finds tcpmux sub-services,
+// knows the internal datagram ports, and makes the state dump. It does not read files or
+// handle signals; the daemon does.
+import { reconcile, type Changes } from '../config/diff.js';
+import type { ServicePlan } from '../config/resolve.js';
+import * as native from '../native/index.js';
+import { matchInherited, type InheritedSocket } from '../net/activation.js';
+import type { Host, MuxTarget, Peers } from './core.js';
+import { Service, type ServiceSnapshot } from './service.js';
+
+/** The service table of one daemon. */
+export class ServiceTable implements Peers {
+  private readonly services = new Map<string, Service>();
+  private readonly internalUdp = new Set<number>();
+  /** Entries already warned about running as the wrong user (not root). */
+  private readonly warned = new Set<string>();
+
+  constructor(
+    private readonly host: Host,
+    /** Sockets the service manager passed us, adopted by the services they match. */
+    private readonly inherited: InheritedSocket[] = [],
+  ) {}
+
+  /** Moves the table to `plans` and says what changed. */
+  apply(plans: readonly ServicePlan[]): Changes {
+    const next = new Map(plans.map((p) => [p.key, p]));
+    const running = new Map([...this.services].map(([key, svc]) => [key, svc.plan]));
+    const changes = reconcile(running, next);
+    // Unchanged ones take the new plan too: only where it was written may differ.
+    for (const key of changes.unchanged) this.services.get(key)!.update(next.get(key)!);
+    for (const { key, to } of changes.changed) {
+      this.services.get(key)!.update(to);
+      this.warnUser(to);
+    }
+    const removed = new Set(changes.removed);
+    for (const plan of changes.added) {
+      const svc = this.add(plan);
+      // A service moving to an address that overlaps its old one (127.0.0.1:7 → *:7) cannot bind
+      // while the old socket is open: close the old one first, only in that case.
+      const overlapping = [...removed].filter((key) => {
+        const o = this.services.get(key)!.plan.entry;
+        return o.port === plan.entry.port && o.transport === plan.entry.transport;
+      });
+      if (svc.start(overlapping.length > 0)) continue;
+      for (const key of overlapping) {
+        this.remove(key);
+        removed.delete(key);
+      }
+      if (overlapping.length > 0) svc.retryBind();
+    }
+    for (const key of removed) this.remove(key);
+    this.refreshInternalUdp();
+    return changes;
+  }
+
+  /** Closes the passed sockets no service adopted. */
+  closeUnclaimed(): void {
+    for (const s of this.inherited.splice(0)) {
+      this.host.logger.warn({ fd: s.fd, name: s.name }, 'passed socket matches no service; closed');
+      native.close(s.fd);
+    }
+  }
+
+  /** Closes every service; their handlers run on. */
+  closeAll(): void {
+    for (const key of [...this.services.keys()]) this.remove(key);
+  }
+
+  /** How many services there are, and how many of them have no socket for want of a bind. */
+  counts(): { services: number; unbound: number } {
+    let unbound = 0;
+    for (const svc of this.services.values()) if (svc.stateName() === 'unbound') unbound += 1;
+    return { services: this.services.size, unbound };
+  }
+
+  /** Every service with its state and counters. */
+  snapshot(): ServiceSnapshot[] {
+    return [...this.services.values()].map((svc) => svc.snapshot());
+  }
+
+  internalUdpPorts(): ReadonlySet<number> {
+    return this.internalUdp;
+  }
+
+  tcpmux(name: string): MuxTarget | undefined {
+    return this.services.get(`tcpmux/${name}`);
+  }
+
+  tcpmuxNames(): string[] {
+    return [...this.services.values()].flatMap((s) => (s.plan.entry.tcpmux ? [s.plan.entry.tcpmux.name] : []));
+  }
+
+  private add(plan: ServicePlan): Service {
+    const passed = matchInherited(this.inherited, plan.entry);
+    if (passed) this.inherited.splice(this.inherited.indexOf(passed), 1);
+    const svc = new Service(plan, this.host, this, passed?.fd ?? null);
+    this.services.set(plan.key, svc);
+    this.warnUser(plan);
+    return svc;
+  }
+
+  private remove(key: string): void {
+    const svc = this.services.get(key);
+    if (!svc) return;
+    this.services.delete(key);
+    svc.close();
+    svc.log.info('closed');
+  }
+
+  private refreshInternalUdp(): void {
+    this.internalUdp.clear();
+    for (const svc of this.services.values()) {
+      const e = svc.plan.entry;
+      if (e.server === 'internal' && e.transport === 'udp' && svc.port > 0) this.internalUdp.add(svc.port);
+    }
+  }
+
+  /** Not root: handlers run as us, so an entry naming another user is warned about, once. */
+  private warnUser(plan: ServicePlan): void {
+    const e = plan.entry;
+    const me = this.host.uid;
+    if (me === 0 || e.server === 'internal' || e.uid < 0 || e.uid === me) return;
+    const id = `${plan.key}/${e.user}`;
+    if (this.warned.has(id)) return;
+    this.warned.add(id);
+    this.host.logger.warn(
+      { service: e.service, proto: e.protocol, file: e.file, line: e.line },
+      `not running as root: handler runs as uid ${me}, not as user "${e.user}"`,
+    );
+  }
+}

@@ -1,0 +1,83 @@
+// The Daemon built directly, with its configuration loader and Host injected: start, reloads
+// run one at a time with the last request's file winning, a rejected reload, stop. The whole
+// daemon behind the command line is tested in test/e2e/daemon.test.ts.
+import { describe, expect, it } from 'vitest';
+import { resolveLimitDefaults } from '../src/config/resolve.js';
+import { Daemon, type Loaded } from '../src/daemon.js';
+import { testHost } from './helpers/host.js';
+import { plansOf } from './helpers/plan.js';
+
+/** A loader whose answers the test hands out one by one. */
+function scriptedLoader() {
+  const calls: Array<{ withSettings: boolean; answer: (l: Loaded) => void }> = [];
+  const load = (withSettings: boolean): Promise<Loaded> => new Promise((resolve) => calls.push({ withSettings, answer: resolve }));
+  return { calls, load };
+}
+
+const conf = (...names: string[]): Loaded => ({ plans: plansOf(names.map((n) => `127.0.0.1:${n} stream tcp nowait - /bin/cat cat\n`).join('')), errors: [] });
+
+function daemon() {
+  const t = testHost();
+  const loader = scriptedLoader();
+  const opts = { configFile: 'inetd.conf', pidfile: '', settings: t.host.settings, limits: resolveLimitDefaults({}, {}) };
+  const d = new Daemon(opts, t.host.logger, () => {}, loader.load, t.host);
+  return { t, d, loader };
+}
+
+/** Lets pending promise callbacks run. */
+const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('Daemon', () => {
+  it('runs one reload at a time, and the file read after the last request wins', async () => {
+    const { d, loader } = daemon();
+    const started = d.start();
+    loader.calls[0]!.answer(conf('a'));
+    await started;
+    const first = d.reload();
+    await settle();
+    // A slow first read: two more requests arrive meanwhile.
+    const second = d.reload();
+    const third = d.reload();
+    expect(third).toBe(second);
+    await settle();
+    expect(loader.calls).toHaveLength(2);
+    loader.calls[1]!.answer(conf('b'));
+    expect(await first).toBe(true);
+    await settle();
+    expect(loader.calls).toHaveLength(3);
+    expect(loader.calls[2]!.withSettings).toBe(true);
+    loader.calls[2]!.answer(conf('c'));
+    expect(await second).toBe(true);
+    expect(d.dump().map((s) => s.service)).toEqual(['c']);
+    d.stop();
+  });
+
+  it('keeps every running service when a reload has an error', async () => {
+    const { d, loader, t } = daemon();
+    const started = d.start();
+    loader.calls[0]!.answer(conf('a', 'b'));
+    await started;
+    const reloaded = d.reload();
+    await settle();
+    loader.calls[1]!.answer({ ...conf('c'), errors: [{ file: 'inetd.conf', line: 3, code: 'ERR_CONFIG_SOCKET_TYPE', message: 'unknown socket type "strem"' }] });
+    expect(await reloaded).toBe(false);
+    expect(d.dump().map((s) => [s.service, s.state])).toEqual([
+      ['a', 'listening'],
+      ['b', 'listening'],
+    ]);
+    expect(t.records.map((r) => r.msg)).toEqual(expect.arrayContaining(['inetd.conf:3: unknown socket type "strem"', 'reload rejected: configuration unchanged']));
+    d.stop();
+  });
+
+  it('closes every service on stop and answers no reload after it', async () => {
+    const { d, loader } = daemon();
+    const started = d.start();
+    loader.calls[0]!.answer(conf('a'));
+    await started;
+    d.stop();
+    await d.stopped;
+    expect(d.dump().map((s) => s.state)).toEqual([]);
+    expect(await d.reload()).toBe(false);
+    expect(loader.calls).toHaveLength(1);
+  });
+});

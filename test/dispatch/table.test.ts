@@ -1,0 +1,62 @@
+// The service table built directly on a test Host: applying plans, reloads that keep sockets,
+// tcpmux lookups, the internal datagram ports and the state dump.
+import { afterEach, describe, expect, it } from 'vitest';
+import { ServiceTable } from '../../src/dispatch/table.js';
+import { testHost } from '../helpers/host.js';
+import { plansOf } from '../helpers/plan.js';
+
+const tables: ServiceTable[] = [];
+afterEach(() => {
+  for (const t of tables.splice(0)) t.closeAll();
+});
+
+function table(): { t: ReturnType<typeof testHost>; table: ServiceTable } {
+  const t = testHost();
+  const table = new ServiceTable(t.host);
+  tables.push(table);
+  return { t, table };
+}
+
+describe('ServiceTable', () => {
+  it('binds added services, keeps unchanged and changed ones on their socket, and closes removed ones', () => {
+    const { t, table: tab } = table();
+    const first = tab.apply(plansOf('127.0.0.1:cat stream tcp nowait - /bin/cat cat\n127.0.0.1:echo dgram udp wait - internal\n'));
+    expect([first.added.length, first.unchanged.length]).toEqual([2, 0]);
+    const before = tab.snapshot();
+    const pollers = t.pollers.length;
+    const second = tab.apply(plansOf('127.0.0.1:cat stream tcp nowait - /bin/cat cat -u\n'));
+    expect({ added: second.added.length, changed: second.changed.length, removed: second.removed.length }).toEqual({ added: 0, changed: 1, removed: 1 });
+    // The changed one kept its socket: no new watch was made.
+    expect(t.pollers.length).toBe(pollers);
+    expect(tab.snapshot()).toEqual([expect.objectContaining({ service: before[0]!.service, state: 'listening' })]);
+    expect(t.records.filter((r) => r.msg === 'closed').map((r) => r.proto)).toEqual(['udp']);
+  });
+
+  it('finds tcpmux sub-services by lower-case name and lists them for HELP', () => {
+    const { table: tab } = table();
+    tab.apply(plansOf('tcpmux/+Date stream tcp nowait - internal daytime\ntcpmux/who stream tcp nowait - /usr/bin/who who\n127.0.0.1:0 stream tcp nowait - /bin/cat cat\n'));
+    expect(tab.tcpmux('date')).toBeDefined();
+    expect(tab.tcpmux('cat')).toBeUndefined();
+    expect(tab.tcpmuxNames().sort()).toEqual(['Date', 'who']);
+  });
+
+  it('knows the ports of its internal UDP services, for the reflection-loop check', () => {
+    const { table: tab } = table();
+    tab.apply(plansOf('127.0.0.1:echo dgram udp wait - internal\n127.0.0.1:cat dgram udp wait - /bin/cat cat\n'));
+    const ports = [...tab.internalUdpPorts()];
+    expect(ports).toHaveLength(1);
+    expect(ports[0]).toBeGreaterThan(0);
+  });
+
+  it('keeps a service whose bind fails as unbound, retries it each retry time, and counts it', () => {
+    const { t, table: tab } = table();
+    const path = `/nonexistent-dir-${process.pid}/s.sock`;
+    tab.apply(plansOf(`${path} stream unix nowait - /bin/cat cat\n127.0.0.1:0 stream tcp nowait - /bin/cat cat\n`));
+    expect(tab.counts()).toEqual({ services: 2, unbound: 1 });
+    expect(tab.snapshot()[0]).toMatchObject({ state: 'unbound', error: expect.stringContaining('bind') });
+    const errors = (): number => t.records.filter((r) => r.code === 'ERR_BIND').length;
+    expect(errors()).toBe(1);
+    t.timers.advance(60_000);
+    expect(errors()).toBe(2);
+  });
+});
