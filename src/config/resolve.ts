@@ -114,29 +114,19 @@ export function sectionName(e: ServiceEntry): string {
   return `${e.service}/${e.protocol}`;
 }
 
-/** Only the handler keys of a section or of `[daemon]`, which also holds daemon-wide ones. */
-function processKeys(s: ProcessSettings): ProcessSettings {
-  const { cwd, env, nice, passenv, umask } = s;
-  const out: ProcessSettings = { cwd, env, nice, passenv, umask };
-  for (const k of RLIMIT_KEYS) out[k] = s[k];
-  return out;
-}
-
 /** Process settings of a section over the `[daemon]` defaults, with the built-in values last. */
 function resolveProcess(own: ProcessSettings, daemon: ProcessSettings): ProcessPlan {
-  const d = processKeys(daemon);
-  const o = processKeys(own);
   const rlimits: ProcessPlan['rlimits'] = {};
   for (const k of RLIMIT_KEYS) {
-    const v = o[k] ?? d[k];
+    const v = own[k] ?? daemon[k];
     if (v !== undefined) rlimits[k] = v;
   }
   return {
-    umask: o.umask ?? d.umask ?? 0o022,
-    nice: o.nice ?? d.nice ?? 0,
-    cwd: o.cwd ?? d.cwd ?? '/',
-    env: o.env ?? d.env ?? {},
-    passenv: o.passenv ?? d.passenv ?? [],
+    umask: own.umask ?? daemon.umask ?? 0o022,
+    nice: own.nice ?? daemon.nice ?? 0,
+    cwd: own.cwd ?? daemon.cwd ?? '/',
+    env: own.env ?? daemon.env ?? {},
+    passenv: own.passenv ?? daemon.passenv ?? [],
     rlimits,
   };
 }

@@ -6,6 +6,9 @@ import { testHost } from '../helpers/host.js';
 import { plansOf } from '../helpers/plan.js';
 
 const tables: ServiceTable[] = [];
+
+/** The port of the first service bound on `t`'s host, from its 'listening' record. */
+const portOf = (t: ReturnType<typeof testHost>): number => t.records.find((r) => r.msg === 'listening')!.port as number;
 afterEach(() => {
   for (const t of tables.splice(0)) t.closeAll();
 });
@@ -30,6 +33,25 @@ describe('ServiceTable', () => {
     expect(t.pollers.length).toBe(pollers);
     expect(tab.snapshot()).toEqual([expect.objectContaining({ service: before[0]!.service, state: 'listening' })]);
     expect(t.records.filter((r) => r.msg === 'closed').map((r) => r.proto)).toEqual(['udp']);
+  });
+
+  it('leaves a suspended service suspended, its socket closed, across a reload that keeps it', async () => {
+    const { t, table: tab } = table();
+    const conf = '127.0.0.1:cat stream tcp nowait.1 - /bin/cat cat\n';
+    tab.apply(plansOf(conf));
+    const fd = t.pollers[0]!.fd;
+    const { connect } = await import('node:net');
+    const clients = [connect({ port: portOf(t), host: '127.0.0.1' }), connect({ port: portOf(t), host: '127.0.0.1' })];
+    await Promise.all(clients.map((c) => new Promise((r) => c.once('connect', r))));
+    t.poller(fd).fire();
+    expect(tab.snapshot()[0]).toMatchObject({ state: 'suspended', suspensions: 1 });
+    const changes = tab.apply(plansOf(conf.replace('cat\n', 'cat -u\n')));
+    expect(changes.changed).toHaveLength(1);
+    expect(tab.snapshot()[0]).toMatchObject({ state: 'suspended', until: expect.any(String) });
+    expect(t.pollers.filter((p) => !p.closed)).toHaveLength(0);
+    t.timers.advance(60_000);
+    expect(tab.snapshot()[0]).toMatchObject({ state: 'listening' });
+    for (const c of clients) c.destroy();
   });
 
   it('finds tcpmux sub-services by lower-case name and lists them for HELP', () => {

@@ -80,7 +80,7 @@ describe('ninetd command line', () => {
 
   it('exits 78 when no entry can be served', () => {
     const conf = file('none.conf', '# nothing here\nfoo strem tcp nowait root internal\n');
-    const r = ninetd('-d', '--services', file('s2', 'foo 1000/tcp\n'), conf);
+    const r = ninetd('-d', '-p', '', '--services', file('s2', 'foo 1000/tcp\n'), conf);
     expect(r.code).toBe(78);
   });
 
