@@ -1,4 +1,4 @@
-// Loads the C addon (src/native/fdsock.c) and gives its syscalls TypeScript types. It is the
+// Loads the C addon (src/native/*.c, exports table in addon.c) and gives its syscalls TypeScript types. It is the
 // only module that touches the addon. It adds no policy: no retries, no name resolution, no
 // fallbacks; callers decide what an error means.
 import { createRequire } from 'node:module';

@@ -1,7 +1,7 @@
 // Starts one handler with a socket on fds 0, 1 and 2 and reports its end exactly once. It does
 // not decide whom to start or when; dispatch does.
 //
-// The native spawn (clone + execve, see fdsock.c) costs the event loop a fraction of what
+// The native spawn (clone + execve, see native/spawn.c) costs the event loop a fraction of what
 // child_process.spawn does (no fork of the whole supervisor, no ChildProcess object) and sets
 // supplementary groups as initgroups would. It needs pidfds to learn of exits; on kernels without
 // them (before 5.3) child-process.ts is used instead.
