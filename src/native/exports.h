@@ -14,7 +14,6 @@ NINETD_FN(accept);
 NINETD_FN(bind);
 NINETD_FN(connect);
 NINETD_FN(getpeercred);
-NINETD_FN(getpeername);
 NINETD_FN(getsockname);
 NINETD_FN(getsockopt);
 NINETD_FN(listen);
@@ -30,7 +29,6 @@ NINETD_FN(socket);
 /* fd.c */
 NINETD_FN(cloexecFrom);
 NINETD_FN(close);
-NINETD_FN(getFlags);
 NINETD_FN(lockPidFile);
 NINETD_FN(setNonBlocking);
 
@@ -38,7 +36,6 @@ NINETD_FN(setNonBlocking);
 NINETD_FN(getgrnam);
 NINETD_FN(getgrouplist);
 NINETD_FN(getpwnam);
-NINETD_FN(getpwuid);
 
 /* spawn.c */
 NINETD_FN(pidfdOpen);

@@ -39,16 +39,6 @@ napi_value js_setNonBlocking(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
-/* fcntl(2) F_GETFL */
-napi_value js_getFlags(napi_env env, napi_callback_info info) {
-  args_t a;
-  int32_t fd;
-  if (!get_args(env, info, &a) || !arg_int(env, a.argv[0], "fd", &fd)) return NULL;
-  int flags = fcntl(fd, F_GETFL);
-  if (flags < 0) return throw_errno(env, errno, "fcntl");
-  return int_value(env, flags);
-}
-
 /* close(2); EINTR still closes the fd on Linux, so it is not an error. */
 napi_value js_close(napi_env env, napi_callback_info info) {
   args_t a;

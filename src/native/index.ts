@@ -55,7 +55,6 @@ export interface Constants {
   readonly AF_INET6: number;
   readonly AF_UNIX: number;
   readonly IPPROTO_IPV6: number;
-  readonly IPPROTO_TCP: number;
   readonly IPV6_V6ONLY: number;
   readonly O_NONBLOCK: number;
   readonly RLIMIT_AS: number;
@@ -66,18 +65,9 @@ export interface Constants {
   readonly SOCK_SEQPACKET: number;
   readonly SOCK_STREAM: number;
   readonly SOL_SOCKET: number;
-  readonly SO_BROADCAST: number;
-  readonly SO_DOMAIN: number;
-  readonly SO_KEEPALIVE: number;
-  readonly SO_RCVBUF: number;
   readonly SO_REUSEADDR: number;
-  readonly SO_REUSEPORT: number;
-  readonly SO_SNDBUF: number;
   readonly SO_TYPE: number;
-  readonly TCP_NODELAY: number;
-  readonly UV_DISCONNECT: number;
   readonly UV_READABLE: number;
-  readonly UV_WRITABLE: number;
 }
 
 /** A resource limit for a child: [RLIMIT_*, soft, hard]; -1 or Infinity is unlimited. */
@@ -120,7 +110,6 @@ interface Addon {
   accept(fd: number, nonblock: boolean): (SockAddr & { fd: number }) | null;
   getsockname(fd: number): SockAddr;
   getsockopt(fd: number, level: number, name: number): number;
-  getpeername(fd: number): SockAddr;
   getpeercred(fd: number): { pid: number; uid: number; gid: number };
   recvfrom(fd: number, buf: Buffer, peek?: boolean): { bytes: number; from: SockAddr } | null;
   send(fd: number, buf: Buffer): number;
@@ -129,12 +118,10 @@ interface Addon {
   sendtoRaw(fd: number, buf: Buffer, addr: Buffer): number;
   sendtoUnix(fd: number, data: Buffer, path: string): number;
   setNonBlocking(fd: number, on: boolean): void;
-  getFlags(fd: number): number;
   close(fd: number): void;
   cloexecFrom(minFd: number): void;
   lockPidFile(path: string): number;
   getpwnam(name: string): PasswdEntry | null;
-  getpwuid(uid: number): PasswdEntry | null;
   getgrnam(name: string): GroupEntry | null;
   getgrouplist(user: string, gid: number): number[];
   spawnHandler(file: string, argv: string[], env: string[], opts: SpawnOptions): SpawnedChild;
@@ -158,7 +145,7 @@ function load(): Addon {
 
 const addon = load();
 
-/** The addon's constants (address families, socket types and options, O_NONBLOCK, UV_* events). */
+/** The addon's constants (address families, socket types and options, O_NONBLOCK, RLIMIT_*, UV_READABLE). */
 export const constants: Constants = addon.constants;
 
 /** socket(2) with SOCK_CLOEXEC | SOCK_NONBLOCK. */
@@ -199,11 +186,6 @@ export function accept(fd: number, nonblock = false): (SockAddr & { fd: number }
 /** getsockname(2) */
 export function getsockname(fd: number): SockAddr {
   return addon.getsockname(fd);
-}
-
-/** getpeername(2) */
-export function getpeername(fd: number): SockAddr {
-  return addon.getpeername(fd);
 }
 
 /** getsockopt(2) SO_PEERCRED: the process at the other end of a unix socket. */
@@ -250,11 +232,6 @@ export function setNonBlocking(fd: number, on: boolean): void {
   addon.setNonBlocking(fd, on);
 }
 
-/** fcntl(2) F_GETFL */
-export function getFlags(fd: number): number {
-  return addon.getFlags(fd);
-}
-
 /** close(2) */
 export function close(fd: number): void {
   addon.close(fd);
@@ -273,11 +250,6 @@ export function lockPidFile(path: string): number {
 /** getpwnam_r(3) through NSS; null when there is no such user. */
 export function getpwnam(name: string): PasswdEntry | null {
   return addon.getpwnam(name);
-}
-
-/** getpwuid_r(3) through NSS; null when there is no such user. */
-export function getpwuid(uid: number): PasswdEntry | null {
-  return addon.getpwuid(uid);
 }
 
 /** getgrnam_r(3) through NSS; null when there is no such group. */

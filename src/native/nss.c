@@ -1,12 +1,12 @@
 /*
- * nss.c: one job, user and group lookups through the C library's NSS (getpwnam_r, getpwuid_r,
- * getgrnam_r, getgrouplist), which Node has no call for; /etc/passwd is not enough where users
+ * nss.c: one job, user and group lookups through the C library's NSS (getpwnam_r, getgrnam_r,
+ * getgrouplist), which Node has no call for; /etc/passwd is not enough where users
  * come from LDAP or systemd-userdb.
  *
  * Functions that take decisions, and why:
  *   - nss_with_buffer retries a lookup with a doubled buffer on ERANGE, up to 16 MiB: the
  *     size sysconf suggests is only a hint, and groups with many members outgrow it.
- *   - lookup_passwd and js_getgrnam report "no such entry" as null, not an error, and treat
+ *   - js_getpwnam and js_getgrnam report "no such entry" as null, not an error, and treat
  *     ENOENT and ESRCH like it (some NSS modules report a missing name that way).
  *   - js_getgrouplist grows its list until every group fits (at most 16 times).
  */
@@ -54,28 +54,13 @@ static int nss_with_buffer(int size_name, nss_lookup_t lookup, void *query, char
 }
 
 typedef struct {
-  const char *name; /* NULL: look up by uid */
-  uid_t uid;
+  const char *name;
   struct passwd pw, *res;
 } passwd_query_t;
 
 static int passwd_lookup(void *query, char *buf, size_t size) {
   passwd_query_t *q = query;
-  return q->name ? getpwnam_r(q->name, &q->pw, buf, size, &q->res) : getpwuid_r(q->uid, &q->pw, buf, size, &q->res);
-}
-
-/* getpwnam_r(3) when `name` is set, else getpwuid_r(3). */
-static napi_value lookup_passwd(napi_env env, const char *name, uid_t uid) {
-  passwd_query_t q = {.name = name, .uid = uid, .res = NULL};
-  char *buf;
-  int err = nss_with_buffer(_SC_GETPW_R_SIZE_MAX, passwd_lookup, &q, &buf);
-  napi_value result;
-  if (err != 0 && err != ENOENT && err != ESRCH)
-    result = throw_errno(env, err, name ? "getpwnam_r" : "getpwuid_r");
-  else
-    result = q.res ? passwd_value(env, q.res) : null_value(env);
-  free(buf);
-  return result;
+  return getpwnam_r(q->name, &q->pw, buf, size, &q->res);
 }
 
 /* getpwnam_r(3) */
@@ -84,17 +69,17 @@ napi_value js_getpwnam(napi_env env, napi_callback_info info) {
   if (!get_args(env, info, &a)) return NULL;
   char *name = arg_string(env, a.argv[0], "name", NULL);
   if (name == NULL) return NULL;
-  napi_value r = lookup_passwd(env, name, 0);
+  passwd_query_t q = {.name = name, .res = NULL};
+  char *buf;
+  int err = nss_with_buffer(_SC_GETPW_R_SIZE_MAX, passwd_lookup, &q, &buf);
+  napi_value result;
+  if (err != 0 && err != ENOENT && err != ESRCH)
+    result = throw_errno(env, err, "getpwnam_r");
+  else
+    result = q.res ? passwd_value(env, q.res) : null_value(env);
+  free(buf);
   free(name);
-  return r;
-}
-
-/* getpwuid_r(3) */
-napi_value js_getpwuid(napi_env env, napi_callback_info info) {
-  args_t a;
-  uint32_t uid;
-  if (!get_args(env, info, &a) || !arg_uint(env, a.argv[0], "uid", &uid)) return NULL;
-  return lookup_passwd(env, NULL, (uid_t)uid);
+  return result;
 }
 
 typedef struct {

@@ -1,6 +1,6 @@
 /*
  * sock.c: one job, the socket system calls by fd number: socket, setsockopt/getsockopt, bind,
- * connect, listen, accept, the names, SO_PEERCRED, and the send and receive calls. Node exposes
+ * connect, listen, accept, getsockname, SO_PEERCRED, and the send and receive calls. Node exposes
  * none of these for an fd it did not create, nor AF_UNIX datagram or SOCK_SEQPACKET at all.
  * Every fd made here is close-on-exec.
  *
@@ -127,24 +127,17 @@ napi_value js_accept(napi_env env, napi_callback_info info) {
   return obj;
 }
 
-/* Shared by getsockname(2) and getpeername(2). */
-static napi_value sock_or_peer_name(napi_env env, napi_callback_info info, bool peer) {
+/* getsockname(2) */
+napi_value js_getsockname(napi_env env, napi_callback_info info) {
   args_t a;
   int32_t fd;
   if (!get_args(env, info, &a) || !arg_int(env, a.argv[0], "fd", &fd)) return NULL;
   struct sockaddr_storage ss;
   socklen_t len = sizeof ss;
   memset(&ss, 0, sizeof ss);
-  int r = peer ? getpeername(fd, (struct sockaddr *)&ss, &len) : getsockname(fd, (struct sockaddr *)&ss, &len);
-  if (r < 0) return throw_errno(env, errno, peer ? "getpeername" : "getsockname");
+  if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) return throw_errno(env, errno, "getsockname");
   return sockaddr_value(env, &ss, len, len < sizeof(sa_family_t) ? socket_domain(fd) : AF_UNSPEC);
 }
-
-/* getsockname(2) */
-napi_value js_getsockname(napi_env env, napi_callback_info info) { return sock_or_peer_name(env, info, false); }
-
-/* getpeername(2) */
-napi_value js_getpeername(napi_env env, napi_callback_info info) { return sock_or_peer_name(env, info, true); }
 
 /* getsockopt(2) SO_PEERCRED */
 napi_value js_getpeercred(napi_env env, napi_callback_info info) {

@@ -3,12 +3,10 @@ import { describe, expect, it } from 'vitest';
 import * as native from '../../src/native/index.js';
 
 describe('users and groups', () => {
-  it('getpwnam and getpwuid find root and return null for an unknown user', () => {
+  it('getpwnam finds root and returns null for an unknown user', () => {
     expect(native.getpwnam('root')).toMatchObject({ name: 'root', uid: 0, gid: 0, home: '/root' });
     expect(typeof native.getpwnam('root')!.shell).toBe('string');
-    expect(native.getpwuid(0)).toMatchObject({ name: 'root', uid: 0 });
     expect(native.getpwnam('ninetd-no-such-user')).toBeNull();
-    expect(native.getpwuid(0x7ffffff0)).toBeNull();
   });
 
   it('getgrnam finds the root group and returns null for an unknown group', () => {

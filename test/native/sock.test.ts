@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as native from '../../src/native/index.js';
 import type { SockAddr } from '../../src/native/index.js';
 import { RawSockaddr } from '../../src/net/sockaddr.js';
-import { portOf, readiness, thrown, udpClient, WAIT_MS, withFds } from '../helpers/native.js';
+import { fdFlags, portOf, readiness, thrown, udpClient, WAIT_MS, withFds } from '../helpers/native.js';
 
 const C = native.constants;
 const dir = mkdtempSync(path.join(tmpdir(), 'ninetd-native-'));
@@ -32,10 +32,16 @@ describe('stream sockets', () => {
         expect(conn).not.toBeNull();
         keep(conn!.fd);
         expect(conn).toMatchObject({ family: 'IPv4', address: client.localAddress, port: client.localPort });
-        expect(native.getpeername(conn!.fd)).toEqual({ family: 'IPv4', address: client.localAddress, port: client.localPort });
         expect(native.getsockname(conn!.fd)).toEqual({ family: 'IPv4', address: '127.0.0.1', port: portOf(fd) });
-        expect(native.getFlags(conn!.fd) & C.O_NONBLOCK).toBe(0); // blocking unless asked
+        expect(fdFlags(conn!.fd) & C.O_NONBLOCK).toBe(0); // blocking unless asked
         expect(native.accept(fd)).toBeNull();
+        // recvfrom on a connected stream socket names the peer (the kernel gives no source address).
+        client.write('x');
+        await readiness(conn!.fd);
+        expect(native.recvfrom(conn!.fd, Buffer.alloc(4), true)).toEqual({
+          bytes: 1,
+          from: { family: 'IPv4', address: client.localAddress, port: client.localPort },
+        });
       } finally {
         client.destroy();
       }
@@ -53,7 +59,7 @@ describe('stream sockets', () => {
         await readiness(fd);
         const conn = native.accept(fd, true);
         keep(conn!.fd);
-        expect(native.getFlags(conn!.fd) & C.O_NONBLOCK).toBe(C.O_NONBLOCK);
+        expect(fdFlags(conn!.fd) & C.O_NONBLOCK).toBe(C.O_NONBLOCK);
       } finally {
         client.destroy();
       }
