@@ -9,6 +9,7 @@
  *   - js_cloexecFrom falls back from close_range(CLOSE_RANGE_CLOEXEC) to walking /proc/self/fd
  *     with fcntl(F_SETFD) when the kernel lacks it (ENOSYS, or EINVAL for the flag before 5.11):
  *     the rule that nothing our parent leaked reaches a handler must hold on old kernels too.
+ *     In that fallback an fd that closes under us (fcntl fails) is skipped, not an error.
  *   - js_lockPidFile retries F_SETLK up to three times when the lock was taken but F_GETLK then
  *     finds no holder (it let go between the two calls), so that the error can name the pid.
  */

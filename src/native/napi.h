@@ -11,6 +11,9 @@
  *     ERR_OUT_OF_RANGE where the value is out of range;
  *   - a failed N-API call (out of memory in V8, a pending exception): an Error with code
  *     ERR_NATIVE and N-API's own message (napi_failed), unless an exception is already pending.
+ * The one exception to "already thrown": the value builders (set_int, set_str, fill_sockaddr)
+ * return false without throwing, so that a caller building a large object checks once and
+ * returns napi_failed().
  */
 #ifndef NINETD_NAPI_H
 #define NINETD_NAPI_H
