@@ -100,10 +100,20 @@ export interface SpawnedChild {
   pidfd: number;
 }
 
-/** How a child ended: exit code, or the name of the signal that killed it ('SIGSEGV'). */
+/** How a child ended: exit code, or the name of the signal that killed it ('SIGSEGV'), and what it cost. */
 export interface ChildStatus {
   code: number | null;
   signal: string | null;
+  /** User CPU time of the child, in microseconds (its own waited-for children included). */
+  utimeUs: number;
+  /** System CPU time of the child, in microseconds (its own waited-for children included). */
+  stimeUs: number;
+  /**
+   * Peak resident set size, in KiB, of the child or of its largest waited-for child. Never below
+   * the supervisor's own RSS at spawn time: until execve the child runs in our memory (CLONE_VM),
+   * and Linux keeps that memory's high-water mark as the child's.
+   */
+  maxRssKb: number;
 }
 
 interface Addon {
@@ -305,7 +315,7 @@ export function spawnHandler(file: string, argv: string[], env: string[], opts: 
   return addon().spawnHandler(file, argv, env, opts);
 }
 
-/** waitid(2) P_PIDFD, WEXITED | WNOHANG: reaps an ended child and says how it ended; null while it runs. */
+/** waitid(2) P_PIDFD, WEXITED | WNOHANG: reaps an ended child and says how it ended and its CPU times and peak RSS; null while it runs. */
 export function waitPidfd(pidfd: number): ChildStatus | null {
   return addon().waitPidfd(pidfd);
 }

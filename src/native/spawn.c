@@ -3,7 +3,8 @@
  * clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD) and, in the child, raw system calls up to execve;
  * waitPidfd reaps through the pidfd; pidfdOpen makes a pidfd for a pid. Node's child_process
  * cannot set supplementary groups, hand over an fd as 0, 1 and 2 without a copy in the parent's
- * event loop, or report exits through a pollable fd.
+ * event loop, report exits through a pollable fd, or say what a child cost (waitPidfd's CPU
+ * times and peak RSS come from the raw waitid's struct rusage argument).
  *
  * Functions that take decisions, and why:
  *   - spawn_child stops at the first failing step and exits with that step's status (table
@@ -463,15 +464,33 @@ static void signal_name(int signo, char *buf, size_t size) {
     snprintf(buf, size, "SIG%d", signo);
 }
 
-/* waitid(2) P_PIDFD with WEXITED | WNOHANG: { code, signal } once the child ended (and is reaped), null while it runs. */
+/*
+ * The kernel's struct rusage, which waitid's fifth argument fills: timevals of two longs, then
+ * fourteen longs. glibc's own struct differs where time_t is 64-bit on a 32-bit ABI.
+ */
+typedef struct {
+  long utime_sec, utime_usec;
+  long stime_sec, stime_usec;
+  long maxrss; /* KiB */
+  long rest[13];
+} kernel_rusage_t;
+
+/*
+ * waitid(2) P_PIDFD with WEXITED | WNOHANG, by raw system call for its struct rusage argument
+ * (glibc's waitid() has none): { code, signal, utimeUs, stimeUs, maxRssKb } once the child ended
+ * (and is reaped), null while it runs. maxrss is never below our own RSS when the child was
+ * spawned: exec records the high-water mark of the memory the child left, which was ours.
+ */
 napi_value js_waitPidfd(napi_env env, napi_callback_info info) {
   args_t a;
   int32_t pidfd;
   if (!get_args(env, info, &a) || !arg_int(env, a.argv[0], "pidfd", &pidfd)) return NULL;
   siginfo_t si;
+  kernel_rusage_t ru;
   memset(&si, 0, sizeof si);
+  memset(&ru, 0, sizeof ru);
   long r;
-  do r = syscall(SYS_waitid, WAIT_P_PIDFD, pidfd, &si, WEXITED | WNOHANG, NULL);
+  do r = syscall(SYS_waitid, WAIT_P_PIDFD, pidfd, &si, WEXITED | WNOHANG, &ru);
   while (r < 0 && errno == EINTR);
   if (r < 0 && errno != EAGAIN) return throw_errno(env, errno, "waitid");
   if (r < 0 || si.si_pid == 0) return null_value(env);
@@ -488,6 +507,9 @@ napi_value js_waitPidfd(napi_env env, napi_callback_info info) {
   }
   CHECK(napi_set_named_property(env, obj, "code", code));
   CHECK(napi_set_named_property(env, obj, "signal", sig));
+  if (!set_int(env, obj, "utimeUs", (int64_t)ru.utime_sec * 1000000 + ru.utime_usec) ||
+      !set_int(env, obj, "stimeUs", (int64_t)ru.stime_sec * 1000000 + ru.stime_usec) || !set_int(env, obj, "maxRssKb", ru.maxrss))
+    return napi_failed(env);
   return obj;
 }
 

@@ -18,7 +18,7 @@ describe('processes', () => {
       expect(child.pid).toBeGreaterThan(0);
       expect(fdFlags(child.pidfd) & O_CLOEXEC).toBe(O_CLOEXEC);
       await readiness(child.pidfd);
-      expect(native.waitPidfd(child.pidfd)).toEqual({ code: 5, signal: null });
+      expect(native.waitPidfd(child.pidfd)).toMatchObject({ code: 5, signal: null });
     } finally {
       native.close(child.pidfd);
     }
@@ -30,10 +30,36 @@ describe('processes', () => {
       expect(native.waitPidfd(child.pidfd)).toBeNull();
       process.kill(child.pid, 'SIGKILL');
       await readiness(child.pidfd);
-      expect(native.waitPidfd(child.pidfd)).toEqual({ code: null, signal: 'SIGKILL' });
+      expect(native.waitPidfd(child.pidfd)).toMatchObject({ code: null, signal: 'SIGKILL' });
       expect(thrown(() => native.waitPidfd(child.pidfd))).toMatchObject({ code: 'ECHILD', syscall: 'waitid' });
     } finally {
       native.close(child.pidfd);
+    }
+  });
+
+  it("waitPidfd reports the reaped child's CPU times and peak RSS", async () => {
+    // dd reads zeros into one 128 MiB buffer, so every page of it was resident at some point.
+    const child = native.spawnHandler('/bin/dd', ['dd', 'if=/dev/zero', 'of=/dev/null', 'bs=128M', 'count=2'], [], opts({ fd: 2 }));
+    try {
+      await readiness(child.pidfd);
+      const status = native.waitPidfd(child.pidfd)!;
+      expect(status).toMatchObject({ code: 0, signal: null });
+      expect(status.maxRssKb).toBeGreaterThanOrEqual(128 * 1024);
+      expect(Number.isInteger(status.utimeUs) && Number.isInteger(status.stimeUs)).toBe(true);
+      // Copying 256 MiB out of /dev/zero is kernel work: some system time is accounted to it.
+      expect(status.stimeUs).toBeGreaterThan(0);
+      expect(status.utimeUs).toBeGreaterThanOrEqual(0);
+    } finally {
+      native.close(child.pidfd);
+    }
+    // A child that allocates nothing reports no more than our own peak: until execve it ran in
+    // our memory (CLONE_VM), and Linux keeps that memory's high-water mark as the child's.
+    const small = native.spawnHandler('/bin/true', ['true'], [], opts());
+    try {
+      await readiness(small.pidfd);
+      expect(native.waitPidfd(small.pidfd)!.maxRssKb).toBeLessThanOrEqual(process.resourceUsage().maxRSS);
+    } finally {
+      native.close(small.pidfd);
     }
   });
 
