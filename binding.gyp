@@ -10,6 +10,7 @@
         "src/native/poller.c",
         "src/native/sock.c",
         "src/native/sockaddr.c",
+        "src/native/sockfile.c",
         "src/native/spawn.c"
       ],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-O2", "-fvisibility=hidden"],

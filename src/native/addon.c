@@ -6,6 +6,7 @@
  *   napi.c      the failure convention, argument readers and value setters
  *   sockaddr.c  text and SockAddr objects <-> struct sockaddr
  *   sock.c      socket system calls by fd number
+ *   sockfile.c  unix socket files with their mode at birth, chowned by fd
  *   fd.c        fd flags, close, close-on-exec, the pid file lock
  *   nss.c       user and group lookups
  *   spawn.c     handler spawn, exit status, pidfds
@@ -53,11 +54,12 @@ static const struct {
 
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_property_descriptor fns[] = {
-      FN(accept),         FN(bind),           FN(close),          FN(cloexecFrom),    FN(connect),
-      FN(getgrnam),       FN(getgrouplist),   FN(getpeercred),    FN(getpwnam),       FN(getsockname),
-      FN(getsockopt),     FN(listen),         FN(lockPidFile),    FN(pidfdOpen),      FN(recvfrom),
-      FN(recvfromRaw),    FN(send),           FN(sendto),         FN(sendtoRaw),      FN(sendtoUnix),
-      FN(setNonBlocking), FN(setsockopt),     FN(socket),         FN(spawnHandler),   FN(waitPidfd),
+      FN(accept),          FN(bind),            FN(bindUnix),        FN(chownSocketFile), FN(close),
+      FN(cloexecFrom),     FN(connect),         FN(getgrnam),        FN(getgrouplist),    FN(getpeercred),
+      FN(getpwnam),        FN(getsockname),     FN(getsockopt),      FN(listen),          FN(lockPidFile),
+      FN(pidfdOpen),       FN(recvfrom),        FN(recvfromRaw),     FN(send),            FN(sendto),
+      FN(sendtoRaw),       FN(sendtoUnix),      FN(setNonBlocking),  FN(setsockopt),      FN(socket),
+      FN(spawnHandler),    FN(waitPidfd),
   };
   CHECK(napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns));
 

@@ -26,6 +26,10 @@ NINETD_FN(sendtoUnix);
 NINETD_FN(setsockopt);
 NINETD_FN(socket);
 
+/* sockfile.c */
+NINETD_FN(bindUnix);
+NINETD_FN(chownSocketFile);
+
 /* fd.c */
 NINETD_FN(cloexecFrom);
 NINETD_FN(close);

@@ -120,6 +120,8 @@ interface Addon {
   socket(domain: number, type: number): number;
   setsockopt(fd: number, level: number, name: number, value: number): void;
   bind(fd: number, host: string, port: number): void;
+  bindUnix(fd: number, path: string, mode: number): void;
+  chownSocketFile(fd: number, path: string, uid: number, gid: number): void;
   connect(fd: number, host: string, port: number): void;
   listen(fd: number, backlog: number): void;
   accept(fd: number, nonblock: boolean): (SockAddr & { fd: number }) | null;
@@ -208,6 +210,20 @@ export function getsockopt(fd: number, level: number, name: number): number {
 /** bind(2); the family is the socket's own; host '' or '*' is any, IPv6 may carry %scope, unix host is a path or '@abstract'. */
 export function bind(fd: number, host: string, port: number): void {
   addon().bind(fd, host, port);
+}
+
+/** bind(2) of a unix socket to a file path, the file born with `mode` (umask ~mode on a helper thread, so no other file sees it). */
+export function bindUnix(fd: number, path: string, mode: number): void {
+  addon().bindUnix(fd, path, mode);
+}
+
+/**
+ * Gives the socket file bound on `fd` to uid:gid (-1 leaves one unchanged), through an fd opened
+ * with O_PATH | O_NOFOLLOW, never by path; throws ELOOP ('open') for a symlink and ENOTSOCK,
+ * EPERM, EMLINK or ESTALE ('verify') for anything but that very socket, changing nothing.
+ */
+export function chownSocketFile(fd: number, path: string, uid: number, gid: number): void {
+  addon().chownSocketFile(fd, path, uid, gid);
 }
 
 /** connect(2), addressed as bind(); a non-blocking socket may throw EINPROGRESS or EAGAIN. */

@@ -98,6 +98,19 @@ bool arg_uint(napi_env env, napi_value v, const char *name, uint32_t *out) {
   return napi_get_value_uint32(env, v, out) == napi_ok || (napi_failed(env), false);
 }
 
+bool arg_id(napi_env env, napi_value v, const char *name, int64_t *out) {
+  double d;
+  if (!is_type(env, v, napi_number)) return bad_arg(env, name, "number");
+  if (napi_get_value_double(env, v, &d) != napi_ok) return (napi_failed(env), false);
+  if (d != (double)(int64_t)d || d < -1 || d > 4294967295.0) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "The value of \"%s\" is out of range. It must be -1 or an integer from 0 to 4294967295", name);
+    return out_of_range(env, msg);
+  }
+  *out = (int64_t)d;
+  return true;
+}
+
 bool arg_bool(napi_env env, napi_value v, const char *name, bool dflt, bool *out) {
   if (is_type(env, v, napi_undefined)) {
     *out = dflt;

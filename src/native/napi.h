@@ -63,6 +63,8 @@ bool get_args(napi_env env, napi_callback_info info, args_t *a);
 bool is_type(napi_env env, napi_value v, napi_valuetype want);
 bool arg_int(napi_env env, napi_value v, const char *name, int32_t *out);
 bool arg_uint(napi_env env, napi_value v, const char *name, uint32_t *out);
+/* A uid or gid argument: -1 (unchanged) or an integer from 0 to 2^32 - 1. */
+bool arg_id(napi_env env, napi_value v, const char *name, int64_t *out);
 /* A boolean argument; `dflt` when undefined. */
 bool arg_bool(napi_env env, napi_value v, const char *name, bool dflt, bool *out);
 /* A malloc'd, NUL-terminated UTF-8 copy of a string argument; *len (if asked) excludes the NUL. */

@@ -251,17 +251,7 @@ static bool opt(napi_env env, napi_value opts, const char *key, napi_value *out)
 /* A uid or gid option: -1 (unchanged) or an id of 0..2^32-1. */
 static bool opt_id(napi_env env, napi_value opts, const char *key, int64_t *out) {
   napi_value v;
-  if (!opt(env, opts, key, &v)) return false;
-  if (!is_type(env, v, napi_number)) return bad_arg(env, key, "number");
-  double d;
-  if (napi_get_value_double(env, v, &d) != napi_ok) return (napi_failed(env), false);
-  if (d != (double)(int64_t)d || d < -1 || d > 4294967295.0) {
-    char msg[160];
-    snprintf(msg, sizeof msg, "The value of \"%s\" is out of range. It must be -1 or an integer from 0 to 4294967295", key);
-    return out_of_range(env, msg);
-  }
-  *out = (int64_t)d;
-  return true;
+  return opt(env, opts, key, &v) && arg_id(env, v, key, out);
 }
 
 /* An rlimit value: Infinity or -1 mean RLIM_INFINITY. */
