@@ -12,6 +12,9 @@
  *     In that fallback an fd that closes under us (fcntl fails) is skipped, not an error.
  *   - js_lockPidFile retries F_SETLK up to three times when the lock was taken but F_GETLK then
  *     finds no holder (it let go between the two calls), so that the error can name the pid.
+ *     It refuses, with syscall 'open', a symlink at the path (ELOOP: O_NOFOLLOW, never followed,
+ *     so a planted link cannot make us truncate another file) and anything but a regular file
+ *     (EINVAL "not a regular file": a FIFO is opened non-blocking, so it cannot hang us).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -19,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -98,9 +102,19 @@ napi_value js_lockPidFile(napi_env env, napi_callback_info info) {
   char *path = arg_string(env, a.argv[0], "path", &plen);
   if (path == NULL) return NULL;
   napi_value result = NULL;
-  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    napi_value e = errno_error(env, errno, "open", NULL);
+  /*
+   * O_NOFOLLOW: a symlink at the path fails with ELOOP rather than making us truncate whatever it
+   * points to. O_NONBLOCK: a FIFO there cannot block the open (the flag means nothing to the
+   * regular file we keep).
+   */
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
+  int open_err = fd < 0 ? errno : 0;
+  struct stat st;
+  if (fd >= 0 && fstat(fd, &st) < 0) open_err = errno;
+  else if (fd >= 0 && !S_ISREG(st.st_mode)) open_err = EINVAL;
+  if (open_err) {
+    if (fd >= 0) close(fd);
+    napi_value e = errno_error(env, open_err, "open", open_err == EINVAL ? "(not a regular file)" : NULL);
     if (e == NULL || !set_str(env, e, "path", path, NAPI_AUTO_LENGTH))
       napi_failed(env);
     else

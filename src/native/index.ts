@@ -300,7 +300,11 @@ export function cloexecFrom(minFd: number): void {
   addon().cloexecFrom(minFd);
 }
 
-/** Creates and write-locks a pid file and writes our pid; keep the fd open for life. Throws PidFileLockedError when held. */
+/**
+ * Creates and write-locks a pid file and writes our pid; keep the fd open for life. Throws
+ * PidFileLockedError when held, and from 'open' ELOOP for a symlink at the path (never followed)
+ * or EINVAL for anything but a regular file (a FIFO does not block it).
+ */
 export function lockPidFile(path: string): number {
   return addon().lockPidFile(path);
 }

@@ -1,11 +1,11 @@
 // fd.c: O_NONBLOCK, close, close-on-exec of everything we make and of what we inherit, and the
 // pid file lock, with real child processes.
+import { execFileSync, type StdioOptions } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, readSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { constants as osConstants, tmpdir } from 'node:os';
 import path from 'node:path';
-import type { StdioOptions } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as native from '../../src/native/index.js';
 import { ADDON, fdFlags, inheritedFds, portOf, readiness, run, runNode, thrown, withFds } from '../helpers/native.js';
@@ -113,5 +113,36 @@ describe('lockPidFile', () => {
   it('throws from open when the directory does not exist', () => {
     const file = path.join(dir, 'missing', 'x.pid');
     expect(thrown(() => native.lockPidFile(file))).toMatchObject({ code: 'ENOENT', syscall: 'open', path: file });
+  });
+
+  // The attack: whoever can write the pid file's directory puts a symlink there, and a daemon
+  // that follows it truncates and overwrites the file it points to (as root, any file).
+  it('refuses a symlink at the path with ELOOP from open, and the file it points to is untouched', () => {
+    const victim = path.join(dir, 'victim');
+    writeFileSync(victim, 'secret\n', { mode: 0o600 });
+    const file = path.join(dir, 'link.pid');
+    symlinkSync(victim, file);
+    expect(thrown(() => native.lockPidFile(file))).toMatchObject({ code: 'ELOOP', syscall: 'open', path: file });
+    expect(readFileSync(victim, 'utf8')).toBe('secret\n');
+    const dangling = path.join(dir, 'dangling.pid');
+    symlinkSync(path.join(dir, 'would-be-created'), dangling);
+    expect(thrown(() => native.lockPidFile(dangling))).toMatchObject({ code: 'ELOOP', syscall: 'open' });
+    expect(existsSync(path.join(dir, 'would-be-created'))).toBe(false);
+  });
+
+  it('refuses a FIFO or a directory at the path without blocking', async () => {
+    const fifo = path.join(dir, 'fifo.pid');
+    execFileSync('mkfifo', [fifo]);
+    // In a child, so that an open that blocked would end as a killed child, not a hung test.
+    const r = await runNode(
+      `const a = require(process.env.ADDON);
+       try { a.lockPidFile(process.env.PIDFILE); console.log('locked'); }
+       catch (e) { console.log(JSON.stringify({ code: e.code, syscall: e.syscall, path: e.path })); }`,
+      undefined,
+      { PIDFILE: fifo },
+    );
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ code: 'EINVAL', syscall: 'open', path: fifo });
+    expect(thrown(() => native.lockPidFile(dir))).toMatchObject({ syscall: 'open', path: dir });
   });
 });
