@@ -184,7 +184,7 @@ function addon(): Addon {
   return loaded;
 }
 
-/** The addon's constants (address families, socket types and options, O_NONBLOCK, RLIMIT_*, UV_READABLE); each read loads the addon if needed. */
+/** The addon's constants (families, socket types and options, O_NONBLOCK, RLIMIT_*, UV_READABLE); a read loads the addon. */
 export const constants: Constants = Object.freeze(
   Object.defineProperties(
     {},

@@ -14,14 +14,19 @@
  *     which every other thread of the process (Node's libuv threadpool creating files) shares,
  *     so changing it on the calling thread would, for the length of the bind, give any file
  *     created concurrently the socket's mode. The helper thread's umask is its own and dies with
- *     it: there is no window. (A default ACL on the directory overrides the umask, for sockets as
- *     for every file; that is the directory owner's choice.)
+ *     it: there is no window. Where unshare(CLONE_FS) is refused (container seccomp profiles
+ *     may refuse unshare outright), it falls back to setting the process umask around the one bind
+ *     call and restoring it at once: a file another thread creates in those microseconds gets
+ *     the socket's umask instead of ours. In ninetd that can only be a log file created by a
+ *     reopen on SIGUSR1 at that instant; accepted as the price of working there at all. (A
+ *     default ACL on the directory overrides the umask, for sockets as for every file; that is
+ *     the directory owner's choice.)
  *   - js_chownSocketFile refuses, without changing anything: a symlink (ELOOP, syscall 'open'),
  *     anything but a socket (ENOTSOCK), a file not owned by our euid (EPERM), a file with more
  *     than one link (EMLINK), and a socket that is not the one bound on `fd` or no longer at the
- *     path (ESTALE), the last four with syscall 'verify'. Which socket is bound on `fd` is asked of the kernel through
- *     sock_diag (UNIX_DIAG_VFS: the device and inode of the bound file); on a kernel without
- *     unix sock_diag that one check is skipped, and the others still stand.
+ *     path (ESTALE), the last four with syscall 'verify'. Which socket is bound on `fd` is asked
+ *     of the kernel through sock_diag (UNIX_DIAG_VFS: the device and inode of the bound file);
+ *     on a kernel without unix sock_diag that one check is skipped, and the others still stand.
  * Only the last path component is guarded: whoever can replace a parent directory owns the
  * path anyway.
  */
@@ -33,6 +38,7 @@
 #include <linux/unix_diag.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -51,22 +57,20 @@ typedef struct {
   struct sockaddr_storage ss;
   socklen_t len;
   mode_t umask;
-  int err;              /* 0 or errno */
-  const char *syscall;  /* the call that failed */
+  int err;             /* 0 or errno */
+  const char *syscall; /* the call that failed */
 } bind_job_t;
 
 static void *bind_thread(void *arg) {
   bind_job_t *job = arg;
-  if (unshare(CLONE_FS) < 0) {
-    job->err = errno;
-    job->syscall = "unshare";
-    return NULL;
-  }
-  umask(job->umask);
+  /* Where unshare is refused (a container's seccomp filter), the umask is the process's. */
+  bool shared = unshare(CLONE_FS) < 0;
+  mode_t old = umask(job->umask);
   if (bind(job->fd, (struct sockaddr *)&job->ss, job->len) < 0) {
     job->err = errno;
     job->syscall = "bind";
   }
+  if (shared) umask(old);
   return NULL;
 }
 
@@ -187,7 +191,8 @@ napi_value js_chownSocketFile(napi_env env, napi_callback_info info) {
   }
   if (st.st_nlink != 1) {
     /* None: renamed over or unlinked since we opened it. More: a hard link we did not make. */
-    throw_path(env, st.st_nlink == 0 ? ESTALE : EMLINK, "verify", st.st_nlink == 0 ? "(no longer at this path)" : "(more than one link)", path);
+    bool gone = st.st_nlink == 0;
+    throw_path(env, gone ? ESTALE : EMLINK, "verify", gone ? "(no longer at this path)" : "(more than one link)", path);
     goto out;
   }
   uint32_t major_, minor_, ino;
