@@ -212,7 +212,7 @@ export function bind(fd: number, host: string, port: number): void {
   addon().bind(fd, host, port);
 }
 
-/** bind(2) of a unix socket to a file path, the file born with `mode` (umask ~mode on a helper thread, so no other file sees it). */
+/** bind(2) of a unix socket to a file path, born with `mode` (umask ~mode on a helper thread where unshare(CLONE_FS) is allowed). */
 export function bindUnix(fd: number, path: string, mode: number): void {
   addon().bindUnix(fd, path, mode);
 }
