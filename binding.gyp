@@ -2,8 +2,18 @@
   "targets": [
     {
       "target_name": "fdsock",
-      "sources": ["src/native/fdsock.c"],
-      "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-O2"],
+      "sources": [
+        "src/native/addon.c",
+        "src/native/fd.c",
+        "src/native/napi.c",
+        "src/native/nss.c",
+        "src/native/poller.c",
+        "src/native/sock.c",
+        "src/native/sockaddr.c",
+        "src/native/sockfile.c",
+        "src/native/spawn.c"
+      ],
+      "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-O2", "-fvisibility=hidden"],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"]
     }
   ]

@@ -76,7 +76,7 @@ p(
   '  (`bench/nofork.c`): the ceiling of the generator on this machine. For handlers, a C accept,',
   '  fork, exec loop (`bench/forkserver.c`; `-u` is its UDP wait mode): the least a classic',
   '  super-server does per connection. It uses plain fork(). ninetd starts handlers with',
-  '  clone(CLONE_VM | CLONE_VFORK) and execve from its addon (`src/native/fdsock.c`), which copies',
+  '  clone(CLONE_VM | CLONE_VFORK) and execve from its addon (`src/native/spawn.c`), which copies',
   '  no page tables, so on exec scenarios it can come out above this "limit".',
   '* **Ratios**: ninetd\'s req/s divided by the other server\'s in the same scenario; above 1, ninetd',
   '  served more. A star marks a server that had errors.',

@@ -252,6 +252,11 @@ export async function run(argv: string[]): Promise<number> {
 run(hideBin(process.argv)).then(
   (code) => process.exit(code),
   (err: unknown) => {
+    // A missing addon is an installation fault, not a bug: one line naming the file and the fix.
+    if ((err as native.NativeMissingError)?.code === 'ERR_NATIVE_MISSING') {
+      process.stderr.write(`ninetd: ${(err as Error).message}\n`);
+      process.exit(EXIT.oserr);
+    }
     process.stderr.write(`ninetd: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
     process.exit(EXIT.software);
   },

@@ -1,7 +1,7 @@
 // Reads a configuration from disk: the inetd.conf file, the services database, and the user,
 // group and program checks the parser asks for. This is the I/O shell around parse.ts; it
-// does not interpret a single field itself, and it never throws: an unreadable file is a
-// ConfigError like any other.
+// does not interpret a single field itself, and it throws only when the native addon is missing:
+// an unreadable file is a ConfigError like any other.
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -39,11 +39,13 @@ function isExecutable(file: string): boolean {
   }
 }
 
-/** `lookup()`, or `fallback` when it throws: the parser must never see an exception. */
+/** `lookup()`, or `fallback` when it throws: the parser must never see an exception, but for a missing addon. */
 function orElse<T>(lookup: () => T, fallback: T): T {
   try {
     return lookup();
-  } catch {
+  } catch (err) {
+    // A missing addon is no answer about any name: "unknown user" would mislead.
+    if ((err as NodeJS.ErrnoException).code === 'ERR_NATIVE_MISSING') throw err;
     // NSS can fail (an LDAP server down, a name the C library rejects): treat as not found.
     return fallback;
   }

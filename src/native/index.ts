@@ -1,7 +1,9 @@
-// Loads the C addon (src/native/fdsock.c) and gives its syscalls TypeScript types. It is the
-// only module that touches the addon. It adds no policy: no retries, no name resolution, no
-// fallbacks; callers decide what an error means.
+// Loads the C addon (src/native/*.c, its exports table in addon.c) on first use and gives its
+// system calls TypeScript types. It is the only module that touches the addon, and importing it
+// loads nothing: `ninetd --help` works without a built addon. It adds no policy: no retries, no
+// name resolution, no fallbacks; callers decide what an error means.
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
 /** A socket address as the addon reports and accepts it; unix `path` is '' when unnamed and '@name' when abstract. */
 export type SockAddr =
@@ -49,36 +51,29 @@ export interface PollerConstructor {
   new (fd: number, cb: PollCallback): Poller;
 }
 
+/** The names of the addon's numeric constants, sorted. */
+const CONSTANT_NAMES = [
+  'AF_INET',
+  'AF_INET6',
+  'AF_UNIX',
+  'IPPROTO_IPV6',
+  'IPV6_V6ONLY',
+  'O_NONBLOCK',
+  'RLIMIT_AS',
+  'RLIMIT_CPU',
+  'RLIMIT_NOFILE',
+  'RLIMIT_NPROC',
+  'SOCK_DGRAM',
+  'SOCK_SEQPACKET',
+  'SOCK_STREAM',
+  'SOL_SOCKET',
+  'SO_REUSEADDR',
+  'SO_TYPE',
+  'UV_READABLE',
+] as const;
+
 /** Numeric constants of this platform, for the calls below. */
-export interface Constants {
-  readonly AF_INET: number;
-  readonly AF_INET6: number;
-  readonly AF_UNIX: number;
-  readonly IPPROTO_IPV6: number;
-  readonly IPPROTO_TCP: number;
-  readonly IPV6_V6ONLY: number;
-  readonly O_NONBLOCK: number;
-  readonly RLIMIT_AS: number;
-  readonly RLIMIT_CPU: number;
-  readonly RLIMIT_NOFILE: number;
-  readonly RLIMIT_NPROC: number;
-  readonly SOCK_DGRAM: number;
-  readonly SOCK_SEQPACKET: number;
-  readonly SOCK_STREAM: number;
-  readonly SOL_SOCKET: number;
-  readonly SO_BROADCAST: number;
-  readonly SO_DOMAIN: number;
-  readonly SO_KEEPALIVE: number;
-  readonly SO_RCVBUF: number;
-  readonly SO_REUSEADDR: number;
-  readonly SO_REUSEPORT: number;
-  readonly SO_SNDBUF: number;
-  readonly SO_TYPE: number;
-  readonly TCP_NODELAY: number;
-  readonly UV_DISCONNECT: number;
-  readonly UV_READABLE: number;
-  readonly UV_WRITABLE: number;
-}
+export type Constants = { readonly [K in (typeof CONSTANT_NAMES)[number]]: number };
 
 /** A resource limit for a child: [RLIMIT_*, soft, hard]; -1 or Infinity is unlimited. */
 export type Rlimit = [resource: number, soft: number, hard: number];
@@ -105,22 +100,33 @@ export interface SpawnedChild {
   pidfd: number;
 }
 
-/** How a child ended: exit code, or the name of the signal that killed it ('SIGSEGV'). */
+/** How a child ended: exit code, or the name of the signal that killed it ('SIGSEGV'), and what it cost. */
 export interface ChildStatus {
   code: number | null;
   signal: string | null;
+  /** User CPU time of the child, in microseconds (its own waited-for children included). */
+  utimeUs: number;
+  /** System CPU time of the child, in microseconds (its own waited-for children included). */
+  stimeUs: number;
+  /**
+   * Peak resident set size, in KiB, of the child or of its largest waited-for child. Never below
+   * the supervisor's own RSS at spawn time: until execve the child runs in our memory (CLONE_VM),
+   * and Linux keeps that memory's high-water mark as the child's.
+   */
+  maxRssKb: number;
 }
 
 interface Addon {
   socket(domain: number, type: number): number;
   setsockopt(fd: number, level: number, name: number, value: number): void;
   bind(fd: number, host: string, port: number): void;
+  bindUnix(fd: number, path: string, mode: number): void;
+  chownSocketFile(fd: number, path: string, uid: number, gid: number): void;
   connect(fd: number, host: string, port: number): void;
   listen(fd: number, backlog: number): void;
   accept(fd: number, nonblock: boolean): (SockAddr & { fd: number }) | null;
   getsockname(fd: number): SockAddr;
   getsockopt(fd: number, level: number, name: number): number;
-  getpeername(fd: number): SockAddr;
   getpeercred(fd: number): { pid: number; uid: number; gid: number };
   recvfrom(fd: number, buf: Buffer, peek?: boolean): { bytes: number; from: SockAddr } | null;
   send(fd: number, buf: Buffer): number;
@@ -129,12 +135,10 @@ interface Addon {
   sendtoRaw(fd: number, buf: Buffer, addr: Buffer): number;
   sendtoUnix(fd: number, data: Buffer, path: string): number;
   setNonBlocking(fd: number, on: boolean): void;
-  getFlags(fd: number): number;
   close(fd: number): void;
   cloexecFrom(minFd: number): void;
   lockPidFile(path: string): number;
   getpwnam(name: string): PasswdEntry | null;
-  getpwuid(uid: number): PasswdEntry | null;
   getgrnam(name: string): GroupEntry | null;
   getgrouplist(user: string, gid: number): number[];
   spawnHandler(file: string, argv: string[], env: string[], opts: SpawnOptions): SpawnedChild;
@@ -144,86 +148,122 @@ interface Addon {
   constants: Constants;
 }
 
-// Relative to this file, so it resolves from src/native/ (tests) and dist/native/ (built) alike.
-const ADDON_PATH = '../../build/Release/fdsock.node';
+/** Where the addon is: relative to this file, so it resolves from src/native/ (tests) and dist/native/ (built) alike. */
+export const ADDON_PATH = fileURLToPath(new URL('../../build/Release/fdsock.node', import.meta.url));
 
-function load(): Addon {
-  const require = createRequire(import.meta.url);
-  try {
-    return require(ADDON_PATH) as Addon;
-  } catch (err) {
-    throw new Error(`cannot load the native addon ${ADDON_PATH}: run \`npm install\` or \`node src/native/build.mjs\``, { cause: err });
+/** Thrown by any call into the addon while it is missing or cannot be loaded; `cause` is require's error. */
+export class NativeMissingError extends Error {
+  readonly code = 'ERR_NATIVE_MISSING';
+  readonly path: string;
+  constructor(path: string, cause: unknown) {
+    const missing = (cause as NodeJS.ErrnoException)?.code === 'MODULE_NOT_FOUND';
+    const why = missing ? 'is missing' : `cannot be loaded (${firstLine(cause)})`;
+    super(`the native addon ${path} ${why}: run \`npm install\` in the ninetd directory`, { cause });
+    this.name = 'NativeMissingError';
+    this.path = path;
   }
 }
 
-const addon = load();
+function firstLine(err: unknown): string {
+  return String((err as Error)?.message ?? err).split('\n', 1)[0] ?? '';
+}
 
-/** The addon's constants (address families, socket types and options, O_NONBLOCK, UV_* events). */
-export const constants: Constants = addon.constants;
+// The one piece of module state: the loaded addon, kept so that hot paths (a datagram, an
+// accept) pay a property read rather than a require() lookup. A failed load is not kept, so a
+// later call tries again.
+let loaded: Addon | undefined;
+
+/** The addon, loaded on first use; throws NativeMissingError when it cannot be. */
+function addon(): Addon {
+  if (loaded) return loaded;
+  try {
+    loaded = createRequire(import.meta.url)(ADDON_PATH) as Addon;
+  } catch (err) {
+    throw new NativeMissingError(ADDON_PATH, err);
+  }
+  return loaded;
+}
+
+/** The addon's constants (families, socket types and options, O_NONBLOCK, RLIMIT_*, UV_READABLE); a read loads the addon. */
+export const constants: Constants = Object.freeze(
+  Object.defineProperties(
+    {},
+    Object.fromEntries(CONSTANT_NAMES.map((name) => [name, { enumerable: true, get: () => addon().constants[name] }])),
+  ),
+) as Constants;
 
 /** socket(2) with SOCK_CLOEXEC | SOCK_NONBLOCK. */
 export function socket(domain: number, type: number): number {
-  return addon.socket(domain, type);
+  return addon().socket(domain, type);
 }
 
 /** setsockopt(2) for an int option. */
 export function setsockopt(fd: number, level: number, name: number, value: number): void {
-  addon.setsockopt(fd, level, name, value);
+  addon().setsockopt(fd, level, name, value);
 }
 
 /** getsockopt(2) for an int option (SO_TYPE, SO_DOMAIN, …). */
 export function getsockopt(fd: number, level: number, name: number): number {
-  return addon.getsockopt(fd, level, name);
+  return addon().getsockopt(fd, level, name);
 }
 
 /** bind(2); the family is the socket's own; host '' or '*' is any, IPv6 may carry %scope, unix host is a path or '@abstract'. */
 export function bind(fd: number, host: string, port: number): void {
-  addon.bind(fd, host, port);
+  addon().bind(fd, host, port);
+}
+
+/** bind(2) of a unix socket to a file path, born with `mode` (umask ~mode on a helper thread where unshare(CLONE_FS) is allowed). */
+export function bindUnix(fd: number, path: string, mode: number): void {
+  addon().bindUnix(fd, path, mode);
+}
+
+/**
+ * Gives the socket file bound on `fd` to uid:gid (-1 leaves one unchanged), through an fd opened
+ * with O_PATH | O_NOFOLLOW, never by path; throws ELOOP ('open') for a symlink and ENOTSOCK,
+ * EPERM, EMLINK or ESTALE ('verify') for anything but that very socket, changing nothing.
+ */
+export function chownSocketFile(fd: number, path: string, uid: number, gid: number): void {
+  addon().chownSocketFile(fd, path, uid, gid);
 }
 
 /** connect(2), addressed as bind(); a non-blocking socket may throw EINPROGRESS or EAGAIN. */
 export function connect(fd: number, host: string, port = 0): void {
-  addon.connect(fd, host, port);
+  addon().connect(fd, host, port);
 }
 
 /** listen(2) */
 export function listen(fd: number, backlog: number): void {
-  addon.listen(fd, backlog);
+  addon().listen(fd, backlog);
 }
 
 /** accept4(2) with SOCK_CLOEXEC (blocking unless `nonblock`); null when nothing is pending (EAGAIN, ECONNABORTED, EINTR). */
 export function accept(fd: number, nonblock = false): (SockAddr & { fd: number }) | null {
-  return addon.accept(fd, nonblock);
+  return addon().accept(fd, nonblock);
 }
 
 /** getsockname(2) */
 export function getsockname(fd: number): SockAddr {
-  return addon.getsockname(fd);
-}
-
-/** getpeername(2) */
-export function getpeername(fd: number): SockAddr {
-  return addon.getpeername(fd);
+  return addon().getsockname(fd);
 }
 
 /** getsockopt(2) SO_PEERCRED: the process at the other end of a unix socket. */
 export function getpeercred(fd: number): { pid: number; uid: number; gid: number } {
-  return addon.getpeercred(fd);
+  return addon().getpeercred(fd);
 }
 
 /** recvfrom(2) with MSG_DONTWAIT into `buf` (with `peek`, MSG_PEEK: the datagram stays queued); null when nothing is queued. */
 export function recvfrom(fd: number, buf: Buffer, peek = false): { bytes: number; from: SockAddr } | null {
-  return addon.recvfrom(fd, buf, peek);
+  return addon().recvfrom(fd, buf, peek);
 }
 
 /** send(2) with MSG_DONTWAIT | MSG_NOSIGNAL on a connected socket; returns the bytes that fitted (EAGAIN when none did). */
 export function send(fd: number, buf: Buffer): number {
-  return addon.send(fd, buf);
+  return addon().send(fd, buf);
 }
 
 /** sendto(2) with MSG_DONTWAIT | MSG_NOSIGNAL to an inet or unix address; returns the bytes sent. */
 export function sendto(fd: number, buf: Buffer, to: SockAddr): number {
-  return addon.sendto(fd, buf, to);
+  return addon().sendto(fd, buf, to);
 }
 
 /**
@@ -232,62 +272,56 @@ export function sendto(fd: number, buf: Buffer, to: SockAddr): number {
  * is queued. The datagram fast path: no address object is made.
  */
 export function recvfromRaw(fd: number, buf: Buffer, addr: Buffer): number | null {
-  return addon.recvfromRaw(fd, buf, addr);
+  return addon().recvfromRaw(fd, buf, addr);
 }
 
 /** sendto(2) with MSG_DONTWAIT | MSG_NOSIGNAL to a sockaddr that recvfromRaw filled in. */
 export function sendtoRaw(fd: number, buf: Buffer, addr: Buffer): number {
-  return addon.sendtoRaw(fd, buf, addr);
+  return addon().sendtoRaw(fd, buf, addr);
 }
 
 /** sendto(2) on a unix datagram socket to a path or '@abstract' name (sd_notify, /dev/log). */
 export function sendtoUnix(fd: number, data: Buffer, path: string): number {
-  return addon.sendtoUnix(fd, data, path);
+  return addon().sendtoUnix(fd, data, path);
 }
 
 /** Sets or clears O_NONBLOCK on the open file description (shared with every process holding it). */
 export function setNonBlocking(fd: number, on: boolean): void {
-  addon.setNonBlocking(fd, on);
-}
-
-/** fcntl(2) F_GETFL */
-export function getFlags(fd: number): number {
-  return addon.getFlags(fd);
+  addon().setNonBlocking(fd, on);
 }
 
 /** close(2) */
 export function close(fd: number): void {
-  addon.close(fd);
+  addon().close(fd);
 }
 
 /** Marks every fd >= minFd close-on-exec (close_range(2), or /proc/self/fd on old kernels). */
 export function cloexecFrom(minFd: number): void {
-  addon.cloexecFrom(minFd);
+  addon().cloexecFrom(minFd);
 }
 
-/** Creates and write-locks a pid file and writes our pid; keep the fd open for life. Throws PidFileLockedError when held. */
+/**
+ * Creates and write-locks a pid file and writes our pid; keep the fd open for life. Throws
+ * PidFileLockedError when held, and from 'open' ELOOP for a symlink at the path (never followed)
+ * or EINVAL for anything but a regular file (a FIFO does not block it).
+ */
 export function lockPidFile(path: string): number {
-  return addon.lockPidFile(path);
+  return addon().lockPidFile(path);
 }
 
 /** getpwnam_r(3) through NSS; null when there is no such user. */
 export function getpwnam(name: string): PasswdEntry | null {
-  return addon.getpwnam(name);
-}
-
-/** getpwuid_r(3) through NSS; null when there is no such user. */
-export function getpwuid(uid: number): PasswdEntry | null {
-  return addon.getpwuid(uid);
+  return addon().getpwnam(name);
 }
 
 /** getgrnam_r(3) through NSS; null when there is no such group. */
 export function getgrnam(name: string): GroupEntry | null {
-  return addon.getgrnam(name);
+  return addon().getgrnam(name);
 }
 
 /** getgrouplist(3): every group `user` belongs to, `gid` included. */
 export function getgrouplist(user: string, gid: number): number[] {
-  return addon.getgrouplist(user, gid);
+  return addon().getgrouplist(user, gid);
 }
 
 /**
@@ -298,18 +332,20 @@ export function getgrouplist(user: string, gid: number): number[] {
  * `syscall` names the step ('setgid', 'chdir', 'execve', …), with that child already reaped.
  */
 export function spawnHandler(file: string, argv: string[], env: string[], opts: SpawnOptions): SpawnedChild {
-  return addon.spawnHandler(file, argv, env, opts);
+  return addon().spawnHandler(file, argv, env, opts);
 }
 
-/** waitid(2) P_PIDFD, WEXITED | WNOHANG: reaps an ended child and says how it ended; null while it runs. */
+/** waitid(2) P_PIDFD, WEXITED | WNOHANG: reaps an ended child and says how it ended and its CPU times and peak RSS; null while it runs. */
 export function waitPidfd(pidfd: number): ChildStatus | null {
-  return addon.waitPidfd(pidfd);
+  return addon().waitPidfd(pidfd);
 }
 
 /** pidfd_open(2): a close-on-exec pidfd for `pid`; throws ENOSYS on kernels without pidfds. */
 export function pidfdOpen(pid: number): number {
-  return addon.pidfdOpen(pid);
+  return addon().pidfdOpen(pid);
 }
 
-/** Watches an fd for readiness (uv_poll) without reading it; see the Poller interface. */
-export const Poller: PollerConstructor = addon.Poller;
+/** Watches an fd for readiness (uv_poll) without reading it; see the Poller interface. `new` loads the addon if needed. */
+export const Poller = function Poller(fd: number, cb: PollCallback): Poller {
+  return new (addon().Poller)(fd, cb);
+} as unknown as PollerConstructor;

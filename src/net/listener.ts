@@ -9,8 +9,9 @@ const { constants: C } = native;
 /** Listen backlog; the kernel caps it at net.core.somaxconn. */
 export const BACKLOG = 1024;
 
-const DOMAIN = { inet4: C.AF_INET, inet6: C.AF_INET6, inet46: C.AF_INET6, unix: C.AF_UNIX } as const;
-const TYPE = { dgram: C.SOCK_DGRAM, seqpacket: C.SOCK_SEQPACKET, stream: C.SOCK_STREAM } as const;
+// Names of native constants, read when a socket is made: reading them at import would load the addon.
+const DOMAIN = { inet4: 'AF_INET', inet6: 'AF_INET6', inet46: 'AF_INET6', unix: 'AF_UNIX' } as const;
+const TYPE = { dgram: 'SOCK_DGRAM', seqpacket: 'SOCK_SEQPACKET', stream: 'SOCK_STREAM' } as const;
 
 /** Error raised when a service's socket cannot be set up; `cause` is the OS error. */
 export class BindError extends Error {
@@ -49,11 +50,11 @@ function clearStaleUnixPath(path: string, type: number): void {
 
 /** Binds the entry's socket and returns its fd; stream and seqpacket sockets also listen. */
 export function bindService(e: ServiceEntry): number {
-  const type = TYPE[e.socketType];
+  const type = C[TYPE[e.socketType]];
   if (e.family === 'unix') clearStaleUnixPath(e.path, type);
   let fd = -1;
   try {
-    fd = native.socket(DOMAIN[e.family], type);
+    fd = native.socket(C[DOMAIN[e.family]], type);
     if (e.family !== 'unix' && e.socketType !== 'dgram') native.setsockopt(fd, C.SOL_SOCKET, C.SO_REUSEADDR, 1);
     if (e.family === 'inet6' || e.family === 'inet46') {
       native.setsockopt(fd, C.IPPROTO_IPV6, C.IPV6_V6ONLY, e.family === 'inet6' ? 1 : 0);

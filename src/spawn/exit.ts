@@ -1,7 +1,6 @@
 // Reports the end of a natively spawned child, once, from its pidfd: readable means exited, and
 // waitid on it reaps the child. It does not start children (spawn.ts does) and never signals them.
 import * as native from '../native/index.js';
-import type { ChildStatus } from '../native/index.js';
 import type { HandlerEnd } from './request.js';
 
 /** How often to look when the event loop cannot watch the pidfd (a Poller could not be made). */
@@ -20,9 +19,11 @@ export function watchExit(pidfd: number, onEnd: (end: HandlerEnd) => void): void
   /** True once the child was reaped and reported. */
   const check = (): boolean => {
     if (ended) return true;
-    let status: ChildStatus | null;
+    let status: HandlerEnd | null;
     try {
-      status = native.waitPidfd(pidfd);
+      const s = native.waitPidfd(pidfd);
+      // The CPU times and peak RSS it also gives are not part of HandlerEnd (yet).
+      status = s && { code: s.code, signal: s.signal };
     } catch {
       // ECHILD: someone else reaped it (a waitpid(-1) elsewhere); how it ended is lost.
       status = { code: null, signal: null };

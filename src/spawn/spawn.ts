@@ -1,7 +1,7 @@
 // Starts one handler with a socket on fds 0, 1 and 2 and reports its end exactly once. It does
 // not decide whom to start or when; dispatch does.
 //
-// The native spawn (clone + execve, see fdsock.c) costs the event loop a fraction of what
+// The native spawn (clone + execve, see native/spawn.c) costs the event loop a fraction of what
 // child_process.spawn does (no fork of the whole supervisor, no ChildProcess object) and sets
 // supplementary groups as initgroups would. It needs pidfds to learn of exits; on kernels without
 // them (before 5.3) child-process.ts is used instead.
@@ -12,14 +12,24 @@ import { childSetup, SpawnError, type HandlerEnd, type SpawnRequest } from './re
 
 export { SpawnError, type HandlerEnd, type SpawnRequest } from './request.js';
 
-/** Whether this kernel has pidfds: pidfd_open of our own pid, asked once when this module loads. */
-export const NATIVE_SPAWN: boolean = (() => {
-  try {
-    native.close(native.pidfdOpen(process.pid));
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code !== 'ENOSYS';
-  }
+/**
+ * Whether this kernel has pidfds: pidfd_open of our own pid, asked on the first call and
+ * remembered (not when this module loads: importing must not need the addon, for --help).
+ */
+export const nativeSpawn: () => boolean = (() => {
+  let known: boolean | undefined;
+  return () => {
+    if (known === undefined) {
+      try {
+        native.close(native.pidfdOpen(process.pid));
+        known = true;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ERR_NATIVE_MISSING') throw err;
+        known = (err as NodeJS.ErrnoException).code !== 'ENOSYS';
+      }
+    }
+    return known;
+  };
 })();
 
 /**
@@ -29,7 +39,7 @@ export const NATIVE_SPAWN: boolean = (() => {
  */
 export function spawnHandler(req: SpawnRequest, onEnd: (end: HandlerEnd) => void): number {
   const asRoot = process.getuid?.() === 0;
-  if (!NATIVE_SPAWN) return spawnWithChildProcess(req, onEnd, asRoot);
+  if (!nativeSpawn()) return spawnWithChildProcess(req, onEnd, asRoot);
   const { file, argv, env, opts } = childSetup(req, asRoot);
   let child;
   try {

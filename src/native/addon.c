@@ -1,0 +1,78 @@
+/*
+ * addon.c: the addon's one exports table: which C function each JavaScript name calls, the
+ * Poller class, and the numeric constants of this platform that callers pass back in. It takes
+ * no decisions and makes no system calls. The functions live in one file per concern:
+ *
+ *   napi.c      the failure convention, argument readers and value setters
+ *   sockaddr.c  text and SockAddr objects <-> struct sockaddr
+ *   sock.c      socket system calls by fd number
+ *   sockfile.c  unix socket files with their mode at birth, chowned by fd
+ *   fd.c        fd flags, close, close-on-exec, the pid file lock
+ *   nss.c       user and group lookups
+ *   spawn.c     handler spawn, exit status, pidfds
+ *   poller.c    readiness without reading (uv_poll)
+ *
+ * src/native/index.ts is its only importer, and carries the types.
+ */
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include "exports.h"
+#include "napi.h"
+
+/*
+ * Sorted by name. Each one is used by a caller in src/, but UV_READABLE, kept because it gives
+ * meaning to the events mask a Poller reports.
+ */
+static const struct {
+  const char *name;
+  int value;
+} constants[] = {
+    {"AF_INET", AF_INET},
+    {"AF_INET6", AF_INET6},
+    {"AF_UNIX", AF_UNIX},
+    {"IPPROTO_IPV6", IPPROTO_IPV6},
+    {"IPV6_V6ONLY", IPV6_V6ONLY},
+    {"O_NONBLOCK", O_NONBLOCK},
+    {"RLIMIT_AS", RLIMIT_AS},
+    {"RLIMIT_CPU", RLIMIT_CPU},
+    {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+    {"RLIMIT_NPROC", RLIMIT_NPROC},
+    {"SOCK_DGRAM", SOCK_DGRAM},
+    {"SOCK_SEQPACKET", SOCK_SEQPACKET},
+    {"SOCK_STREAM", SOCK_STREAM},
+    {"SOL_SOCKET", SOL_SOCKET},
+    {"SO_REUSEADDR", SO_REUSEADDR},
+    {"SO_TYPE", SO_TYPE},
+    {"UV_READABLE", UV_READABLE},
+};
+
+#define FN(name) {#name, NULL, js_##name, NULL, NULL, NULL, napi_enumerable, NULL}
+
+NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
+  napi_property_descriptor fns[] = {
+      FN(accept),          FN(bind),            FN(bindUnix),        FN(chownSocketFile), FN(close),
+      FN(cloexecFrom),     FN(connect),         FN(getgrnam),        FN(getgrouplist),    FN(getpeercred),
+      FN(getpwnam),        FN(getsockname),     FN(getsockopt),      FN(listen),          FN(lockPidFile),
+      FN(pidfdOpen),       FN(recvfrom),        FN(recvfromRaw),     FN(send),            FN(sendto),
+      FN(sendtoRaw),       FN(sendtoUnix),      FN(setNonBlocking),  FN(setsockopt),      FN(socket),
+      FN(spawnHandler),    FN(waitPidfd),
+  };
+  CHECK(napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns));
+
+  napi_value poller = poller_class(env);
+  if (poller == NULL) return NULL;
+  CHECK(napi_set_named_property(env, exports, "Poller", poller));
+
+  napi_value consts;
+  CHECK(napi_create_object(env, &consts));
+  for (size_t i = 0; i < sizeof constants / sizeof constants[0]; i++) {
+    if (!set_int(env, consts, constants[i].name, constants[i].value)) return napi_failed(env);
+  }
+  CHECK(napi_object_freeze(env, consts));
+  CHECK(napi_set_named_property(env, exports, "constants", consts));
+  return exports;
+}

@@ -1,0 +1,514 @@
+/*
+ * spawn.c: one job, starting a handler and learning how it ended. spawnHandler runs
+ * clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD) and, in the child, raw system calls up to execve;
+ * waitPidfd reaps through the pidfd; pidfdOpen makes a pidfd for a pid. Node's child_process
+ * cannot set supplementary groups, hand over an fd as 0, 1 and 2 without a copy in the parent's
+ * event loop, report exits through a pollable fd, or say what a child cost (waitPidfd's CPU
+ * times and peak RSS come from the raw waitid's struct rusage argument).
+ *
+ * Functions that take decisions, and why:
+ *   - spawn_child stops at the first failing step and exits with that step's status (table
+ *     below), recording the step and errno for js_spawnHandler, which throws them; the order of
+ *     the steps (signals, fds, groups, gid, uid, umask, nice, limits, cwd, blocking, execve) is
+ *     itself the security policy the handler contract states, and lives here because it must
+ *     run between clone and execve.
+ *   - spawn_child clears O_NONBLOCK on fd 0: handlers expect a blocking socket.
+ *   - js_spawnHandler reaps a child that failed before exec (retrying waitid on EINTR), so no
+ *     zombie is left; one that exec'd is reaped by js_waitPidfd.
+ *   - js_waitPidfd retries waitid on EINTR, and returns null, not an error, while the child
+ *     runs (EAGAIN from a non-blocking pidfd, or no child reported).
+ * The choice between this spawn and child_process (kernels without pidfds) is the caller's.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "exports.h"
+#include "napi.h"
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+/* P_PIDFD of linux/wait.h (Linux 5.4); glibc only names it since 2.36. */
+#define WAIT_P_PIDFD 3
+/* The kernel's sigset_t: _NSIG - 1 signals, one bit each (glibc's _NSIG counts signal 0). */
+#define KERNEL_SIGSET_BYTES ((_NSIG - 1) / 8)
+/* The child runs a few system calls and nothing else; 64 KiB is far more than it needs. */
+#define CHILD_STACK_BYTES (64 * 1024)
+
+/* 32-bit x86 and arm name the 32-bit-id calls apart from the 16-bit ones. */
+#ifdef SYS_setgroups32
+#define NR_SETGROUPS SYS_setgroups32
+#define NR_SETGID SYS_setgid32
+#define NR_SETUID SYS_setuid32
+#else
+#define NR_SETGROUPS SYS_setgroups
+#define NR_SETGID SYS_setgid
+#define NR_SETUID SYS_setuid
+#endif
+
+/*
+ * The steps of the child between clone and execve, in order. When one fails the child records
+ * the step and errno in memory it shares with the parent (CLONE_VM) and exits at once with the
+ * step's status, so that even a reaper that is not us can tell what went wrong:
+ *
+ *   status  step            system call(s)
+ *   101     setsid          setsid
+ *   102     rt_sigaction    rt_sigaction(sig, SIG_DFL) for signals 1..64 but SIGKILL, SIGSTOP
+ *   103     rt_sigprocmask  rt_sigprocmask(SIG_SETMASK, empty)
+ *   104     dup2            dup3(fd, 0|1|2), or fcntl(F_SETFD, 0) where fd already is 0, 1 or 2
+ *   105     close           close(fd) when fd > 2
+ *   106     setgroups       setgroups
+ *   107     setgid          setgid
+ *   108     setuid          setuid
+ *   109     setpriority     setpriority(PRIO_PROCESS, 0, nice) when nice != 0
+ *   110     prlimit         prlimit64(0, resource, limit) for each limit asked
+ *   111     chdir           chdir
+ *   112     fcntl           fcntl(0, F_GETFL / F_SETFL) clearing O_NONBLOCK
+ *   127     execve          execve (as posix_spawn and the shells report a failed exec)
+ *
+ * umask(2) cannot fail, so it has no status.
+ */
+typedef enum {
+  STEP_NONE,
+  STEP_SETSID,
+  STEP_SIGACTION,
+  STEP_SIGMASK,
+  STEP_DUP,
+  STEP_CLOSE,
+  STEP_SETGROUPS,
+  STEP_SETGID,
+  STEP_SETUID,
+  STEP_NICE,
+  STEP_RLIMIT,
+  STEP_CHDIR,
+  STEP_BLOCKING,
+  STEP_EXECVE,
+  STEP_COUNT
+} spawn_step_t;
+
+static const struct {
+  const char *syscall;
+  int status;
+} spawn_steps[STEP_COUNT] = {
+    [STEP_NONE] = {"clone", 0},
+    [STEP_SETSID] = {"setsid", 101},
+    [STEP_SIGACTION] = {"rt_sigaction", 102},
+    [STEP_SIGMASK] = {"rt_sigprocmask", 103},
+    [STEP_DUP] = {"dup2", 104},
+    [STEP_CLOSE] = {"close", 105},
+    [STEP_SETGROUPS] = {"setgroups", 106},
+    [STEP_SETGID] = {"setgid", 107},
+    [STEP_SETUID] = {"setuid", 108},
+    [STEP_NICE] = {"setpriority", 109},
+    [STEP_RLIMIT] = {"prlimit", 110},
+    [STEP_CHDIR] = {"chdir", 111},
+    [STEP_BLOCKING] = {"fcntl", 112},
+    [STEP_EXECVE] = {"execve", 127},
+};
+
+/* prlimit64's struct rlimit64. */
+typedef struct {
+  uint64_t cur;
+  uint64_t max;
+} kernel_rlimit_t;
+
+typedef struct {
+  int resource;
+  kernel_rlimit_t limit;
+} spawn_rlimit_t;
+
+/* Everything the child needs, prepared by the parent: the child allocates nothing. */
+typedef struct {
+  char *file;
+  char **argv;
+  char **envp;
+  char *cwd;
+  int fd;
+  int64_t uid; /* -1: unchanged */
+  int64_t gid; /* -1: unchanged */
+  bool set_groups;
+  size_t ngroups;
+  gid_t *groups;
+  uint32_t umask;
+  int32_t nice;
+  size_t nrlimits;
+  spawn_rlimit_t *rlimits;
+  /* Written by the child on failure, read by the parent once clone returns. */
+  volatile int failed_step;
+  volatile int failed_errno;
+  volatile int failed_rlimit;
+} spawn_t;
+
+/* Child: record the failed step and its errno where the parent will look, and exit. */
+static void child_fail(spawn_t *s, spawn_step_t step) {
+  s->failed_errno = errno;
+  s->failed_step = step;
+  syscall(SYS_exit_group, spawn_steps[step].status);
+  __builtin_unreachable();
+}
+
+/*
+ * The child, between clone and execve. It shares the parent's memory and the calling thread's
+ * TLS, so it uses raw system calls only: glibc's setuid, setgid and setgroups signal every thread
+ * of the process (they are process-wide in POSIX), which in a vfork child would reach the
+ * parent's threads. All signals are blocked on entry (inherited from the parent's mask), so no
+ * handler of the parent can run here before the dispositions are reset.
+ */
+static int spawn_child(void *arg) {
+  spawn_t *s = arg;
+  if (syscall(SYS_setsid) < 0) child_fail(s, STEP_SETSID);
+
+  /* A zeroed kernel struct sigaction is SIG_DFL, no flags and an empty mask on every layout. */
+  static const unsigned char dfl[64];
+  for (int sig = 1; sig < _NSIG; sig++) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    if (syscall(SYS_rt_sigaction, sig, dfl, NULL, KERNEL_SIGSET_BYTES) < 0) child_fail(s, STEP_SIGACTION);
+  }
+  static const unsigned char empty[KERNEL_SIGSET_BYTES];
+  if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, empty, NULL, KERNEL_SIGSET_BYTES) < 0) child_fail(s, STEP_SIGMASK);
+
+  /* dup3 rather than dup2 (which some architectures lack); both leave the copy without CLOEXEC. */
+  for (int target = 0; target <= 2; target++) {
+    long r = s->fd == target ? syscall(SYS_fcntl, target, F_SETFD, 0) : syscall(SYS_dup3, s->fd, target, 0);
+    if (r < 0) child_fail(s, STEP_DUP);
+  }
+  if (s->fd > 2 && syscall(SYS_close, s->fd) < 0) child_fail(s, STEP_CLOSE);
+
+  /* Groups first and uid last: once the uid is not 0, the other two are no longer allowed. */
+  if (s->set_groups && syscall(NR_SETGROUPS, s->ngroups, s->groups) < 0) child_fail(s, STEP_SETGROUPS);
+  if (s->gid >= 0 && syscall(NR_SETGID, (gid_t)s->gid) < 0) child_fail(s, STEP_SETGID);
+  if (s->uid >= 0 && syscall(NR_SETUID, (uid_t)s->uid) < 0) child_fail(s, STEP_SETUID);
+
+  syscall(SYS_umask, s->umask);
+  if (s->nice != 0 && syscall(SYS_setpriority, PRIO_PROCESS, 0, s->nice) < 0) child_fail(s, STEP_NICE);
+  for (size_t i = 0; i < s->nrlimits; i++) {
+    if (syscall(SYS_prlimit64, 0, s->rlimits[i].resource, &s->rlimits[i].limit, NULL) < 0) {
+      s->failed_rlimit = s->rlimits[i].resource;
+      child_fail(s, STEP_RLIMIT);
+    }
+  }
+  if (syscall(SYS_chdir, s->cwd) < 0) child_fail(s, STEP_CHDIR);
+
+  /* The handler gets a blocking socket (the flag is the open file's, shared by 0, 1 and 2). */
+  long flags = syscall(SYS_fcntl, 0, F_GETFL);
+  if (flags < 0) child_fail(s, STEP_BLOCKING);
+  if ((flags & O_NONBLOCK) && syscall(SYS_fcntl, 0, F_SETFL, flags & ~(long)O_NONBLOCK) < 0) child_fail(s, STEP_BLOCKING);
+
+  syscall(SYS_execve, s->file, s->argv, s->envp);
+  child_fail(s, STEP_EXECVE);
+  return 127;
+}
+
+/* Frees a NULL-terminated array of strings. */
+static void free_strings(char **v) {
+  if (v == NULL) return;
+  for (char **p = v; *p; p++) free(*p);
+  free(v);
+}
+
+/* A malloc'd, NULL-terminated copy of an array of strings. */
+static char **arg_strings(napi_env env, napi_value v, const char *name) {
+  bool is_array = false;
+  uint32_t n = 0;
+  if (napi_is_array(env, v, &is_array) != napi_ok || !is_array) return (bad_arg(env, name, "string[]"), NULL);
+  if (napi_get_array_length(env, v, &n) != napi_ok) return (napi_failed(env), NULL);
+  char **out = calloc((size_t)n + 1, sizeof *out);
+  if (out == NULL) return (throw_errno(env, ENOMEM, "malloc"), NULL);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value item;
+    if (napi_get_element(env, v, i, &item) != napi_ok) {
+      napi_failed(env);
+      free_strings(out);
+      return NULL;
+    }
+    if ((out[i] = arg_cstring(env, item, name)) == NULL) {
+      free_strings(out);
+      return NULL;
+    }
+  }
+  return out;
+}
+
+/* A named property of the options object. */
+static bool opt(napi_env env, napi_value opts, const char *key, napi_value *out) {
+  if (napi_get_named_property(env, opts, key, out) != napi_ok) return (napi_failed(env), false);
+  return true;
+}
+
+/* A uid or gid option: -1 (unchanged) or an id of 0..2^32-1. */
+static bool opt_id(napi_env env, napi_value opts, const char *key, int64_t *out) {
+  napi_value v;
+  return opt(env, opts, key, &v) && arg_id(env, v, key, out);
+}
+
+/* An rlimit value: Infinity or -1 mean RLIM_INFINITY. */
+static bool rlimit_value(napi_env env, napi_value v, uint64_t *out) {
+  double d;
+  if (!is_type(env, v, napi_number)) return bad_arg(env, "rlimits[i][1..2]", "number");
+  if (napi_get_value_double(env, v, &d) != napi_ok) return (napi_failed(env), false);
+  if (d == -1 || d >= 18446744073709551615.0) {
+    *out = UINT64_MAX;
+    return true;
+  }
+  if (d < 0 || d != d || d != (double)(uint64_t)d) {
+    return out_of_range(env, "An rlimit must be -1, Infinity or a non-negative integer");
+  }
+  *out = (uint64_t)d;
+  return true;
+}
+
+/* opts.groups: null (unchanged) or an array of gids. */
+static bool opt_groups(napi_env env, napi_value opts, spawn_t *s) {
+  napi_value v;
+  if (!opt(env, opts, "groups", &v)) return false;
+  if (is_type(env, v, napi_null) || is_type(env, v, napi_undefined)) return true;
+  bool is_array = false;
+  uint32_t n = 0;
+  if (napi_is_array(env, v, &is_array) != napi_ok || !is_array) return bad_arg(env, "groups", "number[] or null");
+  if (napi_get_array_length(env, v, &n) != napi_ok) return (napi_failed(env), false);
+  s->set_groups = true;
+  s->ngroups = n;
+  s->groups = calloc(n ? n : 1, sizeof *s->groups);
+  if (s->groups == NULL) return (throw_errno(env, ENOMEM, "malloc"), false);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value item;
+    uint32_t gid;
+    if (napi_get_element(env, v, i, &item) != napi_ok) return (napi_failed(env), false);
+    if (!arg_uint(env, item, "groups[i]", &gid)) return false;
+    s->groups[i] = (gid_t)gid;
+  }
+  return true;
+}
+
+/* opts.rlimits: an array of [resource, soft, hard]. */
+static bool opt_rlimits(napi_env env, napi_value opts, spawn_t *s) {
+  napi_value v;
+  if (!opt(env, opts, "rlimits", &v)) return false;
+  if (is_type(env, v, napi_undefined)) return true;
+  bool is_array = false;
+  uint32_t n = 0;
+  if (napi_is_array(env, v, &is_array) != napi_ok || !is_array) return bad_arg(env, "rlimits", "Array<[number, number, number]>");
+  if (napi_get_array_length(env, v, &n) != napi_ok) return (napi_failed(env), false);
+  s->rlimits = calloc(n ? n : 1, sizeof *s->rlimits);
+  if (s->rlimits == NULL) return (throw_errno(env, ENOMEM, "malloc"), false);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value item, part[3];
+    bool tuple = false;
+    uint32_t len = 0;
+    if (napi_get_element(env, v, i, &item) != napi_ok) return (napi_failed(env), false);
+    if (napi_is_array(env, item, &tuple) != napi_ok || !tuple || napi_get_array_length(env, item, &len) != napi_ok || len != 3)
+      return bad_arg(env, "rlimits[i]", "[number, number, number]");
+    for (uint32_t k = 0; k < 3; k++)
+      if (napi_get_element(env, item, k, &part[k]) != napi_ok) return (napi_failed(env), false);
+    int32_t resource;
+    if (!arg_int(env, part[0], "rlimits[i][0]", &resource) || !rlimit_value(env, part[1], &s->rlimits[i].limit.cur) ||
+        !rlimit_value(env, part[2], &s->rlimits[i].limit.max))
+      return false;
+    s->rlimits[i].resource = resource;
+  }
+  s->nrlimits = n;
+  return true;
+}
+
+/* Reads (file, argv, env, opts) into `s`; false with a JS exception pending on bad input. */
+static bool spawn_args(napi_env env, const args_t *a, spawn_t *s) {
+  napi_value opts = a->argv[3], v;
+  if ((s->file = arg_cstring(env, a->argv[0], "file")) == NULL) return false;
+  if ((s->argv = arg_strings(env, a->argv[1], "argv")) == NULL) return false;
+  if ((s->envp = arg_strings(env, a->argv[2], "env")) == NULL) return false;
+  if (!is_type(env, opts, napi_object)) return bad_arg(env, "opts", "object");
+  int32_t fd, nice;
+  uint32_t mask;
+  if (!opt(env, opts, "fd", &v) || !arg_int(env, v, "fd", &fd)) return false;
+  if (fd < 0) return (throw_errno_detail(env, EBADF, "dup2", "(negative fd)"), false);
+  s->fd = fd;
+  if (!opt_id(env, opts, "uid", &s->uid) || !opt_id(env, opts, "gid", &s->gid) || !opt_groups(env, opts, s)) return false;
+  if (!opt(env, opts, "umask", &v) || !arg_uint(env, v, "umask", &mask)) return false;
+  s->umask = mask & 0777;
+  if (!opt(env, opts, "nice", &v) || !arg_int(env, v, "nice", &nice)) return false;
+  s->nice = nice;
+  if (!opt_rlimits(env, opts, s)) return false;
+  if (!opt(env, opts, "cwd", &v) || (s->cwd = arg_cstring(env, v, "cwd")) == NULL) return false;
+  return true;
+}
+
+static void spawn_free(spawn_t *s) {
+  free(s->file);
+  free_strings(s->argv);
+  free_strings(s->envp);
+  free(s->cwd);
+  free(s->groups);
+  free(s->rlimits);
+}
+
+/* The error of a child that failed before execve, naming the step, with the path where one applies. */
+static napi_value child_error(napi_env env, const spawn_t *s) {
+  spawn_step_t step = (spawn_step_t)s->failed_step;
+  const char *syscall = spawn_steps[step].syscall;
+  char detail[96] = "";
+  const char *path = step == STEP_EXECVE ? s->file : step == STEP_CHDIR ? s->cwd : NULL;
+  if (path) snprintf(detail, sizeof detail, "%.80s", path);
+  if (step == STEP_RLIMIT) snprintf(detail, sizeof detail, "(resource %d)", s->failed_rlimit);
+  napi_value e = errno_error(env, s->failed_errno, syscall, detail);
+  if (e == NULL || (path && !set_str(env, e, "path", path, NAPI_AUTO_LENGTH))) return NULL;
+  return e;
+}
+
+/*
+ * clone(2) with CLONE_VM | CLONE_VFORK | CLONE_PIDFD, then execve(2) in the child: starts a
+ * handler with `opts.fd` on 0, 1 and 2 and returns { pid, pidfd } (pidfd close-on-exec). The
+ * calling thread is suspended only until the child has exec'd or failed; a failure before exec
+ * is thrown here, with `syscall` naming the step, and that child is already reaped.
+ */
+napi_value js_spawnHandler(napi_env env, napi_callback_info info) {
+  args_t a;
+  if (!get_args(env, info, &a)) return NULL;
+  spawn_t s;
+  memset(&s, 0, sizeof s);
+  napi_value result = NULL;
+  char *stack = NULL;
+  if (!spawn_args(env, &a, &s)) goto out;
+  if ((stack = malloc(CHILD_STACK_BYTES)) == NULL) {
+    throw_errno(env, ENOMEM, "malloc");
+    goto out;
+  }
+  char *top = (char *)((uintptr_t)(stack + CHILD_STACK_BYTES) & ~(uintptr_t)15);
+
+  /*
+   * Block every signal in this thread (glibc's internal ones too, as its posix_spawn does) so
+   * that the child starts with all of them blocked and none of our handlers can run in it.
+   */
+  unsigned char all[KERNEL_SIGSET_BYTES], old[KERNEL_SIGSET_BYTES];
+  memset(all, 0xff, sizeof all);
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, all, old, KERNEL_SIGSET_BYTES);
+  int pidfd = -1;
+  pid_t pid = clone(spawn_child, top, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &s, &pidfd);
+  int clone_errno = errno;
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, old, NULL, KERNEL_SIGSET_BYTES);
+
+  if (pid < 0) {
+    throw_errno(env, clone_errno, "clone");
+    goto out;
+  }
+  if (s.failed_step != STEP_NONE) {
+    /* The child has exited (or is about to): reap it, so no zombie is left behind. */
+    siginfo_t si;
+    while (syscall(SYS_waitid, WAIT_P_PIDFD, pidfd, &si, WEXITED, NULL) < 0 && errno == EINTR) {
+    }
+    close(pidfd);
+    throw_error_value(env, child_error(env, &s));
+    goto out;
+  }
+  if (napi_create_object(env, &result) != napi_ok || !set_int(env, result, "pid", pid) || !set_int(env, result, "pidfd", pidfd)) {
+    /* Not reachable in practice; the child runs on, and its pidfd stays ours to report. */
+    result = napi_failed(env);
+  }
+out:
+  free(stack);
+  spawn_free(&s);
+  return result;
+}
+
+/* Node's name for a signal number ('SIGSEGV'); realtime signals are 'SIGRTMIN+n'. */
+static const struct {
+  int signo;
+  const char *name;
+} signal_names[] = {
+    {SIGHUP, "SIGHUP"},     {SIGINT, "SIGINT"},       {SIGQUIT, "SIGQUIT"},     {SIGILL, "SIGILL"},   {SIGTRAP, "SIGTRAP"},
+    {SIGABRT, "SIGABRT"},   {SIGBUS, "SIGBUS"},       {SIGFPE, "SIGFPE"},       {SIGKILL, "SIGKILL"}, {SIGUSR1, "SIGUSR1"},
+    {SIGSEGV, "SIGSEGV"},   {SIGUSR2, "SIGUSR2"},     {SIGPIPE, "SIGPIPE"},     {SIGALRM, "SIGALRM"}, {SIGTERM, "SIGTERM"},
+    {SIGCHLD, "SIGCHLD"},   {SIGCONT, "SIGCONT"},     {SIGSTOP, "SIGSTOP"},     {SIGTSTP, "SIGTSTP"}, {SIGTTIN, "SIGTTIN"},
+    {SIGTTOU, "SIGTTOU"},   {SIGURG, "SIGURG"},       {SIGXCPU, "SIGXCPU"},     {SIGXFSZ, "SIGXFSZ"}, {SIGVTALRM, "SIGVTALRM"},
+    {SIGPROF, "SIGPROF"},   {SIGWINCH, "SIGWINCH"},   {SIGIO, "SIGIO"},         {SIGSYS, "SIGSYS"},
+#ifdef SIGSTKFLT
+    {SIGSTKFLT, "SIGSTKFLT"},
+#endif
+#ifdef SIGPWR
+    {SIGPWR, "SIGPWR"},
+#endif
+};
+
+static void signal_name(int signo, char *buf, size_t size) {
+  for (size_t i = 0; i < sizeof signal_names / sizeof signal_names[0]; i++) {
+    if (signal_names[i].signo == signo) {
+      snprintf(buf, size, "%s", signal_names[i].name);
+      return;
+    }
+  }
+  if (signo >= SIGRTMIN && signo <= SIGRTMAX)
+    snprintf(buf, size, "SIGRTMIN+%d", signo - SIGRTMIN);
+  else
+    snprintf(buf, size, "SIG%d", signo);
+}
+
+/*
+ * The kernel's struct rusage, which waitid's fifth argument fills: timevals of two longs, then
+ * fourteen longs. glibc's own struct differs where time_t is 64-bit on a 32-bit ABI.
+ */
+typedef struct {
+  long utime_sec, utime_usec;
+  long stime_sec, stime_usec;
+  long maxrss; /* KiB */
+  long rest[13];
+} kernel_rusage_t;
+
+/*
+ * waitid(2) P_PIDFD with WEXITED | WNOHANG, by raw system call for its struct rusage argument
+ * (glibc's waitid() has none): { code, signal, utimeUs, stimeUs, maxRssKb } once the child ended
+ * (and is reaped), null while it runs. maxrss is never below our own RSS when the child was
+ * spawned: exec records the high-water mark of the memory the child left, which was ours.
+ */
+napi_value js_waitPidfd(napi_env env, napi_callback_info info) {
+  args_t a;
+  int32_t pidfd;
+  if (!get_args(env, info, &a) || !arg_int(env, a.argv[0], "pidfd", &pidfd)) return NULL;
+  siginfo_t si;
+  kernel_rusage_t ru;
+  memset(&si, 0, sizeof si);
+  memset(&ru, 0, sizeof ru);
+  long r;
+  do r = syscall(SYS_waitid, WAIT_P_PIDFD, pidfd, &si, WEXITED | WNOHANG, &ru);
+  while (r < 0 && errno == EINTR);
+  if (r < 0 && errno != EAGAIN) return throw_errno(env, errno, "waitid");
+  if (r < 0 || si.si_pid == 0) return null_value(env);
+  napi_value obj, code, sig;
+  CHECK(napi_create_object(env, &obj));
+  if (si.si_code == CLD_EXITED) {
+    CHECK(napi_create_int32(env, si.si_status, &code));
+    CHECK(napi_get_null(env, &sig));
+  } else {
+    char name[32];
+    signal_name(si.si_status, name, sizeof name);
+    CHECK(napi_get_null(env, &code));
+    CHECK(napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &sig));
+  }
+  CHECK(napi_set_named_property(env, obj, "code", code));
+  CHECK(napi_set_named_property(env, obj, "signal", sig));
+  if (!set_int(env, obj, "utimeUs", (int64_t)ru.utime_sec * 1000000 + ru.utime_usec) ||
+      !set_int(env, obj, "stimeUs", (int64_t)ru.stime_sec * 1000000 + ru.stime_usec) || !set_int(env, obj, "maxRssKb", ru.maxrss))
+    return napi_failed(env);
+  return obj;
+}
+
+/* pidfd_open(2): a close-on-exec fd for process `pid`; ENOSYS on kernels before 5.3. */
+napi_value js_pidfdOpen(napi_env env, napi_callback_info info) {
+  args_t a;
+  int32_t pid;
+  if (!get_args(env, info, &a) || !arg_int(env, a.argv[0], "pid", &pid)) return NULL;
+  long fd = syscall(SYS_pidfd_open, pid, 0);
+  if (fd < 0) return throw_errno(env, errno, "pidfd_open");
+  return int_value(env, fd);
+}

@@ -1,0 +1,110 @@
+// spawn.c: handlers started by clone + execve, failures before exec named by step and reaped,
+// exit status through the pidfd, and pidfd_open; real child processes only.
+import { describe, expect, it } from 'vitest';
+import * as native from '../../src/native/index.js';
+import { ADDON, fdFlags, readiness, run, thrown } from '../helpers/native.js';
+
+const C = native.constants;
+
+describe('processes', () => {
+  const O_CLOEXEC = 0o2000000;
+  const opts = (o: Partial<native.SpawnOptions> = {}): native.SpawnOptions => ({
+    fd: 0, uid: -1, gid: -1, groups: null, umask: 0o022, nice: 0, rlimits: [], cwd: '/', ...o,
+  });
+
+  it('spawnHandler returns the pid and a close-on-exec pidfd; waitPidfd is null while it runs, then gives the exit code', async () => {
+    const child = native.spawnHandler('/bin/sh', ['sh', '-c', 'exit 5'], [], opts());
+    try {
+      expect(child.pid).toBeGreaterThan(0);
+      expect(fdFlags(child.pidfd) & O_CLOEXEC).toBe(O_CLOEXEC);
+      await readiness(child.pidfd);
+      expect(native.waitPidfd(child.pidfd)).toMatchObject({ code: 5, signal: null });
+    } finally {
+      native.close(child.pidfd);
+    }
+  });
+
+  it('waitPidfd names the killing signal as Node does, then throws ECHILD once the child is reaped', async () => {
+    const child = native.spawnHandler('/bin/sleep', ['sleep', '30'], [], opts());
+    try {
+      expect(native.waitPidfd(child.pidfd)).toBeNull();
+      process.kill(child.pid, 'SIGKILL');
+      await readiness(child.pidfd);
+      expect(native.waitPidfd(child.pidfd)).toMatchObject({ code: null, signal: 'SIGKILL' });
+      expect(thrown(() => native.waitPidfd(child.pidfd))).toMatchObject({ code: 'ECHILD', syscall: 'waitid' });
+    } finally {
+      native.close(child.pidfd);
+    }
+  });
+
+  it("waitPidfd reports the reaped child's CPU times and peak RSS", async () => {
+    // dd reads zeros into one 128 MiB buffer, so every page of it was resident at some point.
+    const child = native.spawnHandler('/bin/dd', ['dd', 'if=/dev/zero', 'of=/dev/null', 'bs=128M', 'count=2'], [], opts({ fd: 2 }));
+    try {
+      await readiness(child.pidfd);
+      const status = native.waitPidfd(child.pidfd)!;
+      expect(status).toMatchObject({ code: 0, signal: null });
+      expect(status.maxRssKb).toBeGreaterThanOrEqual(128 * 1024);
+      expect(Number.isInteger(status.utimeUs) && Number.isInteger(status.stimeUs)).toBe(true);
+      // Copying 256 MiB out of /dev/zero is kernel work: some system time is accounted to it.
+      expect(status.stimeUs).toBeGreaterThan(0);
+      expect(status.utimeUs).toBeGreaterThanOrEqual(0);
+    } finally {
+      native.close(child.pidfd);
+    }
+    // A child that allocates nothing reports no more than our own peak: until execve it ran in
+    // our memory (CLONE_VM), and Linux keeps that memory's high-water mark as the child's.
+    const small = native.spawnHandler('/bin/true', ['true'], [], opts());
+    try {
+      await readiness(small.pidfd);
+      expect(native.waitPidfd(small.pidfd)!.maxRssKb).toBeLessThanOrEqual(process.resourceUsage().maxRSS);
+    } finally {
+      native.close(small.pidfd);
+    }
+  });
+
+  it.each([
+    { what: 'a missing program', file: '/nonexistent/prog', o: {}, want: { code: 'ENOENT', syscall: 'execve', path: '/nonexistent/prog' } },
+    { what: 'a directory as the program', file: '/', o: {}, want: { code: 'EACCES', syscall: 'execve' } },
+    { what: 'a missing cwd', file: '/bin/true', o: { cwd: '/nonexistent' }, want: { code: 'ENOENT', syscall: 'chdir', path: '/nonexistent' } },
+    { what: 'a soft limit above the hard one', file: '/bin/true', o: { rlimits: [[C.RLIMIT_NOFILE, 20, 10]] as native.Rlimit[] }, want: { code: 'EINVAL', syscall: 'prlimit' } },
+    { what: 'an fd that is not open', file: '/bin/true', o: { fd: 9999 }, want: { code: 'EBADF', syscall: 'dup2' } },
+  ])('a child that fails before exec throws with the step as syscall ($what) and is reaped', async ({ file, o, want }) => {
+    expect(thrown(() => native.spawnHandler(file, ['x'], [], opts(o)))).toMatchObject(want);
+    const { zombies } = await import('../helpers/client.js');
+    expect(await zombies(process.pid)).toEqual([]);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('a supervisor that is not root gets EPERM from setgroups, setgid and setuid, and EACCES from a lower nice', async () => {
+    const script = `
+      const a = require(process.env.ADDON);
+      const base = { fd: 0, uid: -1, gid: -1, groups: null, umask: 18, nice: 0, rlimits: [], cwd: '/' };
+      const out = [{ groups: [0] }, { gid: 0 }, { uid: 0 }, { nice: -5 }].map((o) => {
+        try { a.spawnHandler('/bin/true', ['true'], [], { ...base, ...o }); return 'spawned'; }
+        catch (e) { return e.syscall + ' ' + e.code; }
+      });
+      console.log(JSON.stringify(out));
+    `;
+    const nobody = native.getpwnam('nobody')!;
+    const r = await run('/usr/bin/setpriv', [`--reuid=${nobody.uid}`, `--regid=${nobody.gid}`, '--clear-groups', process.execPath, '-e', script], { env: { ADDON } });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual(['setgroups EPERM', 'setgid EPERM', 'setuid EPERM', 'setpriority EACCES']);
+  });
+
+  it('rejects bad arguments with Node-style TypeErrors and RangeErrors before starting anything', () => {
+    expect(thrown(() => native.spawnHandler('/bin/true', 'true' as unknown as string[], [], opts()))).toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    expect(thrown(() => native.spawnHandler('/bin/true', ['tr\0ue'], [], opts()))).toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+    expect(thrown(() => native.spawnHandler('/bin/true', ['true'], [], opts({ uid: -2 })))).toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
+    expect(thrown(() => native.spawnHandler('/bin/true', ['true'], [], opts({ groups: ['x'] as unknown as number[] })))).toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+  });
+
+  it('pidfdOpen gives a close-on-exec pidfd and throws ESRCH for no such process', () => {
+    const fd = native.pidfdOpen(process.pid);
+    try {
+      expect(fdFlags(fd) & O_CLOEXEC).toBe(O_CLOEXEC);
+    } finally {
+      native.close(fd);
+    }
+    expect(thrown(() => native.pidfdOpen(0x3ffffff0))).toMatchObject({ code: 'ESRCH', syscall: 'pidfd_open' });
+  });
+});
