@@ -1,6 +1,6 @@
 // Turns a ServiceEntry into a bound (and, for connection types, listening) socket. It does not
 // watch the socket or dispatch connections.
-import { lstatSync, unlinkSync, chmodSync, chownSync } from 'node:fs';
+import { lstatSync, unlinkSync } from 'node:fs';
 import type { ServiceEntry } from '../config/types.js';
 import * as native from '../native/index.js';
 
@@ -59,9 +59,8 @@ export function bindService(e: ServiceEntry): number {
     if (e.family === 'inet6' || e.family === 'inet46') {
       native.setsockopt(fd, C.IPPROTO_IPV6, C.IPV6_V6ONLY, e.family === 'inet6' ? 1 : 0);
     }
-    const host = e.family === 'unix' ? e.path : e.host === '*' ? '' : e.host;
-    native.bind(fd, host, e.port);
-    if (e.family === 'unix' && !e.path.startsWith('@') && e.unixOwner) applyUnixOwner(e);
+    if (e.unixOwner) bindSocketFile(fd, e.path, e.unixOwner);
+    else native.bind(fd, e.family === 'unix' ? e.path : e.host === '*' ? '' : e.host, e.port);
     if (e.socketType !== 'dgram') native.listen(fd, BACKLOG);
     return fd;
   } catch (err) {
@@ -72,14 +71,17 @@ export function bindService(e: ServiceEntry): number {
   }
 }
 
-/** Sets the owner, group and mode of a unix socket file as the entry asks. */
-function applyUnixOwner(e: ServiceEntry): void {
-  const o = e.unixOwner!;
-  chmodSync(e.path, o.mode);
-  if (process.getuid?.() !== 0) return;
+/**
+ * Binds a unix socket file born with its mode, then gives it its owner through a descriptor
+ * that must be the socket just bound: never a chmod or chown by path, which a user who can write
+ * the directory could point at another file between bind and chown.
+ */
+function bindSocketFile(fd: number, path: string, o: NonNullable<ServiceEntry['unixOwner']>): void {
+  native.bindUnix(fd, path, o.mode);
+  if (process.getuid?.() !== 0 || (!o.user && !o.group)) return;
   const pw = o.user ? native.getpwnam(o.user) : null;
   const gr = o.group ? native.getgrnam(o.group) : null;
-  chownSync(e.path, pw?.uid ?? -1, gr?.gid ?? -1);
+  native.chownSocketFile(fd, path, pw?.uid ?? -1, gr?.gid ?? -1);
 }
 
 /** Closes a service socket and removes its unix socket file. */

@@ -2,8 +2,6 @@
 // the path is still the socket we bound. The attack: a local user who can write the socket's
 // directory renames a symlink to a victim file over the new socket between bind and chown, so
 // that a path-based chmod/chown would make the victim 0660 and someone else's.
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import {
   chmodSync,
   linkSync,
@@ -22,6 +20,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as native from '../../src/native/index.js';
 import { thrown, withFds } from '../helpers/native.js';
+import { startSymlinkAttacker } from '../helpers/symlink-attacker.js';
 
 const C = native.constants;
 const isRoot = process.getuid?.() === 0;
@@ -146,33 +145,8 @@ describe('chownSocketFile', () => {
     const sock = path.join(dir, 's.sock');
     const v = victim();
     const { uid, gid } = target();
-    // The attacker, as nobody: renames fresh symlinks to the victim over the socket path until
-    // told to stop on stdin (or a bounded number of rounds), then reports its count.
-    const script = `
-      const fs = require('node:fs');
-      const [sock, victim] = process.argv.slice(1);
-      let stop = false, renames = 0;
-      process.stdin.on('data', () => { stop = true; });
-      process.stdin.resume();
-      const tmp = sock + '.' + process.pid;
-      const round = () => {
-        for (let i = 0; i < 2000 && !stop; i++) {
-          try { fs.symlinkSync(victim, tmp); fs.renameSync(tmp, sock); renames++; } catch {}
-        }
-        if (stop || renames >= 5000000) { console.log(String(renames)); process.exit(0); }
-        setImmediate(round);
-      };
-      console.error('ready');
-      round();
-    `;
-    const nobody = native.getpwnam('nobody')!;
-    const asNobody = [`--reuid=${nobody.uid}`, `--regid=${nobody.gid}`, '--clear-groups'];
-    const attacker = spawn('/usr/bin/setpriv', [...asNobody, process.execPath, '-e', script, sock, v.file], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const killer = setTimeout(() => attacker.kill('SIGKILL'), 30_000);
-    let out = '';
-    attacker.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+    const attacker = await startSymlinkAttacker(sock, v.file);
     try {
-      await once(attacker.stderr, 'data'); // 'ready'
       const outcomes = new Map<string, number>();
       const count = (k: string) => outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
       const deadline = Date.now() + 10_000;
@@ -194,14 +168,11 @@ describe('chownSocketFile', () => {
         });
         expect(now(v.file)).toEqual(v.before);
       }
-      attacker.stdin.end('stop\n');
-      await once(attacker, 'close');
-      expect(Number(out.trim())).toBeGreaterThan(0); // the attack really ran
+      expect(await attacker.stop()).toBeGreaterThan(0); // the attack really ran
       for (const k of outcomes.keys()) expect(['chowned', 'bind EADDRINUSE', 'open ELOOP', 'open ENOENT', 'verify ESTALE']).toContain(k);
       expect(now(v.file)).toEqual(v.before);
     } finally {
-      clearTimeout(killer);
-      attacker.kill('SIGKILL');
+      attacker.kill();
     }
   });
 });

@@ -1,13 +1,16 @@
 // Sockets as ninetd binds them: unix-domain services (stream, dgram, seqpacket) and IPv6.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import * as native from '../../src/native/index.js';
+import { bindService, closeService } from '../../src/net/listener.js';
 import { exchange } from '../helpers/client.js';
 import { FIXTURE_BIN, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { planOf } from '../helpers/plan.js';
+import { startSymlinkAttacker } from '../helpers/symlink-attacker.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'ninetd-unix-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -100,6 +103,42 @@ describe('unix-domain services', () => {
     const p = path.join(dir, 'mode.sock');
     await daemon(`:root:root:600:${p} stream unix nowait - ${FIXTURE_BIN}/hello hello`);
     expect(statSync(p).mode & 0o777).toBe(0o600);
+  });
+
+  // The attack: a user who may write the socket's directory renames a symlink to a root-owned
+  // file over the socket between bind and chown. With chmod/chown by path the victim became
+  // 0660 nobody:nogroup within a few binds.
+  it.skipIf(process.getuid?.() !== 0)('never give a file that replaced the socket its mode or owner, under a renaming attacker', async () => {
+    // nobody may search the test's directory and write the socket's.
+    chmodSync(dir, 0o755);
+    const open = path.join(dir, 'open');
+    mkdirSync(open);
+    chmodSync(open, 0o777);
+    const victim = path.join(dir, 'victim');
+    writeFileSync(victim, 'secret\n', { mode: 0o600 });
+    const before = statSync(victim);
+    const sock = path.join(open, 's.sock');
+    const entry = planOf(`:nobody:nogroup:0660:${sock} stream unix nowait - /bin/cat cat`).entry;
+    const attacker = await startSymlinkAttacker(sock, victim);
+    const outcomes = new Set<string>();
+    try {
+      const deadline = Date.now() + 10_000;
+      for (let i = 0; i < 300 && Date.now() < deadline; i++) {
+        rmSync(sock, { force: true });
+        try {
+          closeService(entry, bindService(entry));
+          outcomes.add('bound');
+        } catch (err) {
+          outcomes.add(((err as Error).cause as NodeJS.ErrnoException).code ?? '?');
+        }
+        expect(statSync(victim)).toMatchObject({ mode: before.mode, uid: before.uid, gid: before.gid });
+      }
+      expect(await attacker.stop()).toBeGreaterThan(0);
+    } finally {
+      attacker.kill();
+    }
+    expect(outcomes.has('bound')).toBe(true);
+    expect(statSync(victim)).toMatchObject({ mode: before.mode, uid: before.uid, gid: before.gid });
   });
 });
 
