@@ -4,9 +4,10 @@
 // refusal. It does not count connections (per-source.ts) and does not close anything (dispatch
 // does).
 import { promises as dns } from 'node:dns';
-import { statSync, readFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { formatConfigError, type ConfigError } from '../config/types.js';
 import type { AccessSettings } from '../config/settings.js';
+import { fileProblemReason, isFileProblem, readRegularFile } from '../files/regular-file.js';
 import type { Logger } from '../log/logger.js';
 import { matchIp, parseIp } from './address.js';
 import { checkHostsAccess, parseHostsAccess, type HostsRule } from './hosts-access.js';
@@ -110,20 +111,18 @@ export class HostsFiles {
 
 /**
  * Reads one hosts file: its rules, and its errors by file and line. A missing file has neither,
- * as in tcpd; one that exists but cannot be read is `unreadable` (fail closed: rules we cannot
- * see might refuse the client), reported on line 0.
+ * as in tcpd; one that exists but cannot be read, or is not a regular file of at most
+ * FILE_CAPS.hosts bytes (a FIFO never blocks the read), is `unreadable` (fail closed: rules we
+ * cannot see might refuse the client), reported on line 0.
  */
 export function readHostsFile(file: string): { rules: HostsRule[]; errors: ConfigError[]; unreadable: boolean } {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { rules: [], errors: [], unreadable: false };
-    const message = `cannot read (${code}): every client is refused until it can be read`;
+  const read = readRegularFile(file, 'hosts');
+  if (isFileProblem(read)) {
+    if (read.kind === 'missing') return { rules: [], errors: [], unreadable: false };
+    const message = `cannot read: ${fileProblemReason(read)}: every client is refused until it can be read`;
     return { rules: [], errors: [{ file, line: 0, code: 'ERR_ACCESS_READ', message }], unreadable: true };
   }
-  return { ...parseHostsAccess(text, file), unreadable: false };
+  return { ...parseHostsAccess(read.data.toString('utf8'), file), unreadable: false };
 }
 
 /** The service rule that refuses `ip` (`no_access`, `only_from`), or null. */

@@ -8,12 +8,12 @@
 // (headers and `key = value` lines, with their line numbers), and `ini.unsafe` decodes each key
 // and value exactly as `ini` would (quotes, escapes, `;`/`#` comments after a value). The
 // string it returns is the one source of truth for every value; the validators type it.
-import { readFile } from 'node:fs/promises';
 import ini from 'ini';
 // Types only: the log modules load the native addon, and this parser must stay pure.
 import type { LogDestination, LogLevel } from '../log/logger.js';
 import type { SyslogFormat } from '../log/syslog.js';
 import { parseAddressList, type AddressPattern } from '../access/address.js';
+import { fileProblemReason, isFileProblem, readRegularFile } from '../files/regular-file.js';
 import type { ConfigError } from './types.js';
 
 /** How a handler process is set up; in `[daemon]` as defaults, in `[service:…]` for one service. */
@@ -456,21 +456,15 @@ export function parseSettings(text: string, file: string): { settings: Settings;
   return { settings: { daemon, services }, errors };
 }
 
-/** `no such file or directory (ENOENT)` from a Node fs error. */
-function describe(err: unknown): string {
-  const e = err as NodeJS.ErrnoException;
-  const text = /^[A-Z]+: ([^,]+)/.exec(e.message ?? '')?.[1] ?? String(e.message ?? err);
-  return e.code ? `${text} (${e.code})` : text;
-}
-
-/** Reads and parses the settings file; an unreadable one is an ERR_SETTINGS_READ error on line 0. */
+/**
+ * Reads and parses the settings file; one that cannot be read, or is not a regular file of at
+ * most FILE_CAPS.settings bytes, is an ERR_SETTINGS_READ error on line 0 (a FIFO never blocks).
+ */
 export async function loadSettings(file: string): Promise<{ settings: Settings; errors: ConfigError[] }> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
+  const read = readRegularFile(file, 'settings');
+  if (isFileProblem(read)) {
     const code: SettingsCode = 'ERR_SETTINGS_READ';
-    return { settings: { daemon: {}, services: new Map() }, errors: [{ file, line: 0, code, message: `cannot read file: ${describe(err)}` }] };
+    return { settings: { daemon: {}, services: new Map() }, errors: [{ file, line: 0, code, message: `cannot read file: ${fileProblemReason(read)}` }] };
   }
-  return parseSettings(text, file);
+  return parseSettings(read.data.toString('utf8'), file);
 }
