@@ -130,14 +130,18 @@ function printErrors(errors: ConfigError[]): void {
 
 /**
  * `--check`: print every error in the settings, the configuration and, when tcp_wrappers is on,
- * the hosts files; 78 if there is one.
+ * the hosts files (each file that is not a regular file, each rule that cannot be read, by
+ * file:line); 78 if there is one. Warnings (options that do nothing) are printed as
+ * `file:line: warning: …` and do not change the exit code.
  */
 async function check(opts: RunOptions, settingsErrors: ConfigError[]): Promise<number> {
   const { configFile, servicesFile, defaultFamily, hostsFiles } = opts.daemon;
   const config = await loadConfig(configFile, { servicesFile, defaultFamily });
   const { byKey, errors } = keyEntries(config.entries);
-  const hostsErrors = hostsFiles ? [hostsFiles.allow, hostsFiles.deny].flatMap((f) => readHostsFile(f).errors) : [];
-  const all = [...settingsErrors, ...[...config.errors, ...errors].sort((a, b) => a.line - b.line), ...hostsErrors];
+  const hosts = hostsFiles ? [hostsFiles.allow, hostsFiles.deny].map((f) => readHostsFile(f)) : [];
+  const all = [...settingsErrors, ...[...config.errors, ...errors].sort((a, b) => a.line - b.line), ...hosts.flatMap((h) => h.errors)];
+  const warnings = hosts.flatMap((h) => h.warnings);
+  for (const w of warnings) process.stderr.write(`${w.file}:${w.line}: warning: ${w.message}\n`);
   printErrors(all);
   if (all.length > 0) return EXIT.config;
   process.stdout.write(`${configFile}: ok, ${byKey.size} service${byKey.size === 1 ? '' : 's'}\n`);
