@@ -7,6 +7,7 @@ import { promises as dns } from 'node:dns';
 import { statSync } from 'node:fs';
 import { formatConfigError, type ConfigError } from '../config/types.js';
 import type { AccessSettings } from '../config/settings.js';
+import { checkFile, type StrictModes } from '../config/strict-modes.js';
 import { fileProblemReason, isFileProblem, readRegularFile } from '../files/regular-file.js';
 import type { Logger } from '../log/logger.js';
 import { matchIp, parseIp } from './address.js';
@@ -65,6 +66,8 @@ export class HostsFiles {
     private readonly log: Logger,
     /** Milliseconds a name lookup may take; 0 = never look names up. */
     private readonly lookupMs = 0,
+    /** Strict modes: each version of a file is checked; with strict_modes an unsafe one refuses everyone. */
+    private readonly modes?: StrictModes,
   ) {
     this.files = [
       { path: allowPath, stamp: '', rules: [], unreadable: false },
@@ -84,7 +87,7 @@ export class HostsFiles {
     }
     if (stamp === f.stamp) return f.rules;
     f.stamp = stamp;
-    const read = stamp === 'missing' ? { rules: [], errors: [], warnings: [], unreadable: false } : readHostsFile(f.path);
+    const read = stamp === 'missing' ? { rules: [], errors: [], warnings: [], unreadable: false } : readHostsFile(f.path, this.modes);
     // A bad rule never matches: it neither grants nor refuses; an unreadable file refuses
     // everyone. Said once per version of the file.
     for (const e of read.errors) this.log.error({ file: e.file, line: e.line, code: e.code }, formatConfigError(e));
@@ -167,17 +170,21 @@ export class HostsFiles {
 /**
  * Reads one hosts file: its rules, and its errors and warnings by file and line. A missing file
  * has none, as in tcpd; one that exists but cannot be read, or is not a regular file of at most
- * FILE_CAPS.hosts bytes (a FIFO never blocks the read), is `unreadable` (fail closed: rules we
- * cannot see might refuse the client), reported on line 0.
+ * FILE_CAPS.hosts bytes (a FIFO never blocks the read), or fails strict modes with
+ * strict_modes = yes, is `unreadable` (fail closed: rules we cannot see, or that someone else
+ * may have written, might refuse the client), reported on line 0.
  */
-export function readHostsFile(file: string): { rules: HostsRule[]; errors: ConfigError[]; warnings: ConfigError[]; unreadable: boolean } {
+export function readHostsFile(file: string, modes?: StrictModes): { rules: HostsRule[]; errors: ConfigError[]; warnings: ConfigError[]; unreadable: boolean } {
+  const unsafe = modes ? checkFile(file, 'hosts file', { file, line: 0 }, modes) : null;
+  if (unsafe?.error) return { rules: [], errors: [{ ...unsafe.problem, message: `${unsafe.problem.message}: every client is refused` }], warnings: [], unreadable: true };
   const read = readRegularFile(file, 'hosts');
   if (isFileProblem(read)) {
     if (read.kind === 'missing') return { rules: [], errors: [], warnings: [], unreadable: false };
     const message = `cannot read: ${fileProblemReason(read)}: every client is refused until it can be read`;
     return { rules: [], errors: [{ file, line: 0, code: 'ERR_ACCESS_READ', message }], warnings: [], unreadable: true };
   }
-  return { ...parseHostsAccess(read.data.toString('utf8'), file), unreadable: false };
+  const parsed = parseHostsAccess(read.data.toString('utf8'), file);
+  return { ...parsed, warnings: [...(unsafe ? [unsafe.problem] : []), ...parsed.warnings], unreadable: false };
 }
 
 /** The service rule that refuses `ip` (`no_access`, `only_from`), or null. */

@@ -8,6 +8,7 @@ import { fileProblemReason, isFileProblem, readRegularFile } from '../files/regu
 import * as native from '../native/index.js';
 import { parseConfig, type Lookups } from './parse.js';
 import { parseServices, type ServicesDb } from './services-db.js';
+import { checkFile, type StrictModes } from './strict-modes.js';
 import type { Config, ConfigError } from './types.js';
 
 /** Where names come from and how plain tcp/udp are read. */
@@ -16,6 +17,8 @@ export interface LoadOptions {
   servicesFile?: string;
   /** Family of plain `tcp`/`udp`: `inet4` (default, as on the BSDs) or `inet46` (dual stack). */
   defaultFamily?: 'inet4' | 'inet46';
+  /** Check the config file and handler programs for strict modes; absent: no checks. */
+  strictModes?: StrictModes;
 }
 
 /** Default services database. */
@@ -64,6 +67,11 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
     return { entries: [], errors: [{ file, line: 0, code: 'ERR_CONFIG_READ', message: `cannot read file: ${fileProblemReason(read)}` }] };
   }
   const text = read.data.toString('utf8');
+  const warnings: ConfigError[] = [];
+  const modes = options.strictModes;
+  const unsafeConfig = modes ? checkFile(file, 'config file', { file, line: 0 }, modes) : null;
+  if (unsafeConfig?.error) return { entries: [], errors: [unsafeConfig.problem] };
+  if (unsafeConfig) warnings.push(unsafeConfig.problem);
 
   const servicesFile = options.servicesFile ?? SERVICES_FILE;
   const services = readRegularFile(servicesFile, 'services');
@@ -88,5 +96,16 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
     ...(options.defaultFamily ? { defaultFamily: options.defaultFamily } : {}),
   });
   if (servicesError && (nameMissed || hostile)) config.errors.unshift(servicesError);
-  return config;
+  if (modes) {
+    // A handler runs as its entry's user, so that user may own it too: it can only attack itself.
+    config.entries = config.entries.filter((e) => {
+      if (e.server === 'internal') return true;
+      const found = checkFile(e.server, 'handler', { file, line: e.line }, modes, new Set([0, e.uid]));
+      if (!found) return true;
+      (found.error ? config.errors : warnings).push(found.problem);
+      return !found.error;
+    });
+    config.errors.sort((a, b) => a.line - b.line);
+  }
+  return { ...config, warnings };
 }
