@@ -13,6 +13,7 @@ import type { Logger } from '../log/logger.js';
 import { matchIp, parseIp } from './address.js';
 import { checkHostsAccess, parseHostsAccess, type HostsRule } from './hosts-access.js';
 import { noEffects, ruleEffects, type Effects } from './hosts-options.js';
+import type { ExpansionFacts } from './percent-expand.js';
 
 /** One hosts file as last read: its rules, and the stat that says whether it changed since. */
 interface HostsFile {
@@ -54,6 +55,8 @@ export interface AccessOutcome {
   /** `file:line`, `FILE: unreadable`, or null when no rule matched. */
   rule: string | null;
   effects: Effects;
+  /** What the `%` expansions saw; readOptionBanner(effects.bannersDir, facts) needs them too. */
+  facts: ExpansionFacts;
 }
 
 /** hosts.allow and hosts.deny, read again on every check whose stat differs from the last one. */
@@ -135,25 +138,24 @@ export class HostsFiles {
    */
   decide(req: GateRequest): AccessOutcome {
     const [allow, deny] = [this.rules(this.files[0]), this.rules(this.files[1])];
+    const facts: ExpansionFacts = {
+      clientAddr: parseIp(req.clientIp) ? req.clientIp : null,
+      clientName: req.client?.name ?? null,
+      nameMismatch: req.client?.mismatch ?? false,
+      serverAddr: req.serverIp !== undefined && parseIp(req.serverIp) ? req.serverIp : null,
+      serverName: req.serverName ?? null,
+      daemon: req.daemons[0] ?? '',
+      pid: process.pid,
+    };
     const unreadable = this.files.find((f) => f.unreadable);
-    if (unreadable) return { action: 'refuse', rule: `${unreadable.path}: unreadable`, effects: noEffects() };
+    if (unreadable) return { action: 'refuse', rule: `${unreadable.path}: unreadable`, effects: noEffects(), facts };
     const names = req.client ? { clientName: req.client.name, nameMismatch: req.client.mismatch } : {};
     const server = req.serverIp !== undefined ? { serverIp: req.serverIp, ...(req.serverName !== undefined ? { serverName: req.serverName } : {}) } : {};
     const d = checkHostsAccess(allow, deny, { daemons: req.daemons, clientIp: req.clientIp, ...names, ...server });
     const rule = d.file ? `${d.file}:${d.line}` : d.verdict === 'deny' ? 'hosts.deny' : null;
-    const effects = d.options
-      ? ruleEffects(d.options, {
-          clientAddr: parseIp(req.clientIp) ? req.clientIp : null,
-          clientName: req.client?.name ?? null,
-          nameMismatch: req.client?.mismatch ?? false,
-          serverAddr: req.serverIp !== undefined && parseIp(req.serverIp) ? req.serverIp : null,
-          serverName: req.serverName ?? null,
-          daemon: req.daemons[0] ?? '',
-          pid: process.pid,
-        })
-      : noEffects();
+    const effects = d.options ? ruleEffects(d.options, facts) : noEffects();
     const action = effects.twist !== undefined ? 'twist' : d.verdict === 'allow' ? 'serve' : 'refuse';
-    return { action, rule, effects };
+    return { action, rule, effects, facts };
   }
 
   /**

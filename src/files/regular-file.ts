@@ -4,7 +4,7 @@
 // naming the path, never an exception and never a wait. It does not follow or refuse symlinks
 // (the files it reads live in /etc, where links are ordinary) and does not judge who may write
 // the file (strict-modes.ts does).
-import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 
 /**
  * The most ninetd reads of each kind of file, in bytes. A cap stops a huge or endless file from
@@ -59,7 +59,7 @@ function fileType(st: Stats): string {
 }
 
 /** `no such file or directory (ENOENT)` from a Node fs error. */
-export function describeFsError(err: unknown): string {
+function describeFsError(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
   const text = /^[A-Z]+: ([^,]+)/.exec(e.message ?? '')?.[1] ?? String(e.message ?? err);
   return e.code ? `${text} (${e.code})` : text;
@@ -70,6 +70,10 @@ export function readRegularFile(file: string, kind: FileKind): FileContents | Fi
   const cap = FILE_CAPS[kind];
   let fd: number;
   try {
+    // Opening a device can act (a tape rewinds, a watchdog arms): do not even try when the path
+    // names one now. The fstat below, on what was opened, is the check that counts.
+    const before = statSync(file);
+    if (!before.isFile()) return { kind: 'not-regular', type: fileType(before), reason: `not a regular file (${fileType(before)})` };
     fd = openSync(file, OPEN_FLAGS);
   } catch (err) {
     const errno = (err as NodeJS.ErrnoException).code ?? 'EIO';

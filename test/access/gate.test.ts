@@ -186,7 +186,7 @@ describe('HostsFiles.decide: the action and Effects dispatch applies', () => {
   ])('$what', ({ allowText, denyText, r, want }) => {
     writeFileSync(allow, allowText);
     writeFileSync(deny, denyText);
-    expect(gate().decide(req(r))).toEqual({ ...want, effects: { spawn: [], env: {}, ...want.effects } });
+    expect(gate().decide(req(r))).toEqual({ ...want, effects: { spawn: [], env: {}, ...want.effects }, facts: expect.objectContaining({ daemon: 'in.ftpd', pid: process.pid }) });
   });
 
   it('keeps refusal() for callers that apply no Effects: twist refuses there', () => {
