@@ -14,6 +14,7 @@ import { keyEntries } from './config/diff.js';
 import { loadConfig } from './config/load.js';
 import { resolveLimitDefaults } from './config/resolve.js';
 import { loadSettings, type DaemonSettings } from './config/settings.js';
+import { strictModesFor } from './config/strict-modes.js';
 import { formatConfigError, type ConfigError } from './config/types.js';
 import { Daemon, DaemonError, type DaemonOptions } from './daemon.js';
 import { createLogger, LOG_LEVELS, type LineSink, type LoggerOptions, type LogLevel } from './log/logger.js';
@@ -128,14 +129,22 @@ function printErrors(errors: ConfigError[]): void {
 
 /**
  * `--check`: print every error in the settings, the configuration and, when tcp_wrappers is on,
- * the hosts files; 78 if there is one.
+ * the hosts files (each file that is not a regular file, each rule that cannot be read, by
+ * file:line); 78 if there is one. Warnings (strict modes as root, options that do nothing) are
+ * printed as `file:line: warning: …` and do not change the exit code.
  */
 async function check(opts: RunOptions, settingsErrors: ConfigError[]): Promise<number> {
-  const { configFile, servicesFile, defaultFamily, hostsFiles } = opts.daemon;
-  const config = await loadConfig(configFile, { servicesFile, defaultFamily });
+  const { configFile, servicesFile, defaultFamily, hostsFiles, settingsFile } = opts.daemon;
+  // processDefaults is the whole [daemon] section (run() sets it), strict_modes included.
+  const strictModes = strictModesFor((opts.daemon.processDefaults as DaemonSettings | undefined)?.strict_modes);
+  const config = await loadConfig(configFile, { servicesFile, defaultFamily, strictModes });
   const { byKey, errors } = keyEntries(config.entries);
-  const hostsErrors = hostsFiles ? [hostsFiles.allow, hostsFiles.deny].flatMap((f) => readHostsFile(f).errors) : [];
-  const all = [...settingsErrors, ...[...config.errors, ...errors].sort((a, b) => a.line - b.line), ...hostsErrors];
+  const hosts = hostsFiles ? [hostsFiles.allow, hostsFiles.deny].map((f) => readHostsFile(f, strictModes)) : [];
+  const all = [...settingsErrors, ...[...config.errors, ...errors].sort((a, b) => a.line - b.line), ...hosts.flatMap((h) => h.errors)];
+  // The settings were loaded before the command line was read; read them again for their warnings.
+  const settingsWarnings = settingsFile && settingsErrors.length === 0 ? (await loadSettings(settingsFile)).warnings : [];
+  const warnings = [...settingsWarnings, ...(config.warnings ?? []), ...hosts.flatMap((h) => h.warnings)];
+  for (const w of warnings) process.stderr.write(`${w.file}:${w.line}: warning: ${w.message}\n`);
   printErrors(all);
   if (all.length > 0) return EXIT.config;
   process.stdout.write(`${configFile}: ok, ${byKey.size} service${byKey.size === 1 ? '' : 's'}\n`);

@@ -3,11 +3,12 @@
 // does not interpret a single field itself, and it throws only when the native addon is missing:
 // an unreadable file is a ConfigError like any other.
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileProblemReason, isFileProblem, readRegularFile } from '../files/regular-file.js';
 import * as native from '../native/index.js';
 import { parseConfig, type Lookups } from './parse.js';
 import { parseServices, type ServicesDb } from './services-db.js';
+import { checkFile, type StrictModes } from './strict-modes.js';
 import type { Config, ConfigError } from './types.js';
 
 /** Where names come from and how plain tcp/udp are read. */
@@ -16,17 +17,12 @@ export interface LoadOptions {
   servicesFile?: string;
   /** Family of plain `tcp`/`udp`: `inet4` (default, as on the BSDs) or `inet46` (dual stack). */
   defaultFamily?: 'inet4' | 'inet46';
+  /** Check the config file and handler programs for strict modes; absent: no checks. */
+  strictModes?: StrictModes;
 }
 
 /** Default services database. */
 export const SERVICES_FILE = '/etc/services';
-
-/** `no such file or directory (ENOENT)` from a Node fs error. */
-function describe(err: unknown): string {
-  const e = err as NodeJS.ErrnoException;
-  const text = /^[A-Z]+: ([^,]+)/.exec(e.message ?? '')?.[1] ?? String(e.message ?? err);
-  return e.code ? `${text} (${e.code})` : text;
-}
 
 /** True when `file` is a regular file this process may execute. */
 function isExecutable(file: string): boolean {
@@ -67,21 +63,26 @@ export function systemLookups(services: ServicesDb): Lookups {
 
 /** Reads and parses `file`; unreadable files come back as ERR_CONFIG_READ errors on line 0. */
 export async function loadConfig(file: string, options: LoadOptions = {}): Promise<Config> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    return { entries: [], errors: [{ file, line: 0, code: 'ERR_CONFIG_READ', message: `cannot read file: ${describe(err)}` }] };
+  // Neither file is trusted to be what its name says: a FIFO must not block the load.
+  const read = readRegularFile(file, 'config');
+  if (isFileProblem(read)) {
+    return { entries: [], errors: [{ file, line: 0, code: 'ERR_CONFIG_READ', message: `cannot read file: ${fileProblemReason(read)}` }] };
   }
+  const text = read.data.toString('utf8');
+  const warnings: ConfigError[] = [];
+  const modes = options.strictModes;
+  const unsafeConfig = modes ? checkFile(file, 'config file', { file, line: 0 }, modes) : null;
+  if (unsafeConfig?.error) return { entries: [], errors: [unsafeConfig.problem] };
+  if (unsafeConfig) warnings.push(unsafeConfig.problem);
 
   const servicesFile = options.servicesFile ?? SERVICES_FILE;
-  let servicesText = '';
-  let servicesError: ConfigError | null = null;
-  try {
-    servicesText = await readFile(servicesFile, 'utf8');
-  } catch (err) {
-    servicesError = { file: servicesFile, line: 0, code: 'ERR_CONFIG_SERVICES_READ', message: `cannot read services file: ${describe(err)}` };
-  }
+  const services = readRegularFile(servicesFile, 'services');
+  const servicesText = isFileProblem(services) ? '' : services.data.toString('utf8');
+  const servicesError: ConfigError | null = isFileProblem(services)
+    ? { file: servicesFile, line: 0, code: 'ERR_CONFIG_SERVICES_READ', message: `cannot read services file: ${fileProblemReason(services)}` }
+    : null;
+  // Something that is there but is no file, or is huge, was put there: say so even if no name needs it.
+  const hostile = isFileProblem(services) && (services.kind === 'not-regular' || services.kind === 'too-large');
 
   const lookups = systemLookups(parseServices(servicesText));
   // A missing services file only matters to entries that name a service: a config of port
@@ -96,6 +97,17 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
     baseDir: path.dirname(path.resolve(file)),
     ...(options.defaultFamily ? { defaultFamily: options.defaultFamily } : {}),
   });
-  if (servicesError && nameMissed) config.errors.unshift(servicesError);
-  return config;
+  if (servicesError && (nameMissed || hostile)) config.errors.unshift(servicesError);
+  if (modes) {
+    // A handler runs as its entry's user, so that user may own it too: it can only attack itself.
+    config.entries = config.entries.filter((e) => {
+      if (e.server === 'internal') return true;
+      const found = checkFile(e.server, 'handler', { file, line: e.line }, modes, new Set([0, e.uid]));
+      if (!found) return true;
+      (found.error ? config.errors : warnings).push(found.problem);
+      return !found.error;
+    });
+    config.errors.sort((a, b) => a.line - b.line);
+  }
+  return { ...config, warnings };
 }

@@ -8,12 +8,13 @@
 // (headers and `key = value` lines, with their line numbers), and `ini.unsafe` decodes each key
 // and value exactly as `ini` would (quotes, escapes, `;`/`#` comments after a value). The
 // string it returns is the one source of truth for every value; the validators type it.
-import { readFile } from 'node:fs/promises';
 import ini from 'ini';
 // Types only: the log modules load the native addon, and this parser must stay pure.
 import type { LogDestination, LogLevel } from '../log/logger.js';
 import type { SyslogFormat } from '../log/syslog.js';
 import { parseAddressList, type AddressPattern } from '../access/address.js';
+import { fileProblemReason, isFileProblem, readRegularFile } from '../files/regular-file.js';
+import { checkFile, strictModesFor } from './strict-modes.js';
 import type { ConfigError } from './types.js';
 
 /** How a handler process is set up; in `[daemon]` as defaults, in `[service:…]` for one service. */
@@ -97,6 +98,8 @@ export interface DaemonSettings extends ProcessSettings {
   per_source?: number;
   /** Default for cps: connections per minute per client address; 0 = no limit. */
   cps?: number;
+  /** Unsafe ownership or modes (strict-modes.ts) are errors instead of warnings. */
+  strict_modes?: boolean;
 }
 
 /** Everything the settings file sets: `[daemon]`, and each `[service:NAME/PROTO]` by `NAME/PROTO`. */
@@ -284,6 +287,7 @@ const DAEMON_KEYS = {
   rate: integer(0, MAX_COUNT),
   retry_time: integer(1, MAX_RETRY_SECONDS),
   reverse_lookup: integer(0, 60),
+  strict_modes: boolean,
   syslog_format: word(SYSLOG_FORMATS),
   syslog_socket: socketPath,
   tcp_wrappers: boolean,
@@ -456,21 +460,36 @@ export function parseSettings(text: string, file: string): { settings: Settings;
   return { settings: { daemon, services }, errors };
 }
 
-/** `no such file or directory (ENOENT)` from a Node fs error. */
-function describe(err: unknown): string {
-  const e = err as NodeJS.ErrnoException;
-  const text = /^[A-Z]+: ([^,]+)/.exec(e.message ?? '')?.[1] ?? String(e.message ?? err);
-  return e.code ? `${text} (${e.code})` : text;
+/** What loadSettings found: the settings, the errors that stop them, and warnings to log. */
+export interface LoadedSettings {
+  settings: Settings;
+  errors: ConfigError[];
+  warnings: ConfigError[];
 }
 
-/** Reads and parses the settings file; an unreadable one is an ERR_SETTINGS_READ error on line 0. */
-export async function loadSettings(file: string): Promise<{ settings: Settings; errors: ConfigError[] }> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
+/**
+ * Reads and parses the settings file; one that cannot be read, or is not a regular file of at
+ * most FILE_CAPS.settings bytes, is an ERR_SETTINGS_READ error on line 0 (a FIFO never blocks).
+ * As root, the file and each `banner`/`banner_fail` it names are checked for strict modes, with
+ * the file's own `strict_modes`: an unsafe settings file is an error on line 0, an unsafe banner
+ * an error on its section's line (both stop the settings), or warnings without strict modes.
+ */
+export async function loadSettings(file: string, euid?: number): Promise<LoadedSettings> {
+  const read = readRegularFile(file, 'settings');
+  if (isFileProblem(read)) {
     const code: SettingsCode = 'ERR_SETTINGS_READ';
-    return { settings: { daemon: {}, services: new Map() }, errors: [{ file, line: 0, code, message: `cannot read file: ${describe(err)}` }] };
+    return { settings: { daemon: {}, services: new Map() }, errors: [{ file, line: 0, code, message: `cannot read file: ${fileProblemReason(read)}` }], warnings: [] };
   }
-  return parseSettings(text, file);
+  const parsed = parseSettings(read.data.toString('utf8'), file);
+  const modes = strictModesFor(parsed.settings.daemon.strict_modes, euid);
+  const findings = [checkFile(file, 'settings file', { file, line: 0 }, modes)];
+  for (const [name, s] of parsed.settings.services) {
+    for (const banner of [s.banner, s.banner_fail]) {
+      if (banner) findings.push(checkFile(banner, `banner of [service:${name}]`, { file, line: s.line }, modes));
+    }
+  }
+  const warnings: ConfigError[] = [];
+  for (const f of findings) if (f) (f.error ? parsed.errors : warnings).push(f.problem);
+  parsed.errors.sort((a, b) => a.line - b.line);
+  return { ...parsed, warnings };
 }

@@ -73,6 +73,8 @@ export interface ConfigError extends Origin {
 export interface Config {
   entries: ServiceEntry[];
   errors: ConfigError[];
+  /** Problems that stop nothing (strict-modes findings without strict_modes); log them. */
+  warnings?: ConfigError[];
 }
 
 /** Formats a config error as `file:line: message`. */

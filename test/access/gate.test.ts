@@ -7,6 +7,8 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { HostsFiles, type GateRequest } from '../../src/access/gate.js';
 import { exchange, open } from '../helpers/client.js';
 import { FIXTURES, FIXTURE_BIN, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 
@@ -53,7 +55,7 @@ describe('tcp_wrappers hosts.allow and hosts.deny', () => {
   });
 
   it('treat a malformed rule as a non-match, never as allow-all, and report it by file and line', async () => {
-    writeFileSync(allow, 'ALL: @trusted\nALL: 127.0.0.1 : spawn /bin/echo\n');
+    writeFileSync(allow, 'ALL: @trusted\nALL: 127.0.0.1 : spawn /bin/echo %z\n');
     writeFileSync(deny, 'ALL: ALL\n');
     const d = await daemon(`*:${HELLO}`, wrappers);
     const port = d.port('t-hello');
@@ -64,6 +66,22 @@ describe('tcp_wrappers hosts.allow and hosts.deny', () => {
       [allow, 1],
       [allow, 2],
     ]);
+  });
+
+  it('refuse the clients a hosts.deny rule names even when that rule cannot be read (fail closed)', async () => {
+    writeFileSync(allow, '');
+    // Before: read as "matches nothing", so 127.0.0.1 was served. libwrap refuses.
+    writeFileSync(deny, 'hello: 127.0.0.2 : frobnicate\nother: ALL\n');
+    const d = await daemon(`*:${HELLO}`, wrappers);
+    const port = d.port('t-hello');
+    expect(await served(port, '127.0.0.1')).toBe(false);
+    expect(await d.waitFor((r) => r.msg === 'refused', 'refused record')).toMatchObject({ rule: `${deny}:1` });
+    expect(d.records.find((r) => r.code === 'ERR_ACCESS_OPTION')).toMatchObject({ file: deny, line: 1 });
+    // A rule for another daemon refuses nobody here; one whose daemon list is unreadable refuses all.
+    writeFileSync(deny, 'other: ALL : frobnicate\n');
+    expect(await served(port, '127.0.0.1')).toBe(true);
+    writeFileSync(deny, 'hel!lo: 127.0.0.2\n');
+    expect(await served(port, '127.0.0.1')).toBe(false);
   });
 
   it('refuse every client while a hosts file exists but cannot be read, and serve again once it can', async () => {
@@ -117,6 +135,65 @@ describe('tcp_wrappers hosts.allow and hosts.deny', () => {
     const d = await daemon(`*:${HELLO}`, wrappers);
     expect(await served(d.port('t-hello'), '127.0.0.1')).toBe(true);
     expect(await served(d.port('t-hello'), '127.0.0.2')).toBe(false);
+  });
+});
+
+describe('HostsFiles.decide: the action and Effects dispatch applies', () => {
+  const allow = path.join(dir, 'decide.allow');
+  const deny = path.join(dir, 'decide.deny');
+  const records: Record<string, unknown>[] = [];
+  const log = pino({ level: 'debug' }, { write: (line: string) => records.push(JSON.parse(line) as Record<string, unknown>) });
+  const gate = () => new HostsFiles(allow, deny, log);
+  const req = (over: Partial<GateRequest> = {}): GateRequest => ({ daemons: ['in.ftpd', 'ftp'], clientIp: '192.0.2.1', ...over });
+
+  it.each([
+    { what: 'no rule: serve, no effects', allowText: '', denyText: '', r: {}, want: { action: 'serve', rule: null, effects: {} } },
+    { what: 'a deny rule: refuse', allowText: '', denyText: 'ALL: ALL', r: {}, want: { action: 'refuse', rule: `${deny}:1`, effects: {} } },
+    {
+      what: 'spawn in hosts.deny runs and still refuses',
+      allowText: '',
+      denyText: 'ALL: ALL: spawn (logger %d %a) &',
+      r: {},
+      want: { action: 'refuse', rule: `${deny}:1`, effects: { spawn: ['(logger in.ftpd 192.0.2.1) &'] } },
+    },
+    {
+      what: 'twist in hosts.deny replaces the handler',
+      allowText: '',
+      denyText: 'ALL: ALL: twist /bin/echo 421 %h',
+      r: { client: { name: 'evil;reboot', mismatch: false } },
+      want: { action: 'twist', rule: `${deny}:1`, effects: { twist: '/bin/echo 421 evil_reboot' } },
+    },
+    {
+      what: 'options of an allow rule apply to the handler',
+      allowText: 'in.ftpd: 192.0.2.: setenv WHO %a: umask 077: user nobody.nogroup: nice 5: keepalive: linger 3: severity auth.warning: banners /b',
+      denyText: 'ALL: ALL',
+      r: {},
+      want: {
+        action: 'serve',
+        rule: `${allow}:1`,
+        effects: { env: { WHO: '192.0.2.1' }, umask: 0o77, user: 'nobody', group: 'nogroup', nice: 5, keepalive: true, linger: 3, severity: { level: 'warn', facility: 'auth' }, bannersDir: '/b' },
+      },
+    },
+    {
+      what: 'daemon@host matches on the local address',
+      allowText: '',
+      denyText: 'in.ftpd@198.51.100.7: ALL: spawn echo %A %s',
+      r: { serverIp: '198.51.100.7' },
+      want: { action: 'refuse', rule: `${deny}:1`, effects: { spawn: ['echo 198.51.100.7 in.ftpd@198.51.100.7'] } },
+    },
+    { what: 'daemon@host does not match another local address', allowText: '', denyText: 'in.ftpd@198.51.100.7: ALL', r: { serverIp: '198.51.100.8' }, want: { action: 'serve', rule: null, effects: {} } },
+    { what: 'a broken hosts.deny rule refuses', allowText: '', denyText: 'ftp: ALL: spawn %z', r: {}, want: { action: 'refuse', rule: `${deny}:1`, effects: {} } },
+  ])('$what', ({ allowText, denyText, r, want }) => {
+    writeFileSync(allow, allowText);
+    writeFileSync(deny, denyText);
+    expect(gate().decide(req(r))).toEqual({ ...want, effects: { spawn: [], env: {}, ...want.effects }, facts: expect.objectContaining({ daemon: 'in.ftpd', pid: process.pid }) });
+  });
+
+  it('keeps refusal() for callers that apply no Effects: twist refuses there', () => {
+    writeFileSync(allow, 'ALL: 192.0.2.1: twist /bin/echo hi\nALL: 192.0.2.2: spawn x');
+    writeFileSync(deny, '');
+    expect(gate().refusal(['in.ftpd'], '192.0.2.1')).toBe(`${allow}:1`);
+    expect(gate().refusal(['in.ftpd'], '192.0.2.2')).toBeNull();
   });
 });
 

@@ -213,70 +213,157 @@ describe('parseHostsAccess syntax', () => {
   });
 
   it('treats an escaped colon as part of its option', () => {
-    const { errors } = parseHostsAccess('ALL: ALL: spawn (echo a\\:b)', ALLOW);
-    expect(errors.map((e) => e.code)).toEqual(['ERR_ACCESS_OPTION']);
+    const { rules, errors } = parseHostsAccess('ALL: ALL: spawn (echo a\\:b)', ALLOW);
+    expect(errors).toEqual([]);
+    expect(rules[0]).toMatchObject({ kind: 'rule', options: [{ name: 'spawn', value: '(echo a:b)' }] });
   });
 
   it('keeps reading after a bad rule, and the good rules count', () => {
-    const { rules, errors } = parseHostsAccess('sshd: @trusted\nsshd 10.0.0.1\nsshd: 192.0.2.1\nftpd: ALL: spawn x', ALLOW);
+    const { rules, errors } = parseHostsAccess('sshd: @trusted\nsshd 10.0.0.1\nsshd: 192.0.2.1\nftpd: ALL: spawn %z', ALLOW);
     expect(errors.map((e) => [e.line, e.code])).toEqual([
       [1, 'ERR_ACCESS_PATTERN'],
       [2, 'ERR_ACCESS_SYNTAX'],
       [4, 'ERR_ACCESS_OPTION'],
     ]);
-    expect(rules.map((r) => r.line)).toEqual([3]);
+    expect(rules.map((r) => [r.line, r.kind])).toEqual([
+      [1, 'broken'],
+      [2, 'broken'],
+      [3, 'rule'],
+      [4, 'broken'],
+    ]);
     expect(checkHostsAccess(rules, [], request())).toEqual({ verdict: 'allow', file: ALLOW, line: 3 });
   });
 });
 
+describe('checkHostsAccess wildcards', () => {
+  it.each([
+    { what: '* matches the rest of an address', rule: 'sshd: 192.0.2.*', req: {}, match: true },
+    { what: '* does not match another net', rule: 'sshd: 192.0.3.*', req: {}, match: false },
+    { what: '? matches one character of an address', rule: 'sshd: 192.0.2.?', req: {}, match: true },
+    { what: '? does not match two characters', rule: 'sshd: 192.0.2.?', req: { clientIp: '192.0.2.10' }, match: false },
+    { what: 'an address wildcard matches a v4-mapped client', rule: 'sshd: 10.*', req: { clientIp: '::ffff:10.1.2.3' }, match: true },
+    { what: 'a bracketed ipv6 wildcard matches', rule: 'sshd: [2001:db8::*]', req: { clientIp: '2001:db8::7' }, match: true },
+    { what: 'a name wildcard matches a looked-up name', rule: 'sshd: *.example.org', req: { clientName: 'a.example.org' }, match: true },
+    { what: 'a name wildcard is read without regard to case', rule: 'sshd: *.EXAMPLE.org', req: { clientName: 'A.example.ORG' }, match: true },
+    { what: 'a name wildcard needs a name', rule: 'sshd: *.example.org', req: {}, match: false },
+    { what: 'a name wildcard in the middle', rule: 'sshd: host-??.example.org', req: { clientName: 'host-12.example.org' }, match: true },
+    { what: 'a lone * matches any address', rule: 'sshd: *', req: {}, match: true },
+    { what: 'a daemon wildcard matches argv[0]', rule: 'in.*: ALL', req: { daemons: ['in.ftpd'] }, match: true },
+    { what: 'a daemon wildcard does not match another name', rule: 'in.*: ALL', req: { daemons: ['sshd'] }, match: false },
+    { what: 'a daemon ? wildcard', rule: 'ssh?: ALL', req: { daemons: ['sshd'] }, match: true },
+    { what: 'a daemon wildcard after EXCEPT', rule: 'ALL EXCEPT in.*: ALL', req: { daemons: ['in.ftpd'] }, match: false },
+  ])('$what', ({ rule, req, match }) => {
+    expect(grants(rule, request(req))).toBe(match);
+  });
+});
+
+describe('checkHostsAccess daemon@host', () => {
+  it.each([
+    { what: 'matches the daemon on that server address', rule: 'sshd@192.0.2.10: ALL', req: { serverIp: '192.0.2.10' }, match: true },
+    { what: 'does not match another server address', rule: 'sshd@192.0.2.10: ALL', req: { serverIp: '192.0.2.11' }, match: false },
+    { what: 'does not match another daemon on that address', rule: 'ftpd@192.0.2.10: ALL', req: { serverIp: '192.0.2.10' }, match: false },
+    { what: 'takes a net as the host', rule: 'sshd@192.0.2.0/24: ALL', req: { serverIp: '192.0.2.10' }, match: true },
+    { what: 'takes a bracketed ipv6 host', rule: 'sshd@[::1]: ALL', req: { serverIp: '::1' }, match: true },
+    { what: 'takes ALL as the daemon', rule: 'ALL@192.0.2.10: ALL', req: { serverIp: '192.0.2.10' }, match: true },
+    { what: 'takes a wildcard host', rule: 'sshd@192.0.2.*: ALL', req: { serverIp: '192.0.2.10' }, match: true },
+    { what: 'takes a server name when it was looked up', rule: 'sshd@gw.example.org: ALL', req: { serverIp: '192.0.2.10', serverName: 'gw.example.org' }, match: true },
+    { what: 'never matches a server name without lookups', rule: 'sshd@gw.example.org: ALL', req: { serverIp: '192.0.2.10' }, match: false },
+    { what: 'never matches a unix socket', rule: 'sshd@192.0.2.10: ALL', req: {}, match: false },
+  ])('$what', ({ rule, req, match }) => {
+    expect(grants(rule, request(req))).toBe(match);
+  });
+});
+
+describe('checkHostsAccess options', () => {
+  it('warns, by file and line, about rfc931, which does nothing here', () => {
+    const { errors, warnings } = parseHostsAccess('ALL: ALL: rfc931\nsshd: ALL: rfc931 5: allow', ALLOW);
+    expect(errors).toEqual([]);
+    expect(warnings.map((w) => [w.file, w.line, w.code])).toEqual([
+      [ALLOW, 1, 'WARN_ACCESS_NO_OP'],
+      [ALLOW, 2, 'WARN_ACCESS_NO_OP'],
+    ]);
+  });
+
+  it('hands the deciding rule its options, in order, allow/deny included', () => {
+    const d = decide('sshd: ALL: spawn echo %a: setenv X 1: allow', '', request());
+    expect(d).toEqual({
+      verdict: 'allow',
+      file: ALLOW,
+      line: 1,
+      options: [
+        { name: 'spawn', value: 'echo %a' },
+        { name: 'setenv', value: 'X 1' },
+        { name: 'allow', value: null },
+      ],
+    });
+  });
+
+  it('a twist in hosts.deny leaves the verdict to the file', () => {
+    expect(decide('', 'ALL: ALL: twist /bin/echo no', request())).toEqual({ verdict: 'deny', file: DENY, line: 1, options: [{ name: 'twist', value: '/bin/echo no' }] });
+  });
+});
+
 describe('parseHostsAccess bad rules', () => {
-  // Each is alone in hosts.allow, with `ALL: ALL` in hosts.deny: a bad rule must be reported
-  // and must never grant, whatever the client.
+  // A bad rule is reported; in hosts.allow it grants nobody; in hosts.deny it refuses every
+  // client of the daemons it names (`scope: 'named'`, here sshd), or of every daemon when its
+  // daemon list cannot be read (`scope: 'every'`).
   const BAD = [
-    { what: 'a rule without a colon', text: 'sshd 192.0.2.1', code: 'ERR_ACCESS_SYNTAX' },
-    { what: 'a rule of only a daemon list', text: 'ALL', code: 'ERR_ACCESS_SYNTAX' },
-    { what: 'an empty daemon list', text: ': ALL', code: 'ERR_ACCESS_SYNTAX' },
-    { what: 'an empty client list', text: 'ALL:', code: 'ERR_ACCESS_SYNTAX' },
-    { what: 'a client list of only commas', text: 'ALL: , ,: allow', code: 'ERR_ACCESS_SYNTAX' },
-    { what: 'EXCEPT first in a client list', text: 'ALL: EXCEPT 10.0.0.1', code: 'ERR_ACCESS_SYNTAX' },
-    { what: 'EXCEPT last in a client list', text: 'ALL: ALL EXCEPT', code: 'ERR_ACCESS_SYNTAX' },
-    { what: 'EXCEPT twice in a row', text: 'ALL: ALL EXCEPT EXCEPT 10.0.0.1', code: 'ERR_ACCESS_SYNTAX' },
-    { what: 'EXCEPT first in a daemon list', text: 'EXCEPT sshd: ALL', code: 'ERR_ACCESS_SYNTAX' },
-    { what: 'EXCEPT last in a daemon list', text: 'ALL EXCEPT: ALL', code: 'ERR_ACCESS_SYNTAX' },
-    { what: 'an ipv6 address outside brackets', text: 'ALL: ::1', code: 'ERR_ACCESS_SYNTAX' },
-    { what: 'an ipv6 net outside brackets', text: 'ALL: 2001:db8::/32', code: 'ERR_ACCESS_SYNTAX' },
-    { what: 'a full ipv6 address outside brackets', text: 'ALL: fe80:1:2:3:4:5:6:7', code: 'ERR_ACCESS_OPTION' },
-    { what: 'an unclosed bracket', text: 'ALL: [::1', code: 'ERR_ACCESS_SYNTAX' },
-    { what: 'nested brackets', text: 'ALL: [[::1]]', code: 'ERR_ACCESS_SYNTAX' },
-    { what: 'a netgroup', text: 'ALL: @trusted', code: 'ERR_ACCESS_PATTERN' },
-    { what: 'a file pattern', text: 'ALL: /etc/trusted-hosts', code: 'ERR_ACCESS_PATTERN' },
-    { what: 'a user@host pattern', text: 'ALL: root@192.0.2.1', code: 'ERR_ACCESS_PATTERN' },
-    { what: 'a daemon@host pattern', text: 'sshd@192.0.2.10: ALL', code: 'ERR_ACCESS_PATTERN' },
-    { what: 'a wildcard address', text: 'ALL: 192.168.*', code: 'ERR_ACCESS_PATTERN' },
-    { what: 'a wildcard daemon', text: 'in.*: ALL', code: 'ERR_ACCESS_PATTERN' },
-    { what: 'an octet above 255', text: 'ALL: 192.0.2.256', code: 'ERR_ACCESS_PATTERN' },
-    { what: 'three octets without the prefix dot', text: 'ALL: 192.0.2', code: 'ERR_ACCESS_PATTERN' },
-    { what: 'host bits after a prefix length', text: 'ALL: 192.0.2.1/24', code: 'ERR_ACCESS_PATTERN' },
-    { what: 'a prefix length above 32', text: 'ALL: 10.0.0.0/33', code: 'ERR_ACCESS_PATTERN' },
-    { what: 'an ipv6 prefix length above 128', text: 'ALL: [::]/129', code: 'ERR_ACCESS_PATTERN' },
-    { what: 'ipv4 in brackets', text: 'ALL: [192.0.2.1]', code: 'ERR_ACCESS_PATTERN' },
-    { what: 'a host name prefix', text: 'ALL: www.', code: 'ERR_ACCESS_PATTERN' },
-    { what: 'a client keyword in the daemon list', text: 'KNOWN: ALL', code: 'ERR_ACCESS_PATTERN' },
-    { what: 'a daemon name with a bad character', text: 'ssh!d: ALL', code: 'ERR_ACCESS_PATTERN' },
-    { what: 'a client word with a bad character', text: 'ALL: host!name', code: 'ERR_ACCESS_PATTERN' },
-    { what: 'a bad pattern after EXCEPT in a client list', text: 'ALL: ALL EXCEPT @evil', code: 'ERR_ACCESS_PATTERN' },
-    { what: 'a bad pattern after EXCEPT in a daemon list', text: 'ALL EXCEPT in.*: ALL', code: 'ERR_ACCESS_PATTERN' },
-    { what: 'a bad pattern after good ones', text: 'ALL: 192.0.2.1, 10.0.0.0/8, @admins', code: 'ERR_ACCESS_PATTERN' },
-    { what: 'an unknown option', text: 'ALL: ALL: frobnicate', code: 'ERR_ACCESS_OPTION' },
-    { what: 'a spawn option', text: 'ALL: ALL: spawn (/bin/echo %a) &', code: 'ERR_ACCESS_OPTION' },
-    { what: 'a twist option', text: 'ALL: ALL: twist /bin/echo no', code: 'ERR_ACCESS_OPTION' },
-    { what: 'a severity option', text: 'ALL: ALL: severity auth.info: allow', code: 'ERR_ACCESS_OPTION' },
-    { what: 'a banners option', text: 'ALL: ALL: banners /etc/banners: allow', code: 'ERR_ACCESS_OPTION' },
-    { what: 'a setenv option', text: 'ALL: ALL: setenv X 1', code: 'ERR_ACCESS_OPTION' },
-    { what: 'an option after allow', text: 'ALL: ALL: allow: keepalive', code: 'ERR_ACCESS_OPTION' },
-    { what: 'allow with a value', text: 'ALL: ALL: allow yes', code: 'ERR_ACCESS_OPTION' },
-    { what: 'allow with an = value', text: 'ALL: ALL: allow=yes', code: 'ERR_ACCESS_OPTION' },
-    { what: 'both allow and deny', text: 'ALL: ALL: deny: allow', code: 'ERR_ACCESS_OPTION' },
+    { what: 'a rule without a colon', text: 'sshd 192.0.2.1', code: 'ERR_ACCESS_SYNTAX', scope: 'every' },
+    { what: 'a rule of only a daemon list', text: 'sshd', code: 'ERR_ACCESS_SYNTAX', scope: 'every' },
+    { what: 'an empty daemon list', text: ': ALL', code: 'ERR_ACCESS_SYNTAX', scope: 'every' },
+    { what: 'an empty client list', text: 'sshd:', code: 'ERR_ACCESS_SYNTAX', scope: 'named' },
+    { what: 'a client list of only commas', text: 'sshd: , ,: allow', code: 'ERR_ACCESS_SYNTAX', scope: 'named' },
+    { what: 'EXCEPT first in a client list', text: 'sshd: EXCEPT 10.0.0.1', code: 'ERR_ACCESS_SYNTAX', scope: 'named' },
+    { what: 'EXCEPT last in a client list', text: 'sshd: ALL EXCEPT', code: 'ERR_ACCESS_SYNTAX', scope: 'named' },
+    { what: 'EXCEPT twice in a row', text: 'sshd: ALL EXCEPT EXCEPT 10.0.0.1', code: 'ERR_ACCESS_SYNTAX', scope: 'named' },
+    { what: 'EXCEPT first in a daemon list', text: 'EXCEPT sshd: ALL', code: 'ERR_ACCESS_SYNTAX', scope: 'every' },
+    { what: 'EXCEPT last in a daemon list', text: 'ALL EXCEPT: ALL', code: 'ERR_ACCESS_SYNTAX', scope: 'every' },
+    { what: 'an ipv6 address outside brackets', text: 'sshd: ::1', code: 'ERR_ACCESS_SYNTAX', scope: 'named' },
+    { what: 'an ipv6 net outside brackets', text: 'sshd: 2001:db8::/32', code: 'ERR_ACCESS_SYNTAX', scope: 'named' },
+    { what: 'a full ipv6 address outside brackets', text: 'sshd: fe80:1:2:3:4:5:6:7', code: 'ERR_ACCESS_OPTION', scope: 'named' },
+    { what: 'an unclosed bracket', text: 'sshd: [::1', code: 'ERR_ACCESS_SYNTAX', scope: 'every' },
+    { what: 'nested brackets', text: 'sshd: [[::1]]', code: 'ERR_ACCESS_SYNTAX', scope: 'every' },
+    { what: 'a netgroup', text: 'sshd: @trusted', code: 'ERR_ACCESS_PATTERN', scope: 'named' },
+    { what: 'a file pattern', text: 'sshd: /etc/trusted-hosts', code: 'ERR_ACCESS_PATTERN', scope: 'named' },
+    { what: 'a user@host pattern', text: 'sshd: root@192.0.2.1', code: 'ERR_ACCESS_PATTERN', scope: 'named' },
+    { what: 'a daemon@host with a bad host', text: 'sshd@192.0.2.256: ALL', code: 'ERR_ACCESS_PATTERN', scope: 'every' },
+    { what: 'a daemon@host@host', text: 'sshd@a@b: ALL', code: 'ERR_ACCESS_PATTERN', scope: 'every' },
+    { what: 'a wildcard with a net', text: 'sshd: 192.168.*/16', code: 'ERR_ACCESS_PATTERN', scope: 'named' },
+    { what: 'a wildcard in a .domain', text: 'sshd: .*.example.org', code: 'ERR_ACCESS_PATTERN', scope: 'named' },
+    { what: 'a wildcard in an address prefix', text: 'sshd: 192.*.', code: 'ERR_ACCESS_PATTERN', scope: 'named' },
+    { what: 'a wildcard in a daemon suffix', text: '.*d: ALL', code: 'ERR_ACCESS_PATTERN', scope: 'every' },
+    { what: 'a wildcard with a bad character', text: 'sshd: a*!b', code: 'ERR_ACCESS_PATTERN', scope: 'named' },
+    { what: 'an octet above 255', text: 'sshd: 192.0.2.256', code: 'ERR_ACCESS_PATTERN', scope: 'named' },
+    { what: 'three octets without the prefix dot', text: 'sshd: 192.0.2', code: 'ERR_ACCESS_PATTERN', scope: 'named' },
+    { what: 'host bits after a prefix length', text: 'sshd: 192.0.2.1/24', code: 'ERR_ACCESS_PATTERN', scope: 'named' },
+    { what: 'a prefix length above 32', text: 'sshd: 10.0.0.0/33', code: 'ERR_ACCESS_PATTERN', scope: 'named' },
+    { what: 'an ipv6 prefix length above 128', text: 'sshd: [::]/129', code: 'ERR_ACCESS_PATTERN', scope: 'named' },
+    { what: 'ipv4 in brackets', text: 'sshd: [192.0.2.1]', code: 'ERR_ACCESS_PATTERN', scope: 'named' },
+    { what: 'a host name prefix', text: 'sshd: www.', code: 'ERR_ACCESS_PATTERN', scope: 'named' },
+    { what: 'a client keyword in the daemon list', text: 'KNOWN: ALL', code: 'ERR_ACCESS_PATTERN', scope: 'every' },
+    { what: 'a daemon name with a bad character', text: 'ssh!d: ALL', code: 'ERR_ACCESS_PATTERN', scope: 'every' },
+    { what: 'a bad daemon after good ones', text: 'sshd, ftp!d: ALL', code: 'ERR_ACCESS_PATTERN', scope: 'every' },
+    { what: 'a client word with a bad character', text: 'sshd: host!name', code: 'ERR_ACCESS_PATTERN', scope: 'named' },
+    { what: 'a bad pattern after EXCEPT in a client list', text: 'sshd: ALL EXCEPT @evil', code: 'ERR_ACCESS_PATTERN', scope: 'named' },
+    { what: 'a bad pattern after EXCEPT in a daemon list', text: 'ALL EXCEPT ss!hd: ALL', code: 'ERR_ACCESS_PATTERN', scope: 'every' },
+    { what: 'a bad pattern after good ones', text: 'sshd: 192.0.2.1, 10.0.0.0/8, @admins', code: 'ERR_ACCESS_PATTERN', scope: 'named' },
+    { what: 'an unknown option', text: 'sshd: ALL: frobnicate', code: 'ERR_ACCESS_OPTION', scope: 'named' },
+    { what: 'an unknown expansion in spawn', text: 'sshd: ALL: spawn echo %z', code: 'ERR_ACCESS_OPTION', scope: 'named' },
+    { what: 'spawn without a command', text: 'sshd: ALL: spawn', code: 'ERR_ACCESS_OPTION', scope: 'named' },
+    { what: 'an option after twist', text: 'sshd: ALL: twist /bin/echo no: keepalive', code: 'ERR_ACCESS_OPTION', scope: 'named' },
+    { what: 'an unknown severity', text: 'sshd: ALL: severity loud', code: 'ERR_ACCESS_OPTION', scope: 'named' },
+    { what: 'an unknown severity facility', text: 'sshd: ALL: severity nowhere.info', code: 'ERR_ACCESS_OPTION', scope: 'named' },
+    { what: 'a relative banners directory', text: 'sshd: ALL: banners banners', code: 'ERR_ACCESS_OPTION', scope: 'named' },
+    { what: 'setenv with a bad name', text: 'sshd: ALL: setenv 1X 1', code: 'ERR_ACCESS_OPTION', scope: 'named' },
+    { what: 'a umask that is not octal', text: 'sshd: ALL: umask 099', code: 'ERR_ACCESS_OPTION', scope: 'named' },
+    { what: 'a nice out of range', text: 'sshd: ALL: nice 40', code: 'ERR_ACCESS_OPTION', scope: 'named' },
+    { what: 'a linger that is not a number', text: 'sshd: ALL: linger soon', code: 'ERR_ACCESS_OPTION', scope: 'named' },
+    { what: 'keepalive with a value', text: 'sshd: ALL: keepalive yes', code: 'ERR_ACCESS_OPTION', scope: 'named' },
+    { what: 'a bad user', text: 'sshd: ALL: user a;b', code: 'ERR_ACCESS_OPTION', scope: 'named' },
+    { what: 'an option after allow', text: 'sshd: ALL: allow: keepalive', code: 'ERR_ACCESS_OPTION', scope: 'named' },
+    { what: 'allow with a value', text: 'sshd: ALL: allow yes', code: 'ERR_ACCESS_OPTION', scope: 'named' },
+    { what: 'allow with an = value', text: 'sshd: ALL: allow=yes', code: 'ERR_ACCESS_OPTION', scope: 'named' },
+    { what: 'both allow and deny', text: 'sshd: ALL: deny: allow', code: 'ERR_ACCESS_OPTION', scope: 'named' },
   ];
 
   /** Clients of every kind, with and without lookups. */
@@ -292,20 +379,32 @@ describe('parseHostsAccess bad rules', () => {
     { daemons: ['in.telnetd'] },
   ];
 
-  it.each(BAD)('reports $what and never grants with it', ({ text, code }) => {
+  it.each(BAD)('reports $what and never grants with it from hosts.allow', ({ text, code }) => {
     const allow = parseHostsAccess(text, ALLOW);
     expect(allow.errors.map((e) => [e.file, e.line, e.code])).toEqual([[ALLOW, 1, code]]);
     expect(allow.errors[0]!.message).not.toBe('');
-    expect(allow.rules).toEqual([]);
+    expect(allow.rules.map((r) => r.kind)).toEqual(['broken']);
     const deny = parseHostsAccess('ALL: ALL', DENY);
     for (const c of CLIENTS) {
       expect(checkHostsAccess(allow.rules, deny.rules, request(c))).toEqual({ verdict: 'deny', file: DENY, line: 1 });
+      // Nor does it refuse from hosts.allow: it matches nothing there.
+      expect(checkHostsAccess(allow.rules, [], request(c))).toEqual({ verdict: 'allow' });
     }
   });
 
-  it.each(BAD)('reports $what in hosts.deny without stopping the rules after it', ({ text, code }) => {
-    const deny = parseHostsAccess(`${text}\nALL: ALL`, DENY);
+  it.each(BAD)('reports $what in hosts.deny and refuses the clients of the daemons it names', ({ text, code, scope }) => {
+    const deny = parseHostsAccess(text, DENY);
     expect(deny.errors.map((e) => [e.line, e.code])).toEqual([[1, code]]);
-    expect(checkHostsAccess([], deny.rules, request())).toEqual({ verdict: 'deny', file: DENY, line: 2 });
+    const refused = { verdict: 'deny', file: DENY, line: 1, broken: true };
+    for (const c of CLIENTS.filter((c) => c.daemons === undefined)) expect(checkHostsAccess([], deny.rules, request(c))).toEqual(refused);
+    const other = checkHostsAccess([], deny.rules, request({ daemons: ['in.telnetd'] }));
+    expect(other).toEqual(scope === 'every' ? refused : { verdict: 'allow' });
+  });
+
+  it('lets hosts.allow grant before a broken rule in hosts.deny refuses, as tcpd searches', () => {
+    const allow = parseHostsAccess('sshd: 192.0.2.1', ALLOW);
+    const deny = parseHostsAccess('sshd: ALL: spawn %z', DENY);
+    expect(checkHostsAccess(allow.rules, deny.rules, request())).toEqual({ verdict: 'allow', file: ALLOW, line: 1 });
+    expect(checkHostsAccess(allow.rules, deny.rules, request({ clientIp: '10.0.0.1' }))).toEqual({ verdict: 'deny', file: DENY, line: 1, broken: true });
   });
 });

@@ -33,6 +33,7 @@ const DAEMON_KEYS = [
   'rlimit_cpu',
   'rlimit_nofile',
   'rlimit_nproc',
+  'strict_modes',
   'syslog_format',
   'syslog_socket',
   'tcp_wrappers',
@@ -63,6 +64,7 @@ describe('parseSettings', () => {
         'pidfile = /run/ninetd.pid',
         'rate = 0',
         'retry_time = 1',
+        'strict_modes = yes',
         'syslog_format = rfc5424',
         'syslog_socket = /dev/log',
         'udp_loopback = off',
@@ -78,6 +80,7 @@ describe('parseSettings', () => {
         pidfile: '/run/ninetd.pid',
         rate: 0,
         retry_time: 1,
+        strict_modes: true,
         syslog_format: 'rfc5424',
         syslog_socket: '/dev/log',
         udp_loopback: false,
@@ -267,6 +270,7 @@ describe('loadSettings', () => {
     expect(await loadSettings(file)).toEqual({
       settings: { daemon: { log_level: 'trace', umask: 0o77 }, services: new Map() },
       errors: [{ file, line: 4, code: 'ERR_SETTINGS_VALUE', message: expect.any(String) }],
+      warnings: [],
     });
   });
 
@@ -275,6 +279,7 @@ describe('loadSettings', () => {
     expect(await loadSettings(file)).toEqual({
       settings: { daemon: {}, services: new Map() },
       errors: [{ file, line: 0, code: 'ERR_SETTINGS_READ', message: expect.any(String) }],
+      warnings: [],
     });
   });
 

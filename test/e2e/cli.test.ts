@@ -63,7 +63,7 @@ describe('ninetd command line', () => {
     const conf = file('ok.conf', 'echo stream tcp nowait - internal\n');
     const services = file('services-w', 'echo 7/tcp\n');
     const allow = file('hosts.allow', '# fine\nALL: 127.0.0.1\n');
-    const deny = file('hosts.deny', 'ALL: @netgroup\n\nsshd: ALL : spawn /bin/echo\n');
+    const deny = file('hosts.deny', 'ALL: @netgroup\n\nsshd: ALL : spawn /bin/echo %z\n');
     const ini = file('w.ini', `[daemon]\nhosts_allow = ${allow}\nhosts_deny = ${deny}\n`);
     const r = ninetd('--check', '-w', '--settings', ini, '--services', services, conf);
     expect(r.code).toBe(78);
