@@ -136,7 +136,7 @@ function printErrors(errors: ConfigError[]): void {
 async function check(opts: RunOptions, settingsErrors: ConfigError[]): Promise<number> {
   const { configFile, servicesFile, defaultFamily, hostsFiles, settingsFile } = opts.daemon;
   // processDefaults is the whole [daemon] section (run() sets it), strict_modes included.
-  const strictModes = strictModesFor((opts.daemon.processDefaults as DaemonSettings | undefined)?.strict_modes);
+  const strictModes = opts.daemon.strictModes ?? strictModesFor(undefined);
   const config = await loadConfig(configFile, { servicesFile, defaultFamily, strictModes });
   const { byKey, errors } = keyEntries(config.entries);
   const hosts = hostsFiles ? [hostsFiles.allow, hostsFiles.deny].map((f) => readHostsFile(f, strictModes)) : [];
@@ -211,10 +211,13 @@ export async function run(argv: string[]): Promise<number> {
   delete process.env[READY_FD_ENV];
   const detached = readyFd >= 0;
   const settingsFile = args.settings ?? (existsSync(DEFAULT_SETTINGS) ? DEFAULT_SETTINGS : null);
-  const { settings, errors: settingsErrors } = settingsFile ? await loadSettings(abs(settingsFile)) : { settings: { daemon: {}, services: new Map() }, errors: [] };
+  const { settings, errors: settingsErrors, warnings: settingsWarnings } = settingsFile
+    ? await loadSettings(abs(settingsFile))
+    : { settings: { daemon: {}, services: new Map() }, errors: [], warnings: [] };
   const opts = resolveOptions(args, settings.daemon, detached);
   opts.daemon.settingsFile = settingsFile ? abs(settingsFile) : null;
   opts.daemon.processDefaults = settings.daemon;
+  opts.daemon.strictModes = strictModesFor(settings.daemon.strict_modes);
   opts.daemon.serviceSettings = settings.services;
   if (args.check) return check(opts, settingsErrors);
   if (!args.foreground && !detached) {
@@ -239,6 +242,7 @@ export async function run(argv: string[]): Promise<number> {
   process.umask(opts.umask);
   if (detached) process.chdir('/');
   const log = createLogger({ ...opts.log, ...(report ? { report } : {}) });
+  for (const w of settingsWarnings) log.logger.warn({ file: w.file, line: w.line, code: w.code }, formatConfigError(w));
   const daemon = new Daemon(opts.daemon, log.logger, log.reopen);
   const removeSignals = daemon.installSignals();
   try {

@@ -8,6 +8,7 @@ import { keyEntries } from './config/diff.js';
 import { loadConfig } from './config/load.js';
 import { resolveServices, sectionName, type LimitDefaults, type ServicePlan } from './config/resolve.js';
 import { loadSettings, type ProcessSettings, type ServiceSettings } from './config/settings.js';
+import type { StrictModes } from './config/strict-modes.js';
 import { formatConfigError, type ConfigError, type ServiceEntry } from './config/types.js';
 import type { DispatchSettings, Host } from './dispatch/core.js';
 import { systemHost } from './dispatch/host.js';
@@ -34,6 +35,8 @@ export interface DaemonOptions {
   settingsFile?: string | null;
   /** Handler defaults from [daemon], and the [service:NAME/PROTO] sections as read at start. */
   processDefaults?: ProcessSettings;
+  /** Whether files others can write are warned about or refused (`strict_modes`). */
+  strictModes?: StrictModes;
   serviceSettings?: Map<string, ServiceSettings & { line: number }>;
 }
 
@@ -83,7 +86,7 @@ export class Daemon {
     private readonly host: Host = systemHost(
       logger,
       opts.settings,
-      opts.hostsFiles ? new HostsFiles(opts.hostsFiles.allow, opts.hostsFiles.deny, logger, opts.hostsFiles.lookupMs) : null,
+      opts.hostsFiles ? new HostsFiles(opts.hostsFiles.allow, opts.hostsFiles.deny, logger, opts.hostsFiles.lookupMs, opts.strictModes) : null,
     ),
   ) {
     this.sections = opts.serviceSettings ?? new Map();
@@ -94,10 +97,14 @@ export class Daemon {
 
   /** Reads inetd.conf (and on reload the settings file) and resolves every good entry's plan. */
   private async loadFiles(withSettings: boolean): Promise<Loaded> {
-    const { configFile, servicesFile, defaultFamily, settingsFile } = this.opts;
-    const config = await loadConfig(configFile, { servicesFile, defaultFamily });
+    const { configFile, servicesFile, defaultFamily, settingsFile, strictModes } = this.opts;
+    const config = await loadConfig(configFile, { servicesFile, defaultFamily, ...(strictModes ? { strictModes } : {}) });
     const { byKey, errors } = keyEntries(config.entries);
     const settings = withSettings && settingsFile ? await loadSettings(settingsFile) : null;
+    // Files others could change (strict modes): said at every load, errors or not.
+    for (const w of [...(config.warnings ?? []), ...(settings?.warnings ?? [])]) {
+      this.logger.warn({ file: w.file, line: w.line, code: w.code }, formatConfigError(w));
+    }
     const all = [...config.errors, ...errors, ...(settings?.errors ?? [])];
     // Only the per-service sections take effect on reload; [daemon] keys need a restart.
     const sections = settings && settings.errors.length === 0 ? settings.settings.services : this.sections;

@@ -10,7 +10,7 @@ import type { AccessSettings } from '../config/settings.js';
 import { checkFile, type StrictModes } from '../config/strict-modes.js';
 import { fileProblemReason, isFileProblem, readRegularFile } from '../files/regular-file.js';
 import type { Logger } from '../log/logger.js';
-import { matchIp, type IpAddress } from './address.js';
+import { matchIp, parseIp, type IpAddress } from './address.js';
 import { checkHostsAccess, parseHostsAccess, type HostsRule } from './hosts-access.js';
 import { noEffects, ruleEffects, type Effects } from './hosts-options.js';
 import type { ExpansionFacts } from './percent-expand.js';
