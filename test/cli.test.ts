@@ -1,6 +1,6 @@
 // The command line contract: options, usage errors, --check, exit codes, the bundled config.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -31,10 +31,27 @@ describe('ninetd command line', () => {
     ['a non-numeric retry time', ['--retry-time', 'soon']],
     ['an unknown log level', ['--log-level', 'loud']],
     ['two config files', ['a.conf', 'b.conf']],
+    ['a zero backlog', ['-q', '0']],
+    ['a bind address that is a host name', ['-a', 'localhost']],
   ])('exits 64 with a usage message for %s', (_what, args) => {
     const r = ninetd(...args);
     expect(r.code).toBe(64);
     expect(r.stderr).toMatch(/^ninetd: /);
+  });
+
+  it.each([
+    ['-R', 'abc'],
+    ['-c', 'many'],
+    ['-s', 'x1'],
+    ['-C', ''],
+    ['-q', 'deep'],
+    ['--retry-time', 'soon'],
+    ['--rate=abc', undefined],
+  ])('says %s %s is not a number, quoting it', (flag, value) => {
+    const r = ninetd(...(value === undefined ? [flag] : [flag, value]));
+    expect(r.code).toBe(64);
+    expect(r.stderr.split('\n')[0]).toMatch(/: ".*" is not a number$/);
+    expect(r.stderr).toContain(`"${value ?? 'abc'}"`);
   });
 
   it('prints help and version and exits 0', () => {
@@ -80,7 +97,7 @@ describe('ninetd command line', () => {
 
   it('exits 78 when no entry can be served', () => {
     const conf = file('none.conf', '# nothing here\nfoo strem tcp nowait root internal\n');
-    const r = ninetd('-d', '--services', file('s2', 'foo 1000/tcp\n'), conf);
+    const r = ninetd('-d', '-p', '', '--services', file('s2', 'foo 1000/tcp\n'), conf);
     expect(r.code).toBe(78);
   });
 
@@ -97,6 +114,73 @@ describe('ninetd command line', () => {
       expect(await d.stop()).toBe(0);
     }
   });
+});
+
+describe('flags of openbsd-inetd and FreeBSD inetd', () => {
+  const services = () => file('classic-services', '# none\n');
+
+  it('accepts -q, -i, -E, -W and -a as scripts pass them', () => {
+    const conf = file('classic.conf', '8007 stream tcp nowait - internal echo\n');
+    const ini = file('classic.ini', `[daemon]\nhosts_allow = ${file('classic.allow', '')}\nhosts_deny = ${file('classic.deny', '')}\n`);
+    const r = ninetd('--check', '-q', '64', '-i', '-E', '-W', '-a', '127.0.0.1', '--settings', ini, '--services', services(), conf);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+
+  it('-a gives entries without a host that address', () => {
+    // Two entries on port 8007: one on every address, one on 127.0.0.1. With -a 127.0.0.1 the
+    // first moves to 127.0.0.1 too, and they collide.
+    const conf = file('a.conf', '8007 stream tcp nowait - internal echo\n127.0.0.1:8007 stream tcp nowait - internal echo\n');
+    expect(ninetd('--check', '--services', services(), conf).code).toBe(0);
+    const r = ninetd('--check', '-a', '127.0.0.1', '--services', services(), conf);
+    expect(r.code).toBe(78);
+    expect(r.stderr).toMatch(new RegExp(`^${conf}:2: `));
+  });
+
+  it('-W checks hosts.allow and hosts.deny as -w does', () => {
+    const conf = file('w2.conf', '8007 stream tcp nowait - internal echo\n');
+    const ini = file('w2.ini', `[daemon]\nhosts_allow = ${file('w2.allow', 'ALL: @netgroup\n')}\nhosts_deny = ${file('w2.deny', '')}\n`);
+    expect(ninetd('--check', '-W', '--settings', ini, '--services', services(), conf).code).toBe(78);
+  });
+
+  it('-i stays in the foreground, as -d does', () => {
+    // Nothing to serve: in the foreground the failure is a JSON log record on stderr; a
+    // detaching ninetd would print the plain line its child reported.
+    const conf = file('i.conf', 'x strem tcp nowait - internal\n');
+    const r = ninetd('-i', '-p', '', '--services', services(), conf);
+    expect(r.code).toBe(78);
+    expect(JSON.parse(r.stderr.split('\n')[0]!)).toMatchObject({ line: 1 });
+  });
+});
+
+describe('--check as a user who is not root', () => {
+  // Runs ninetd as nobody (uid 65534): only root can do that, and nobody must be able to read
+  // the checkout.
+  const asNobody = (...args: string[]) => {
+    const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 20_000, uid: 65534, gid: 65534 });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+  const canRun = process.getuid?.() === 0 && asNobody('--version').code === 0;
+
+  it.skipIf(!canRun)('warns per line about low ports, other users and socket owners, and still says ok', () => {
+    const nobodyDir = mkdtempSync(path.join(tmpdir(), 'ninetd-nobody-'));
+    try {
+      chmodSync(nobodyDir, 0o755);
+      const conf = path.join(nobodyDir, 'inetd.conf');
+      writeFileSync(conf, ['7 stream tcp nowait - internal echo', '8007 stream tcp nowait root /bin/cat cat', `:root:root:660:${nobodyDir}/s.sock stream unix nowait - /bin/cat cat`, '8008 stream tcp nowait - /bin/cat cat'].join('\n'));
+      writeFileSync(path.join(nobodyDir, 'services'), '# none\n');
+      const r = asNobody('--check', '--services', path.join(nobodyDir, 'services'), conf);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(`${conf}: ok, 4 services\n`);
+      expect(r.stderr.trim().split('\n').map((l) => l.slice(0, l.indexOf(': warning: ')))).toEqual([`${conf}:1`, `${conf}:2`, `${conf}:3`]);
+      expect(r.stderr).toContain('CAP_NET_BIND_SERVICE');
+      // As root, the same file checks clean.
+      expect(ninetd('--check', '--services', path.join(nobodyDir, 'services'), conf).stderr).toBe('');
+    } finally {
+      rmSync(nobodyDir, { recursive: true, force: true });
+    }
+  });
+  if (!canRun) console.warn('--check as nobody skipped: not root, or nobody cannot read the checkout');
 });
 
 describe('settings file', () => {

@@ -6,7 +6,7 @@ import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as native from '../native/index.js';
-import { parseConfig, type Lookups } from './parse.js';
+import { parseConfig, type Lookups, type ProgramFault } from './parse.js';
 import { parseServices, type ServicesDb } from './services-db.js';
 import type { Config, ConfigError } from './types.js';
 
@@ -16,6 +16,8 @@ export interface LoadOptions {
   servicesFile?: string;
   /** Family of plain `tcp`/`udp`: `inet4` (default, as on the BSDs) or `inet46` (dual stack). */
   defaultFamily?: 'inet4' | 'inet46';
+  /** Address of entries without a host prefix before any `host:` line (-a); default `*`. */
+  defaultHost?: string;
 }
 
 /** Default services database. */
@@ -28,14 +30,21 @@ function describe(err: unknown): string {
   return e.code ? `${text} (${e.code})` : text;
 }
 
-/** True when `file` is a regular file this process may execute. */
-function isExecutable(file: string): boolean {
+/** True when `file` is a regular file this process may execute, else why not. */
+function isExecutable(file: string): true | ProgramFault {
+  let st;
   try {
-    if (!statSync(file).isFile()) return false;
+    st = statSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'EACCES' ? 'unreachable' : 'missing';
+  }
+  if (!st.isFile()) return 'not-file';
+  try {
     accessSync(file, fsConstants.X_OK);
     return true;
   } catch {
-    return false;
+    return 'not-executable';
   }
 }
 
@@ -93,6 +102,8 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
   const config = parseConfig(text, file, { ...lookups, port }, {
     baseDir: path.dirname(path.resolve(file)),
     ...(options.defaultFamily ? { defaultFamily: options.defaultFamily } : {}),
+    ...(options.defaultHost ? { defaultHost: options.defaultHost } : {}),
+    servicesFile,
   });
   if (servicesError && nameMissed) config.errors.unshift(servicesError);
   return config;
