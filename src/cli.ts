@@ -277,7 +277,7 @@ export async function run(argv: string[]): Promise<number> {
   native.cloexecFrom(3);
   process.umask(opts.umask);
   if (detached) process.chdir('/');
-  const log = createLogger({ ...opts.log, ...(report ? { report } : {}) });
+  const log = createLogger({ ...opts.log, detached, ...(report ? { report } : {}) });
   const daemon = new Daemon(opts.daemon, log.logger, log.reopen);
   const removeSignals = daemon.installSignals();
   try {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { exchange } from './helpers/client.js';
 import { CLI, ROOT, startDaemon } from './helpers/daemon.js';
+import { unixDgramSink } from './helpers/unix-dgram.js';
 import { alive, until } from './helpers/wait.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'ninetd-cli-'));
@@ -254,6 +255,73 @@ describe('detaching (no -d)', () => {
       expect(r.stderr).toMatch(/bind: address already in use/);
     } finally {
       server.close();
+    }
+  });
+});
+
+describe('log destinations that cannot be written at start', () => {
+  const services = () => file('log-services', '# none\n');
+  const conf = () => file('log.conf', '127.0.0.1:0 stream tcp nowait - internal echo\n');
+
+  /** Starts a detached ninetd and returns its pid; the caller stops it. */
+  function detached(name: string, ...args: string[]) {
+    const pidfile = path.join(dir, `${name}.pid`);
+    const r = ninetd('-p', pidfile, ...args, '--services', services(), conf());
+    expect(r.code).toBe(0);
+    return { stderr: r.stderr, pid: Number(readFileSync(pidfile, 'utf8')) };
+  }
+  async function stop(pid: number) {
+    process.kill(pid, 'SIGTERM');
+    await until(() => !alive(pid), 'detached daemon to exit');
+  }
+
+  it('detached, with no syslog socket: says so on the terminal, keeps going, and reports the drops once the socket appears', async () => {
+    const socket = path.join(dir, 'late-syslog.sock');
+    const ini = file('late-syslog.ini', `[daemon]\nsyslog_socket = ${socket}\n`);
+    const { stderr, pid } = detached('late-syslog', '--settings', ini);
+    expect(stderr).toContain(`cannot write to syslog socket ${socket}`);
+    expect(stderr).toContain('dropped');
+    const sink = unixDgramSink(socket);
+    try {
+      process.kill(pid, 'SIGUSR2'); // any record will do: "state"
+      const restored = await sink.waitFor((m) => m.includes('syslog restored'), 'the drop count');
+      expect(restored).toMatch(/syslog restored: [1-9]\d* records were dropped while /);
+      await sink.waitFor((m) => m.includes('state: 1 services'), 'the state record');
+    } finally {
+      sink.close();
+      await stop(pid);
+    }
+  });
+
+  it('detached, with an unwritable log file: says so and logs readable lines to syslog instead', async () => {
+    const socket = path.join(dir, 'file-fallback.sock');
+    const sink = unixDgramSink(socket);
+    const ini = file('file-fallback.ini', `[daemon]\nsyslog_socket = ${socket}\n`);
+    const logFile = path.join(dir, 'no-such-dir', 'ninetd.log');
+    const { stderr, pid } = detached('file-fallback', '-l', '--log-file', logFile, '--settings', ini);
+    try {
+      expect(stderr).toContain(`cannot write log file ${logFile}`);
+      expect(stderr).toContain(`logging to syslog (${socket}) instead`);
+      const listening = await sink.waitFor((m) => m.includes('listening on 127.0.0.1:'), 'listening');
+      const port = Number(/127\.0\.0\.1:(\d+)/.exec(listening)![1]);
+      expect((await exchange(port, 'hi')).toString()).toBe('hi');
+      const conn = await sink.waitFor((m) => m.includes('connection from'), 'the connection record');
+      expect(conn).toMatch(/ninetd\[\d+\]: connection from 127\.0\.0\.1:\d+ to 0\/tcp, \d+ ms$/);
+    } finally {
+      sink.close();
+      await stop(pid);
+    }
+  });
+
+  it('in the foreground, with an unwritable log file: warns on stderr and logs there', async () => {
+    const logFile = path.join(dir, 'no-such-dir', 'fg.log');
+    const d = await startDaemon('127.0.0.1:0 stream tcp nowait - internal echo\n', { args: ['--log-file', logFile] });
+    try {
+      const warning = d.records.find((r) => r.code === 'ERR_LOG_DESTINATION');
+      expect(warning).toMatchObject({ level: 40, file: logFile });
+      expect(String(warning!.msg)).toContain('logging to stderr instead');
+    } finally {
+      await d.stop();
     }
   });
 });
