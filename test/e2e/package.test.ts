@@ -2,7 +2,7 @@
 // --prefix` of the tarball (which builds only the addon), then the installed command: --help,
 // --check, one served connection, and the man pages where man(1) finds them.
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -87,6 +87,23 @@ describe.skipIf(!pandoc)('the packed and installed package', () => {
       proc.kill('SIGTERM');
       expect(await exited).toBe(0);
     }
+  });
+
+  it('has a systemd unit that systemd-analyze verify accepts, with the installed command and man pages', (ctx) => {
+    if (!has('systemd-analyze')) {
+      console.warn('unit check skipped: systemd-analyze is not installed (apt-get install systemd)');
+      return ctx.skip();
+    }
+    const shipped = readFileSync(path.join(prefix, 'lib', 'node_modules', 'ninetd', 'etc', 'ninetd.service'), 'utf8');
+    expect(shipped).toMatch(/^ExecStart=\/usr\/local\/bin\/ninetd /m);
+    // The unit as an operator installs it, with ExecStart where this prefix put the command.
+    const unitDir = path.join(dir, 'unit');
+    mkdirSync(unitDir);
+    writeFileSync(path.join(unitDir, 'ninetd.service'), shipped.replace('/usr/local/bin/ninetd', bin));
+    const env = { ...process.env, MANPATH: path.join(prefix, 'share', 'man') };
+    const r = spawnSync('systemd-analyze', ['verify', path.join(unitDir, 'ninetd.service')], { encoding: 'utf8', env, timeout: 60_000 });
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
   });
 
   it.each([
