@@ -42,7 +42,17 @@ describe.skipIf(!pandoc)('the packed and installed package', () => {
     // not need tsc or any other.
     const PATH = (process.env.PATH ?? '').split(':').filter((p) => !p.includes('node_modules')).join(':');
     run('npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', path.join(dir, tgz)], dir, { ...process.env, PATH });
-  }, INSTALL_MS * 2);
+    // And as a dependency of another project.
+    mkdirSync(path.join(dir, 'project'));
+    writeFileSync(path.join(dir, 'project', 'package.json'), '{ "name": "uses-ninetd", "private": true }\n');
+    run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', path.join(dir, tgz)], path.join(dir, 'project'), { ...process.env, PATH });
+  }, INSTALL_MS * 3);
+
+  it('installs as a dependency too, with a working command in node_modules/.bin', () => {
+    const r = spawnSync(path.join(dir, 'project', 'node_modules', '.bin', 'ninetd'), ['--version'], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
 
   it('ships built JavaScript, the addon sources and the man pages, and no TypeScript', () => {
     const pkg = path.join(prefix, 'lib', 'node_modules', 'ninetd');
