@@ -133,7 +133,9 @@ describe.skipIf(!pandoc)('the packed and installed package', () => {
       const shown = spawnSync('man', ['-P', 'cat', page.slice(-1), name], { encoding: 'utf8', env });
       expect(shown.status).toBe(0);
       expect(shown.stdout).toMatch(/^NAME$/m);
-      expect(spawnSync('man', ['-l', '-P', 'cat', file], { encoding: 'utf8', env }).status).toBe(0);
+      const local = spawnSync('man', ['-l', '-P', 'cat', file], { encoding: 'utf8', env });
+      expect(local.status).toBe(0);
+      expect(local.stderr).not.toContain('table wider than line width');
     } else console.warn('man skipped: man-db is not installed (apt-get install man-db)');
   });
 });
