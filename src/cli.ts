@@ -4,6 +4,7 @@
 // served (daemon.ts does).
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, readFileSync, writeSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +14,7 @@ import { readHostsFile } from './access/gate.js';
 import { keyEntries } from './config/diff.js';
 import { loadConfig } from './config/load.js';
 import { resolveLimitDefaults } from './config/resolve.js';
+import { privilegeWarnings, processPrivileges } from './config/privileges.js';
 import { loadSettings, type DaemonSettings } from './config/settings.js';
 import { strictModesFor } from './config/strict-modes.js';
 import { formatConfigError, type ConfigError } from './config/types.js';
@@ -30,8 +32,33 @@ const READY_FD_ENV = 'NINETD_READY_FD';
 
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-/** Non-negative integer options, validated alike. */
-const COUNTS = ['rate', 'max-children', 'retry-time', 'per-source', 'per-source-rate'] as const;
+/** Whole-number options, validated alike: each with its short flag ('' for none) and least value. Sorted. */
+const COUNTS = {
+  backlog: { short: 'q', min: 1 },
+  'max-children': { short: 'c', min: 0 },
+  'per-source': { short: 's', min: 0 },
+  'per-source-rate': { short: 'C', min: 0 },
+  rate: { short: 'R', min: 0 },
+  'retry-time': { short: '', min: 1 },
+} as const;
+
+/** The text given last on the command line for `--name` or `-short` (yargs keeps only the number). */
+function rawValue(argv: string[], name: string, short: string): string | undefined {
+  let value: string | undefined;
+  for (const [i, a] of argv.entries()) {
+    if (a === '--') break;
+    if (a === `--${name}` || (short && a === `-${short}`)) value = argv[i + 1];
+    else if (a.startsWith(`--${name}=`)) value = a.slice(name.length + 3);
+    else if (short && a.startsWith(`-${short}`) && !a.startsWith('--')) value = a.slice(2);
+  }
+  return value;
+}
+
+/** An address for -a: an IP literal (brackets allowed for IPv6) or `*`; null if it is not one. */
+function bindAddress(text: string): string | null {
+  const bare = /^\[(.*)\]$/.exec(text)?.[1] ?? text;
+  return bare === '*' || isIP(bare) !== 0 ? bare : null;
+}
 
 function parseArgs(argv: string[]) {
   // No yargs defaults: an option left out must not override the settings file.
@@ -40,7 +67,7 @@ function parseArgs(argv: string[]) {
     // A repeated option takes its last value, as getopt-based daemons do.
     .parserConfiguration({ 'duplicate-arguments-array': false })
     .usage('$0 [options] [config]\n\nServe the services of an inetd.conf file (default /etc/inetd.conf).')
-    .option('foreground', { alias: 'd', type: 'boolean', describe: 'stay in the foreground and log to stderr [default: detach]' })
+    .option('foreground', { alias: ['d', 'i'], type: 'boolean', describe: 'stay in the foreground and log to stderr [default: detach]' })
     .option('check', { type: 'boolean', describe: 'check the configuration and settings, print every error, and exit' })
     .option('log-connections', { alias: 'l', type: 'boolean', describe: 'log one record per connection' })
     .option('log-level', { choices: LOG_LEVELS, describe: 'least severe level logged [default: info]' })
@@ -52,14 +79,23 @@ function parseArgs(argv: string[]) {
     .option('max-children', { alias: 'c', type: 'number', requiresArg: true, describe: 'children per service when the entry sets none, 0 for no limit [default: 0]' })
     .option('per-source', { alias: 's', type: 'number', requiresArg: true, describe: 'handlers at once per client address when the service sets none, 0 for no limit [default: 0]' })
     .option('per-source-rate', { alias: 'C', type: 'number', requiresArg: true, describe: 'connections per minute per client address when the service sets none, 0 for no limit [default: 0]' })
-    .option('tcp-wrappers', { alias: 'w', type: 'boolean', describe: 'check hosts.allow and hosts.deny before serving a client' })
+    .option('tcp-wrappers', { alias: ['w', 'W'], type: 'boolean', describe: 'check hosts.allow and hosts.deny before serving a client, internal services included' })
     .option('retry-time', { type: 'number', requiresArg: true, describe: 'seconds a suspended service waits, and between bind retries [default: 600]' })
+    .option('backlog', { alias: 'q', type: 'number', requiresArg: true, describe: 'listen queue length of stream and seqpacket sockets [default: 1024]' })
+    .option('bind-address', { alias: 'a', type: 'string', requiresArg: true, describe: 'address for entries without a host: prefix [default: *]' })
+    .option('keep-env', { alias: 'E', type: 'boolean', describe: "FreeBSD inetd's -E, accepted: handlers never inherit ninetd's environment here (see passenv)" })
     .check((args) => {
-      for (const name of COUNTS) {
+      for (const [name, { short, min }] of Object.entries(COUNTS)) {
         const v = args[name] as number | undefined;
-        if (v !== undefined && (!Number.isInteger(v) || v < 0)) throw new Error(`--${name} must be a whole number of 0 or more, not "${String(v)}"`);
+        if (v === undefined) continue;
+        const given = rawValue(argv, name, short) ?? String(v);
+        const flag = `--${name}${short ? ` (-${short})` : ''}`;
+        // yargs reads '' as 0 and 'abc' as NaN.
+        if (Number.isNaN(v) || given.trim() === '') throw new Error(`${flag}: "${given}" is not a number`);
+        if (!Number.isInteger(v) || v < min) throw new Error(`${flag}: "${given}" is not a whole number of ${min} or more`);
       }
-      if (args['retry-time'] === 0) throw new Error('--retry-time must be at least 1');
+      const a = args['bind-address'];
+      if (a !== undefined && bindAddress(a) === null) throw new Error(`--bind-address (-a): "${a}" is not an IP address or * (host names are not resolved)`);
       if (args._.length > 1) throw new Error(`only one config file may be given (got ${args._.length})`);
       return true;
     })
@@ -79,9 +115,15 @@ function parseArgs(argv: string[]) {
 class UsageError extends Error {}
 type Args = ReturnType<typeof parseArgs>;
 
+/**
+ * What the daemon is told. `backlog` (-q) and `bindAddress` (-a) are read here and by --check;
+ * the running daemon passes them to bindService and loadConfig.
+ */
+type RunDaemonOptions = DaemonOptions & { backlog?: number; bindAddress?: string };
+
 /** Everything a run needs, flags over settings over defaults, paths absolute. */
 interface RunOptions {
-  daemon: DaemonOptions;
+  daemon: RunDaemonOptions;
   log: LoggerOptions;
   umask: number;
 }
@@ -108,6 +150,8 @@ function resolveOptions(args: Args, s: DaemonSettings, detached: boolean): RunOp
       servicesFile: abs(args.services ?? '/etc/services'),
       defaultFamily: s.default_family ?? 'inet4',
       pidfile: pidfile === '' ? '' : abs(pidfile),
+      ...(args.backlog !== undefined ? { backlog: args.backlog } : {}),
+      ...(args['bind-address'] !== undefined ? { bindAddress: bindAddress(args['bind-address'])! } : {}),
       settings: {
         retryTimeMs: (args['retry-time'] ?? s.retry_time ?? 600) * 1000,
         logConnections: args['log-connections'] ?? s.log_connections ?? false,
@@ -134,10 +178,10 @@ function printErrors(errors: ConfigError[]): void {
  * printed as `file:line: warning: …` and do not change the exit code.
  */
 async function check(opts: RunOptions, settingsErrors: ConfigError[]): Promise<number> {
-  const { configFile, servicesFile, defaultFamily, hostsFiles, settingsFile } = opts.daemon;
+  const { configFile, servicesFile, defaultFamily, hostsFiles, settingsFile, bindAddress: defaultHost } = opts.daemon;
   // processDefaults is the whole [daemon] section (run() sets it), strict_modes included.
   const strictModes = opts.daemon.strictModes ?? strictModesFor(undefined);
-  const config = await loadConfig(configFile, { servicesFile, defaultFamily, strictModes });
+  const config = await loadConfig(configFile, { servicesFile, defaultFamily, strictModes, ...(defaultHost ? { defaultHost } : {}) });
   const { byKey, errors } = keyEntries(config.entries);
   const hosts = hostsFiles ? [hostsFiles.allow, hostsFiles.deny].map((f) => readHostsFile(f, strictModes)) : [];
   const all = [...settingsErrors, ...[...config.errors, ...errors].sort((a, b) => a.line - b.line), ...hosts.flatMap((h) => h.errors)];
@@ -146,6 +190,8 @@ async function check(opts: RunOptions, settingsErrors: ConfigError[]): Promise<n
   const warnings = [...settingsWarnings, ...(config.warnings ?? []), ...hosts.flatMap((h) => h.warnings)];
   for (const w of warnings) process.stderr.write(`${w.file}:${w.line}: warning: ${w.message}\n`);
   printErrors(all);
+  // What will fail at run time for the user who checks: warnings, not errors (root may run it).
+  printErrors(privilegeWarnings([...byKey.values()], processPrivileges()));
   if (all.length > 0) return EXIT.config;
   process.stdout.write(`${configFile}: ok, ${byKey.size} service${byKey.size === 1 ? '' : 's'}\n`);
   return EXIT.ok;
@@ -241,7 +287,7 @@ export async function run(argv: string[]): Promise<number> {
   native.cloexecFrom(3);
   process.umask(opts.umask);
   if (detached) process.chdir('/');
-  const log = createLogger({ ...opts.log, ...(report ? { report } : {}) });
+  const log = createLogger({ ...opts.log, detached, ...(report ? { report } : {}) });
   for (const w of settingsWarnings) log.logger.warn({ file: w.file, line: w.line, code: w.code }, formatConfigError(w));
   const daemon = new Daemon(opts.daemon, log.logger, log.reopen);
   const removeSignals = daemon.installSignals();

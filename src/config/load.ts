@@ -6,7 +6,7 @@ import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileProblemReason, isFileProblem, readRegularFile } from '../files/regular-file.js';
 import * as native from '../native/index.js';
-import { parseConfig, type Lookups } from './parse.js';
+import { parseConfig, type Lookups, type ProgramFault } from './parse.js';
 import { parseServices, type ServicesDb } from './services-db.js';
 import { checkFile, type StrictModes } from './strict-modes.js';
 import type { Config, ConfigError } from './types.js';
@@ -19,19 +19,28 @@ export interface LoadOptions {
   defaultFamily?: 'inet4' | 'inet46';
   /** Check the config file and handler programs for strict modes; absent: no checks. */
   strictModes?: StrictModes;
+  /** Address of entries without a host prefix before any `host:` line (-a); default `*`. */
+  defaultHost?: string;
 }
 
 /** Default services database. */
 export const SERVICES_FILE = '/etc/services';
 
-/** True when `file` is a regular file this process may execute. */
-function isExecutable(file: string): boolean {
+/** True when `file` is a regular file this process may execute, else why not. */
+function isExecutable(file: string): true | ProgramFault {
+  let st;
   try {
-    if (!statSync(file).isFile()) return false;
+    st = statSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'EACCES' ? 'unreachable' : 'missing';
+  }
+  if (!st.isFile()) return 'not-file';
+  try {
     accessSync(file, fsConstants.X_OK);
     return true;
   } catch {
-    return false;
+    return 'not-executable';
   }
 }
 
@@ -96,6 +105,8 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
   const config = parseConfig(text, file, { ...lookups, port }, {
     baseDir: path.dirname(path.resolve(file)),
     ...(options.defaultFamily ? { defaultFamily: options.defaultFamily } : {}),
+    ...(options.defaultHost ? { defaultHost: options.defaultHost } : {}),
+    servicesFile,
   });
   if (servicesError && (nameMissed || hostile)) config.errors.unshift(servicesError);
   if (modes) {

@@ -22,9 +22,21 @@ export interface Lookups {
   group(name: string): number | null;
   /** The groups initgroups(user, gid) would set: gid plus the user's supplementary groups. */
   groups(user: string, gid: number): number[];
-  /** True when `path` is a regular file the supervisor may execute. */
-  executable(path: string): boolean;
+  /**
+   * True when `path` is a regular file the supervisor may execute, else why not (false when the
+   * reason is not known).
+   */
+  executable(path: string): boolean | ProgramFault;
 }
+
+/** Why a server program cannot be run. Sorted. */
+export const PROGRAM_FAULTS = {
+  missing: 'does not exist',
+  'not-executable': 'is not executable (no x permission for ninetd)',
+  'not-file': 'is not a regular file',
+  unreachable: 'cannot be reached (a directory on its path is not searchable)',
+} as const;
+export type ProgramFault = keyof typeof PROGRAM_FAULTS;
 
 /** How to read what a file leaves open. */
 export interface ParseOptions {
@@ -32,6 +44,10 @@ export interface ParseOptions {
   defaultFamily?: 'inet4' | 'inet46';
   /** Directory relative server paths are resolved against; default: the config file's directory. */
   baseDir?: string;
+  /** Address of entries without a host prefix before any `host:` line (FreeBSD -a); default `*`. */
+  defaultHost?: string;
+  /** The services database names were looked up in, for the message when one is missing. */
+  servicesFile?: string;
 }
 
 /** Protocol field → transport and family; `default` follows ParseOptions.defaultFamily. Sorted. */
@@ -112,7 +128,7 @@ class Problem {
 }
 
 /** The listen addresses an entry without its own host prefix gets (OpenBSD's `host:` lines). */
-type StickyHosts = { hosts: string[] } | { invalidAt: number };
+type StickyHosts = { hosts: string[]; fromOption?: boolean } | { invalidAt: number };
 
 /** An entry whose lines have been read so far, with the sticky hosts in force at its start. */
 interface Pending {
@@ -140,11 +156,12 @@ export function parseConfig(text: string, file: string, lookups: Lookups, option
     lookups,
     defaultFamily: options.defaultFamily ?? 'inet4',
     baseDir: options.baseDir ?? path.dirname(file),
+    servicesFile: options.servicesFile ?? '/etc/services',
   };
   const lines = text.replace(/^\uFEFF/, '').split('\n');
   // The entry being read, waiting for possible continuation lines.
   let pending: Pending | null = null;
-  let sticky: StickyHosts = { hosts: ['*'] };
+  let sticky: StickyHosts = options.defaultHost ? { hosts: [options.defaultHost], fromOption: true } : { hosts: ['*'] };
 
   const finish = (p: Pending | null): void => {
     if (!p) return;
@@ -202,6 +219,7 @@ interface EntryContext {
   lookups: Lookups;
   defaultFamily: 'inet4' | 'inet46';
   baseDir: string;
+  servicesFile: string;
 }
 
 type EntryBody = Omit<ServiceEntry, 'file' | 'line'>;
@@ -322,6 +340,8 @@ function parseInetService(
     return new Problem('ERR_CONFIG_HOST', `default address set at line ${sticky.invalidAt} is invalid (expected a valid host: line before this entry)`);
   } else {
     hosts = sticky.hosts;
+    // -a names one address: entries of the other family keep the wildcard, as in FreeBSD inetd.
+    if (sticky.fromOption) hosts = hosts.map((h) => (familyFor(h, proto, protoField, ctx.defaultFamily) instanceof Problem ? '*' : h));
   }
   if (svc === '') return new Problem('ERR_CONFIG_SERVICE', `missing service name after "${field}" (expected a name or port number)`);
 
@@ -353,7 +373,7 @@ function parseInetService(
   }
   const port = ctx.lookups.port(svc, transport);
   if (port === null) {
-    return new Problem('ERR_CONFIG_SERVICE', `unknown service "${svc}" for ${transport} (expected a name from the services file or a port number)`);
+    return new Problem('ERR_CONFIG_SERVICE', `unknown service "${svc}" for ${transport} in ${ctx.servicesFile} (expected a name listed there, a port number, or --services FILE)`);
   }
   return { ...base, name: svc, service: svc, port };
 }
@@ -540,8 +560,10 @@ function parseServer(
   // ninetd extension: a relative path is relative to the config file, so a bundled config can
   // name the handlers that ship next to it.
   const program = path.isAbsolute(field) ? field : path.resolve(ctx.baseDir, field);
-  if (!ctx.lookups.executable(program)) {
-    return new Problem('ERR_CONFIG_SERVER', `server program "${program}" is missing or not executable (expected an executable file or internal)`);
+  const ok = ctx.lookups.executable(program);
+  if (ok !== true) {
+    const why = ok === false ? 'is missing or not executable' : PROGRAM_FAULTS[ok];
+    return new Problem('ERR_CONFIG_SERVER', `server program "${program}" ${why} (expected an executable file or internal)`);
   }
   return { server: program, argv: args.length > 0 ? args : [path.basename(program)] };
 }

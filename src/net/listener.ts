@@ -6,8 +6,13 @@ import * as native from '../native/index.js';
 
 const { constants: C } = native;
 
-/** Listen backlog; the kernel caps it at net.core.somaxconn. */
+/** Default listen backlog (-q changes it); the kernel caps it at net.core.somaxconn. */
 export const BACKLOG = 1024;
+
+/** How to bind: the listen backlog of stream and seqpacket sockets (default BACKLOG). */
+export interface BindOptions {
+  backlog?: number;
+}
 
 // Names of native constants, read when a socket is made: reading them at import would load the addon.
 const DOMAIN = { inet4: 'AF_INET', inet6: 'AF_INET6', inet46: 'AF_INET6', unix: 'AF_UNIX' } as const;
@@ -48,8 +53,27 @@ function clearStaleUnixPath(path: string, type: number): void {
   unlinkSync(path);
 }
 
+/** Where an entry binds, as people write it: `127.0.0.1:7`, `[::1]:7`, `*:7`, or the unix path. */
+export function bindAddressText(e: ServiceEntry): string {
+  if (e.family === 'unix') return e.path;
+  return `${e.host.includes(':') ? `[${e.host}]` : e.host}:${e.port}`;
+}
+
+/**
+ * The BindError message: where the entry is, what it binds, the call and the OS's words, and for
+ * EACCES on a port below 1024 what it takes: `etc/inetd.conf:3: echo/tcp on *:7: bind: permission
+ * denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)`.
+ */
+export function bindErrorMessage(e: ServiceEntry, err: NodeJS.ErrnoException): string {
+  const what = err.syscall ?? 'socket';
+  const why = err.message.replace(/^\w+: /, '');
+  const low = err.code === 'EACCES' && e.family !== 'unix' && e.port > 0 && e.port < 1024;
+  const hint = low ? ' (ports below 1024 need root or CAP_NET_BIND_SERVICE)' : '';
+  return `${e.file}:${e.line}: ${e.service}/${e.protocol} on ${bindAddressText(e)}: ${what}: ${why}${hint}`;
+}
+
 /** Binds the entry's socket and returns its fd; stream and seqpacket sockets also listen. */
-export function bindService(e: ServiceEntry): number {
+export function bindService(e: ServiceEntry, opts: BindOptions = {}): number {
   const type = C[TYPE[e.socketType]];
   if (e.family === 'unix') clearStaleUnixPath(e.path, type);
   let fd = -1;
@@ -61,13 +85,11 @@ export function bindService(e: ServiceEntry): number {
     }
     if (e.unixOwner) bindSocketFile(fd, e.path, e.unixOwner);
     else native.bind(fd, e.family === 'unix' ? e.path : e.host === '*' ? '' : e.host, e.port);
-    if (e.socketType !== 'dgram') native.listen(fd, BACKLOG);
+    if (e.socketType !== 'dgram') native.listen(fd, opts.backlog ?? BACKLOG);
     return fd;
   } catch (err) {
     if (fd >= 0) native.close(fd);
-    const what = (err as NodeJS.ErrnoException).syscall ?? 'socket';
-    const why = (err as Error).message.replace(/^\w+: /, '');
-    throw new BindError(`${e.service}/${e.protocol}: ${what}: ${why}`, { cause: err });
+    throw new BindError(bindErrorMessage(e, err as NodeJS.ErrnoException), { cause: err });
   }
 }
 

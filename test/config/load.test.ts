@@ -113,6 +113,19 @@ describe('loadConfig', () => {
     expect(errors.map((e) => e.code)).toEqual(['ERR_CONFIG_SERVER']);
   });
 
+  it('says which of missing, not executable or not a file a bad server is, each in its own words', async () => {
+    const text = [path.join(dir, 'absent.sh'), handler('plain.sh', 0o644), dir].map((p) => `0 stream tcp nowait - ${p}\n`).join('');
+    const { errors } = await loadConfig(conf(text), { servicesFile: services });
+    const messages = errors.map((e) => e.message);
+    expect(messages).toHaveLength(3);
+    expect(new Set(messages.map((m) => m.replace(/"[^"]*"/, ''))).size).toBe(3);
+  });
+
+  it('names the services file it searched when a name is not in it', async () => {
+    const { errors } = await loadConfig(conf('myday dgram udp wait - internal daytime\n'), { servicesFile: services });
+    expect(errors[0]!.message).toContain(services);
+  });
+
   it('looks users and groups up in the system databases', async () => {
     const me = userInfo();
     const file = conf(`0 stream tcp nowait root:root internal echo\n0 stream tcp nowait ${me.username} internal echo\n`);

@@ -539,6 +539,18 @@ describe('parseConfig on sticky host lines', () => {
     expect(entries.map((e) => [e.host, e.path])).toEqual([['', '/run/e.sock']]);
   });
 
+  it('starts with the defaultHost option (-a) for entries before any host: line', () => {
+    const text = 'echo stream tcp nowait root internal\necho stream tcp6 nowait root internal\n*:\ndaytime stream tcp nowait root internal\n';
+    const { entries, errors } = parseConfig(text, 'x.conf', fake, { defaultHost: '127.0.0.2' });
+    expect(errors).toEqual([]);
+    // An IPv4 -a leaves IPv6-only entries on the wildcard, as FreeBSD's -a does.
+    expect(entries.map((e) => [e.service, e.family, e.host])).toEqual([
+      ['echo', 'inet4', '127.0.0.2'],
+      ['echo', 'inet6', '*'],
+      ['daytime', 'inet4', '*'],
+    ]);
+  });
+
   it('replaces one sticky host with the next', () => {
     const { entries } = parse('127.0.0.1:\n127.0.0.2:\necho stream tcp nowait root internal\n');
     expect(entries.map((e) => e.host)).toEqual(['127.0.0.2']);
@@ -585,7 +597,7 @@ describe('config error rendering (golden)', () => {
       'etc/inetd.conf:1: unknown socket type "strem" (expected stream, dgram or seqpacket)',
       'etc/inetd.conf:2: unknown wait mode "no" (expected wait or nowait; xinetd\'s "no" is "nowait" here)',
       'etc/inetd.conf:3: rpc services are not supported: protocol "rpc/udp" (expected tcp, udp or unix)',
-      'etc/inetd.conf:4: unknown service "gopher" for tcp (expected a name from the services file or a port number)',
+      'etc/inetd.conf:4: unknown service "gopher" for tcp in /etc/services (expected a name listed there, a port number, or --services FILE)',
       'etc/inetd.conf:5: unknown user "nosuchuser" (expected a user from the password database)',
       'etc/inetd.conf:6: too few fields: found 3 in "echo stream tcp" (expected service, socket type, protocol, wait, user, server, then arguments)',
     ]);

@@ -1,12 +1,13 @@
 // The command line contract: options, usage errors, --check, exit codes, the bundled config.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { exchange } from '../helpers/client.js';
 import { CLI, ROOT, startDaemon } from '../helpers/daemon.js';
+import { unixDgramSink } from '../helpers/unix-dgram.js';
 import { alive, until } from '../helpers/wait.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'ninetd-cli-'));
@@ -31,10 +32,27 @@ describe('ninetd command line', () => {
     ['a non-numeric retry time', ['--retry-time', 'soon']],
     ['an unknown log level', ['--log-level', 'loud']],
     ['two config files', ['a.conf', 'b.conf']],
+    ['a zero backlog', ['-q', '0']],
+    ['a bind address that is a host name', ['-a', 'localhost']],
   ])('exits 64 with a usage message for %s', (_what, args) => {
     const r = ninetd(...args);
     expect(r.code).toBe(64);
     expect(r.stderr).toMatch(/^ninetd: /);
+  });
+
+  it.each([
+    ['-R', 'abc'],
+    ['-c', 'many'],
+    ['-s', 'x1'],
+    ['-C', ''],
+    ['-q', 'deep'],
+    ['--retry-time', 'soon'],
+    ['--rate=abc', undefined],
+  ])('says %s %s is not a number, quoting it', (flag, value) => {
+    const r = ninetd(...(value === undefined ? [flag] : [flag, value]));
+    expect(r.code).toBe(64);
+    expect(r.stderr.split('\n')[0]).toMatch(/: ".*" is not a number$/);
+    expect(r.stderr).toContain(`"${value ?? 'abc'}"`);
   });
 
   it('prints help and version and exits 0', () => {
@@ -97,6 +115,73 @@ describe('ninetd command line', () => {
       expect(await d.stop()).toBe(0);
     }
   });
+});
+
+describe('flags of openbsd-inetd and FreeBSD inetd', () => {
+  const services = () => file('classic-services', '# none\n');
+
+  it('accepts -q, -i, -E, -W and -a as scripts pass them', () => {
+    const conf = file('classic.conf', '8007 stream tcp nowait - internal echo\n');
+    const ini = file('classic.ini', `[daemon]\nhosts_allow = ${file('classic.allow', '')}\nhosts_deny = ${file('classic.deny', '')}\n`);
+    const r = ninetd('--check', '-q', '64', '-i', '-E', '-W', '-a', '127.0.0.1', '--settings', ini, '--services', services(), conf);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+
+  it('-a gives entries without a host that address', () => {
+    // Two entries on port 8007: one on every address, one on 127.0.0.1. With -a 127.0.0.1 the
+    // first moves to 127.0.0.1 too, and they collide.
+    const conf = file('a.conf', '8007 stream tcp nowait - internal echo\n127.0.0.1:8007 stream tcp nowait - internal echo\n');
+    expect(ninetd('--check', '--services', services(), conf).code).toBe(0);
+    const r = ninetd('--check', '-a', '127.0.0.1', '--services', services(), conf);
+    expect(r.code).toBe(78);
+    expect(r.stderr).toMatch(new RegExp(`^${conf}:2: `));
+  });
+
+  it('-W checks hosts.allow and hosts.deny as -w does', () => {
+    const conf = file('w2.conf', '8007 stream tcp nowait - internal echo\n');
+    const ini = file('w2.ini', `[daemon]\nhosts_allow = ${file('w2.allow', 'ALL: @netgroup\n')}\nhosts_deny = ${file('w2.deny', '')}\n`);
+    expect(ninetd('--check', '-W', '--settings', ini, '--services', services(), conf).code).toBe(78);
+  });
+
+  it('-i stays in the foreground, as -d does', () => {
+    // Nothing to serve: in the foreground the failure is a JSON log record on stderr; a
+    // detaching ninetd would print the plain line its child reported.
+    const conf = file('i.conf', 'x strem tcp nowait - internal\n');
+    const r = ninetd('-i', '-p', '', '--services', services(), conf);
+    expect(r.code).toBe(78);
+    expect(JSON.parse(r.stderr.split('\n')[0]!)).toMatchObject({ line: 1 });
+  });
+});
+
+describe('--check as a user who is not root', () => {
+  // Runs ninetd as nobody (uid 65534): only root can do that, and nobody must be able to read
+  // the checkout.
+  const asNobody = (...args: string[]) => {
+    const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 20_000, uid: 65534, gid: 65534 });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+  const canRun = process.getuid?.() === 0 && asNobody('--version').code === 0;
+
+  it.skipIf(!canRun)('warns per line about low ports, other users and socket owners, and still says ok', () => {
+    const nobodyDir = mkdtempSync(path.join(tmpdir(), 'ninetd-nobody-'));
+    try {
+      chmodSync(nobodyDir, 0o755);
+      const conf = path.join(nobodyDir, 'inetd.conf');
+      writeFileSync(conf, ['7 stream tcp nowait - internal echo', '8007 stream tcp nowait root /bin/cat cat', `:root:root:660:${nobodyDir}/s.sock stream unix nowait - /bin/cat cat`, '8008 stream tcp nowait - /bin/cat cat'].join('\n'));
+      writeFileSync(path.join(nobodyDir, 'services'), '# none\n');
+      const r = asNobody('--check', '--services', path.join(nobodyDir, 'services'), conf);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(`${conf}: ok, 4 services\n`);
+      expect(r.stderr.trim().split('\n').map((l) => l.slice(0, l.indexOf(': warning: ')))).toEqual([`${conf}:1`, `${conf}:2`, `${conf}:3`]);
+      expect(r.stderr).toContain('CAP_NET_BIND_SERVICE');
+      // As root, the same file checks clean.
+      expect(ninetd('--check', '--services', path.join(nobodyDir, 'services'), conf).stderr).toBe('');
+    } finally {
+      rmSync(nobodyDir, { recursive: true, force: true });
+    }
+  });
+  if (!canRun) console.warn('--check as nobody skipped: not root, or nobody cannot read the checkout');
 });
 
 describe('settings file', () => {
@@ -170,6 +255,73 @@ describe('detaching (no -d)', () => {
       expect(r.stderr).toMatch(/bind: address already in use/);
     } finally {
       server.close();
+    }
+  });
+});
+
+describe('log destinations that cannot be written at start', () => {
+  const services = () => file('log-services', '# none\n');
+  const conf = () => file('log.conf', '127.0.0.1:0 stream tcp nowait - internal echo\n');
+
+  /** Starts a detached ninetd and returns its pid; the caller stops it. */
+  function detached(name: string, ...args: string[]) {
+    const pidfile = path.join(dir, `${name}.pid`);
+    const r = ninetd('-p', pidfile, ...args, '--services', services(), conf());
+    expect(r.code).toBe(0);
+    return { stderr: r.stderr, pid: Number(readFileSync(pidfile, 'utf8')) };
+  }
+  async function stop(pid: number) {
+    process.kill(pid, 'SIGTERM');
+    await until(() => !alive(pid), 'detached daemon to exit');
+  }
+
+  it('detached, with no syslog socket: says so on the terminal, keeps going, and reports the drops once the socket appears', async () => {
+    const socket = path.join(dir, 'late-syslog.sock');
+    const ini = file('late-syslog.ini', `[daemon]\nsyslog_socket = ${socket}\n`);
+    const { stderr, pid } = detached('late-syslog', '--settings', ini);
+    expect(stderr).toContain(`cannot write to syslog socket ${socket}`);
+    expect(stderr).toContain('dropped');
+    const sink = unixDgramSink(socket);
+    try {
+      process.kill(pid, 'SIGUSR2'); // any record will do: "state"
+      const restored = await sink.waitFor((m) => m.includes('syslog restored'), 'the drop count');
+      expect(restored).toMatch(/syslog restored: [1-9]\d* records were dropped while /);
+      await sink.waitFor((m) => m.includes('state: 1 services'), 'the state record');
+    } finally {
+      sink.close();
+      await stop(pid);
+    }
+  });
+
+  it('detached, with an unwritable log file: says so and logs readable lines to syslog instead', async () => {
+    const socket = path.join(dir, 'file-fallback.sock');
+    const sink = unixDgramSink(socket);
+    const ini = file('file-fallback.ini', `[daemon]\nsyslog_socket = ${socket}\n`);
+    const logFile = path.join(dir, 'no-such-dir', 'ninetd.log');
+    const { stderr, pid } = detached('file-fallback', '-l', '--log-file', logFile, '--settings', ini);
+    try {
+      expect(stderr).toContain(`cannot write log file ${logFile}`);
+      expect(stderr).toContain(`logging to syslog (${socket}) instead`);
+      const listening = await sink.waitFor((m) => m.includes('listening on 127.0.0.1:'), 'listening');
+      const port = Number(/127\.0\.0\.1:(\d+)/.exec(listening)![1]);
+      expect((await exchange(port, 'hi')).toString()).toBe('hi');
+      const conn = await sink.waitFor((m) => m.includes('connection from'), 'the connection record');
+      expect(conn).toMatch(/ninetd\[\d+\]: connection from 127\.0\.0\.1:\d+ to 0\/tcp, \d+ ms$/);
+    } finally {
+      sink.close();
+      await stop(pid);
+    }
+  });
+
+  it('in the foreground, with an unwritable log file: warns on stderr and logs there', async () => {
+    const logFile = path.join(dir, 'no-such-dir', 'fg.log');
+    const d = await startDaemon('127.0.0.1:0 stream tcp nowait - internal echo\n', { args: ['--log-file', logFile] });
+    try {
+      const warning = d.records.find((r) => r.code === 'ERR_LOG_DESTINATION');
+      expect(warning).toMatchObject({ level: 40, file: logFile });
+      expect(String(warning!.msg)).toContain('logging to stderr instead');
+    } finally {
+      await d.stop();
     }
   });
 });

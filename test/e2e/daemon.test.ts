@@ -232,8 +232,8 @@ describe('signals and log destinations', () => {
       writeFileSync(path.join(dir, 'ninetd.ini'), `[daemon]\nlog_destination = syslog\nsyslog_socket = ${path.join(dir, 'log')}\nsyslog_format = rfc5424\n`);
       const d = await startDaemon(`${ECHO}\n`, { services: SERVICES, args: ['--settings', path.join(dir, 'ninetd.ini')], noWait: true });
       running.push(d);
-      const m = await sink.waitFor((x) => x.includes('"started"'), 'started via syslog');
-      expect(m).toMatch(new RegExp(`^<30>1 \\S+ \\S+ ninetd ${d.pid} - - \\{`));
+      const m = await sink.waitFor((x) => x.includes(' started: '), 'started via syslog');
+      expect(m).toMatch(new RegExp(`^<30>1 \\S+ \\S+ ninetd ${d.pid} - \\[ninetd@32473 services="1" unbound="0"\\] started: 1 services, 0 unbound$`));
     } finally {
       sink.close();
       rmSync(dir, { recursive: true, force: true });

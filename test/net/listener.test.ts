@@ -5,6 +5,8 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import { bindErrorMessage, bindService } from '../../src/net/listener.js';
 import * as native from '../../src/native/index.js';
 import { bindService, closeService } from '../../src/net/listener.js';
 import { exchange } from '../helpers/client.js';
@@ -176,5 +178,53 @@ describe('IPv6', () => {
   it('accepts a scoped address literal', async () => {
     const d = await daemon(`[::1%lo]:t6 stream tcp6 nowait - ${FIXTURE_BIN}/hello hello`, services);
     expect((await exchange(d.port('t6'), undefined, { host: '::1' })).toString()).toBe('hello\n');
+  });
+});
+
+describe('bindService', () => {
+  /** The one entry of a config line, read as the daemon reads it. */
+  async function entry(line: string) {
+    const file = path.join(dir, `bind-${Math.random().toString(36).slice(2)}.conf`);
+    writeFileSync(file, `# first line\n${line}\n`);
+    const { entries, errors } = await loadConfig(file, { servicesFile: path.join(dir, 'no-services') });
+    expect(errors).toEqual([]);
+    return entries[0]!;
+  }
+
+  it('listens with the backlog it is given (-q)', async () => {
+    const fd = bindService(await entry('127.0.0.1:0 stream tcp nowait - internal echo'), { backlog: 7 });
+    try {
+      const port = (native.getsockname(fd) as { port: number }).port;
+      // ss shows a listening socket's backlog as its Send-Q.
+      const line = execFileSync('ss', ['-ltnH', `sport = :${port}`], { encoding: 'utf8' }).trim();
+      expect(line.split(/\s+/)[2]).toBe('7');
+    } finally {
+      native.close(fd);
+    }
+  });
+
+  it('names the config line and the address in a bind error', async () => {
+    const server = net.createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      const e = await entry(`127.0.0.1:${port} stream tcp nowait - internal echo`);
+      expect(() => bindService(e)).toThrow(expect.objectContaining({ code: 'ERR_BIND' }));
+      expect(() => bindService(e)).toThrow(`${e.file}:2: ${port}/tcp on 127.0.0.1:${port}: bind: `);
+    } finally {
+      server.close();
+    }
+  });
+
+  it.each([
+    ['EACCES below 1024 says what it needs', '*', 7, 'EACCES', true],
+    ['EACCES on a high port has no hint', '*', 8080, 'EACCES', false],
+    ['other errors have no hint', '::1', 7, 'EADDRINUSE', false],
+  ])('bindErrorMessage: %s', async (_what, host, port, code, hint) => {
+    const e = { ...(await entry(`127.0.0.1:1 stream tcp nowait - internal echo`)), host, port };
+    const err = Object.assign(new Error(`bind: ${code === 'EACCES' ? 'permission denied' : 'address already in use'}`), { code, syscall: 'bind' });
+    const msg = bindErrorMessage(e, err);
+    expect(msg.startsWith(`${e.file}:2: 1/tcp on ${host === '::1' ? '[::1]' : host}:${port}: bind: `)).toBe(true);
+    expect(msg.includes('CAP_NET_BIND_SERVICE')).toBe(hint);
   });
 });
