@@ -115,15 +115,10 @@ function parseArgs(argv: string[]) {
 class UsageError extends Error {}
 type Args = ReturnType<typeof parseArgs>;
 
-/**
- * What the daemon is told. `backlog` (-q) and `bindAddress` (-a) are read here and by --check;
- * the running daemon passes them to bindService and loadConfig.
- */
-type RunDaemonOptions = DaemonOptions & { backlog?: number; bindAddress?: string };
 
 /** Everything a run needs, flags over settings over defaults, paths absolute. */
 interface RunOptions {
-  daemon: RunDaemonOptions;
+  daemon: DaemonOptions;
   log: LoggerOptions;
   umask: number;
 }

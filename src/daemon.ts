@@ -37,6 +37,10 @@ export interface DaemonOptions {
   processDefaults?: ProcessSettings;
   /** Whether files others can write are warned about or refused (`strict_modes`). */
   strictModes?: StrictModes;
+  /** Listen backlog of stream and seqpacket sockets (-q). */
+  backlog?: number;
+  /** Address of entries without a host before any `host:` line (-a). */
+  bindAddress?: string;
   serviceSettings?: Map<string, ServiceSettings & { line: number }>;
 }
 
@@ -86,6 +90,7 @@ export class Daemon {
     private readonly host: Host = systemHost(
       logger,
       opts.settings,
+      opts.backlog,
       opts.hostsFiles ? new HostsFiles(opts.hostsFiles.allow, opts.hostsFiles.deny, logger, opts.hostsFiles.lookupMs, opts.strictModes) : null,
     ),
   ) {
@@ -97,8 +102,8 @@ export class Daemon {
 
   /** Reads inetd.conf (and on reload the settings file) and resolves every good entry's plan. */
   private async loadFiles(withSettings: boolean): Promise<Loaded> {
-    const { configFile, servicesFile, defaultFamily, settingsFile, strictModes } = this.opts;
-    const config = await loadConfig(configFile, { servicesFile, defaultFamily, ...(strictModes ? { strictModes } : {}) });
+    const { configFile, servicesFile, defaultFamily, settingsFile, strictModes, bindAddress: defaultHost } = this.opts;
+    const config = await loadConfig(configFile, { servicesFile, defaultFamily, ...(strictModes ? { strictModes } : {}), ...(defaultHost ? { defaultHost } : {}) });
     const { byKey, errors } = keyEntries(config.entries);
     const settings = withSettings && settingsFile ? await loadSettings(settingsFile) : null;
     // Files others could change (strict modes): said at every load, errors or not.

@@ -17,7 +17,7 @@ export const SYSTEM_TIMERS: Timers = {
 };
 
 /** A Host on this process and this machine. */
-export function systemHost(logger: Logger, settings: DispatchSettings, hosts: HostsFiles | null): Host {
+export function systemHost(logger: Logger, settings: DispatchSettings, backlog: number | undefined, hosts: HostsFiles | null): Host {
   const now = (): number => Date.now();
   const reserve = { open: () => openSync('/dev/null', 'r'), close: (fd: number) => closeSync(fd) };
   return {
@@ -30,7 +30,7 @@ export function systemHost(logger: Logger, settings: DispatchSettings, hosts: Ho
     now,
     timers: SYSTEM_TIMERS,
     poller: (fd, cb) => new native.Poller(fd, cb),
-    bind: (entry, port) => bindService(entry.port === 0 && port > 0 ? { ...entry, port } : entry),
+    bind: (entry, port) => bindService(entry.port === 0 && port > 0 ? { ...entry, port } : entry, backlog !== undefined ? { backlog } : {}),
     closeSocket: (entry, fd, inherited) => (inherited ? native.close(fd) : closeService(entry, fd)),
     spawn: spawnHandler,
     userExists: (name) => native.getpwnam(name) !== null,

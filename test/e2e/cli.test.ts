@@ -138,6 +138,20 @@ describe('flags of openbsd-inetd and FreeBSD inetd', () => {
     expect(r.stderr).toMatch(new RegExp(`^${conf}:2: `));
   });
 
+  it('-a and -q apply to the sockets of a running daemon', async () => {
+    const d = await startDaemon('echo stream tcp nowait - internal\n', { services: 'echo 0/tcp\n', args: ['-a', '127.0.0.2', '-q', '7'] });
+    try {
+      const rec = d.records.find((r) => r.msg === 'listening')!;
+      expect(rec.addr).toBe('127.0.0.2');
+      expect((await exchange(rec.port as number, 'via -a', { host: '127.0.0.2' })).toString()).toBe('via -a');
+      // ss shows a listening socket's backlog in Send-Q.
+      const ss = spawnSync('ss', ['-Hltn', `sport = :${rec.port as number}`], { encoding: 'utf8' });
+      if (ss.status === 0) expect(ss.stdout.trim().split(/\s+/)[2]).toBe('7');
+    } finally {
+      await d.stop();
+    }
+  });
+
   it('-W checks hosts.allow and hosts.deny as -w does', () => {
     const conf = file('w2.conf', '8007 stream tcp nowait - internal echo\n');
     const ini = file('w2.ini', `[daemon]\nhosts_allow = ${file('w2.allow', 'ALL: @netgroup\n')}\nhosts_deny = ${file('w2.deny', '')}\n`);
