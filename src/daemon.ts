@@ -13,11 +13,13 @@ import { matchInherited, takeListenFds, type InheritedSocket } from './net/activ
 import { bindService, BindError } from './net/listener.js';
 import * as native from './native/index.js';
 import { monotonicUsec, SdNotify, watchdogIntervalMs } from './net/sd-notify.js';
+import { RpcRegistry } from './rpc/registry.js';
 
 /** What the daemon is told by the command line and the settings file. */
 export interface DaemonOptions {
   configFile: string;
   servicesFile?: string;
+  rpcFile?: string;
   defaultFamily?: 'inet4' | 'inet46';
   /** Pid file to lock for life; '' for none. */
   pidfile?: string;
@@ -81,6 +83,8 @@ export class Daemon {
   /** [service:…] sections in force, by NAME/PROTO. */
   private serviceSettings: Map<string, ServiceSettings & { line: number }>;
   private readonly internalUdp = new Set<number>();
+  /** Registrations of the bound rpc services with rpcbind. */
+  private readonly rpc: RpcRegistry;
   private resolveStopped!: () => void;
   /** Resolves once stop() has closed everything. */
   readonly stopped = new Promise<void>((resolve) => (this.resolveStopped = resolve));
@@ -92,6 +96,7 @@ export class Daemon {
     private readonly reopenLog: () => void = () => {},
   ) {
     this.serviceSettings = opts.serviceSettings ?? new Map();
+    this.rpc = new RpcRegistry({ logger, retryMs: opts.settings.retryTimeMs });
     this.hosts = opts.hostsFiles ? new HostsFiles(opts.hostsFiles.allow, opts.hostsFiles.deny, logger, opts.hostsFiles.lookupMs) : null;
   }
 
@@ -109,7 +114,7 @@ export class Daemon {
   }
 
   private load(): Promise<Config> {
-    return loadConfig(this.opts.configFile, { servicesFile: this.opts.servicesFile, defaultFamily: this.opts.defaultFamily });
+    return loadConfig(this.opts.configFile, { servicesFile: this.opts.servicesFile, rpcFile: this.opts.rpcFile, defaultFamily: this.opts.defaultFamily });
   }
 
   /** Loads the configuration and serves every good entry; throws DaemonError if none can be served. */
@@ -241,9 +246,12 @@ export class Daemon {
     this.closeAll();
     this.releasePidFile();
     this.notify?.close();
-    clearInterval(this.keepAlive);
-    this.logger.info('stopped');
-    this.resolveStopped();
+    // Stopped once rpcbind has been told (closeAll asked it to unregister every rpc service).
+    void this.rpc.stopAll().then(() => {
+      clearInterval(this.keepAlive);
+      this.logger.info('stopped');
+      this.resolveStopped();
+    });
   }
 
   /** Maps signals to methods; returns a function that removes the listeners. */
@@ -266,9 +274,9 @@ export class Daemon {
     const out: Array<Record<string, unknown>> = [];
     for (const svc of this.services.values()) {
       const e = svc.entry;
-      out.push({ service: e.service, proto: e.protocol, state: svc.state(), children: svc.children, ...svc.counters });
+      out.push({ service: e.service, proto: e.protocol, state: svc.state(), children: svc.children, ...svc.counters, ...(e.rpc ? { rpc: this.rpc.describe(e) } : {}) });
     }
-    for (const e of this.unbound.values()) out.push({ service: e.service, proto: e.protocol, state: 'unbound' });
+    for (const e of this.unbound.values()) out.push({ service: e.service, proto: e.protocol, state: 'unbound', ...(e.rpc ? { rpc: this.rpc.describe(e) } : {}) });
     return out;
   }
 
@@ -310,6 +318,7 @@ export class Daemon {
     const where = entry.family === 'unix' ? { path: entry.path } : { addr: entry.host, port: boundPort(fd, entry) };
     const how = passed ? { inherited: true } : {};
     this.logger.info({ service: entry.service, proto: entry.protocol, type: entry.socketType, wait: entry.wait, ...where, ...how }, 'listening');
+    if (entry.rpc) this.rpc.bound(entry, boundPort(fd, entry));
     return true;
   }
 
@@ -331,6 +340,7 @@ export class Daemon {
     if (!svc) return;
     this.services.delete(key);
     svc.close();
+    if (svc.entry.rpc) this.rpc.closed(svc.entry);
     this.logger.info({ service: svc.entry.service, proto: svc.entry.protocol }, 'closed');
   }
 

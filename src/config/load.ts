@@ -1,4 +1,4 @@
-// Reads a configuration from disk: the inetd.conf file, the services database, and the user,
+// Reads a configuration from disk: the inetd.conf file, the services and rpc databases, and the user,
 // group and program checks the parser asks for. This is the I/O shell around parse.ts; it
 // does not interpret a single field itself, and it never throws: an unreadable file is a
 // ConfigError like any other.
@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as native from '../native/index.js';
 import { parseConfig, type Lookups } from './parse.js';
+import { parseRpc, type RpcDb } from './rpc-db.js';
 import { parseServices, type ServicesDb } from './services-db.js';
 import type { Config, ConfigError } from './types.js';
 
@@ -14,12 +15,17 @@ import type { Config, ConfigError } from './types.js';
 export interface LoadOptions {
   /** Services database; default `/etc/services`. */
   servicesFile?: string;
+  /** RPC program database; default `/etc/rpc`. */
+  rpcFile?: string;
   /** Family of plain `tcp`/`udp`: `inet4` (default, as on the BSDs) or `inet46` (dual stack). */
   defaultFamily?: 'inet4' | 'inet46';
 }
 
 /** Default services database. */
 export const SERVICES_FILE = '/etc/services';
+
+/** Default RPC program database. */
+export const RPC_FILE = '/etc/rpc';
 
 /** `no such file or directory (ENOENT)` from a Node fs error. */
 function describe(err: unknown): string {
@@ -49,10 +55,11 @@ function orElse<T>(lookup: () => T, fallback: T): T {
   }
 }
 
-/** Lookups backed by the real password and group databases, the file system and `services`. */
-export function systemLookups(services: ServicesDb): Lookups {
+/** Lookups backed by the real password and group databases, the file system, `services` and `rpc`. */
+export function systemLookups(services: ServicesDb, rpc: RpcDb = parseRpc('')): Lookups {
   return {
     port: (name, transport) => services.port(name, transport),
+    rpc: (name) => rpc.program(name),
     user: (name) => {
       const pw = orElse(() => native.getpwnam(name), null);
       return pw ? { uid: pw.uid, gid: pw.gid } : null;
@@ -81,19 +88,36 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
     servicesError = { file: servicesFile, line: 0, code: 'ERR_CONFIG_SERVICES_READ', message: `cannot read services file: ${describe(err)}` };
   }
 
-  const lookups = systemLookups(parseServices(servicesText));
+  const rpcFile = options.rpcFile ?? RPC_FILE;
+  let rpcText = '';
+  let rpcError: ConfigError | null = null;
+  try {
+    rpcText = await readFile(rpcFile, 'utf8');
+  } catch (err) {
+    rpcError = { file: rpcFile, line: 0, code: 'ERR_CONFIG_RPC_READ', message: `cannot read rpc file: ${describe(err)}` };
+  }
+
+  const lookups = systemLookups(parseServices(servicesText), parseRpc(rpcText));
   // A missing services file only matters to entries that name a service: a config of port
   // numbers (a container without /etc/services) loads cleanly, but when a name fails we say why.
+  // The same goes for the rpc file and program names.
   let nameMissed = false;
+  let programMissed = false;
   const port: Lookups['port'] = (name, transport) => {
     const found = lookups.port(name, transport);
     if (found === null) nameMissed = true;
     return found;
   };
-  const config = parseConfig(text, file, { ...lookups, port }, {
+  const rpc: Lookups['rpc'] = (name) => {
+    const found = lookups.rpc(name);
+    if (found === null) programMissed = true;
+    return found;
+  };
+  const config = parseConfig(text, file, { ...lookups, port, rpc }, {
     baseDir: path.dirname(path.resolve(file)),
     ...(options.defaultFamily ? { defaultFamily: options.defaultFamily } : {}),
   });
+  if (rpcError && programMissed) config.errors.unshift(rpcError);
   if (servicesError && nameMissed) config.errors.unshift(servicesError);
   return config;
 }

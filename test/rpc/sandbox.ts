@@ -10,16 +10,23 @@ import { until } from '../helpers/wait.js';
 /** Programs the sandbox itself needs (util-linux, iproute2). */
 const TOOLS = ['unshare', 'nsenter', 'ip', 'mount'] as const;
 
-/** Why sandboxed tests cannot run here, or null when they can. */
-export function sandboxSkipReason(programs: readonly string[] = []): string | null {
-  if (process.getuid?.() !== 0) return 'needs root to create network and mount namespaces';
-  for (const p of [...TOOLS, ...programs]) {
+/** The first of `programs` that is not on the PATH, or null when all are. */
+export function missingProgram(programs: readonly string[]): string | null {
+  for (const p of programs) {
     try {
       execFileSync('sh', ['-c', `command -v "$0"`, p], { stdio: 'ignore' });
     } catch {
-      return `needs ${p} (see .ci/run)`;
+      return p;
     }
   }
+  return null;
+}
+
+/** Why sandboxed tests cannot run here, or null when they can. */
+export function sandboxSkipReason(programs: readonly string[] = []): string | null {
+  if (process.getuid?.() !== 0) return 'needs root to create network and mount namespaces';
+  const missing = missingProgram([...TOOLS, ...programs]);
+  if (missing) return `needs ${missing} (see .ci/run)`;
   try {
     execFileSync('unshare', ['--net', '--mount', '--', 'true'], { stdio: 'ignore' });
   } catch {
@@ -63,10 +70,15 @@ export class Sandbox {
     return path.join(`/proc/${this.pid}/root`, p);
   }
 
+  /** The argv prefix that runs a command inside the namespace. */
+  prefix(): string[] {
+    // No --pid: nsenter then execs the command itself, so its pid is the command's.
+    return ['nsenter', '-t', String(this.pid), '-n', '-m', '--'];
+  }
+
   /** argv that runs `cmd` inside the namespace. */
   wrap(cmd: string, args: readonly string[] = []): string[] {
-    // No --pid: nsenter then execs the command itself, so its pid is the command's.
-    return ['nsenter', '-t', String(this.pid), '-n', '-m', '--', cmd, ...args];
+    return [...this.prefix(), cmd, ...args];
   }
 
   /** Starts a long-running command inside; it is killed by close(). */
