@@ -1,5 +1,5 @@
-// Reads a configuration from disk: the inetd.conf file, the services and rpc databases, and the user,
-// group and program checks the parser asks for. This is the I/O shell around parse.ts; it
+// Reads a configuration from disk: the inetd.conf file, the services and rpc databases, and the
+// user, group and program checks the parser asks for. This is the I/O shell around parse.ts; it
 // does not interpret a single field itself, and it never throws: an unreadable file is a
 // ConfigError like any other.
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';

@@ -1,8 +1,8 @@
 // Turns the text of an inetd.conf file into ServiceEntry values and ConfigErrors. Pure: names
-// (services, rpc programs, users, groups) and program checks come in through a `Lookups` object, so this
-// module opens no file and asks no OS. It reads the union of the BSD, GNU and Debian dialects
-// (see docs/inetd.conf.5.md); it does not detect duplicate services across lines (diff.ts
-// keyEntries does) and does not read daemon settings (settings.ts does).
+// (services, rpc programs, users, groups) and program checks come in through a `Lookups`
+// object, so this module opens no file and asks no OS. It reads the union of the BSD, GNU and
+// Debian dialects (see docs/inetd.conf.5.md); it does not detect duplicate services across
+// lines (diff.ts keyEntries does) and does not read daemon settings (settings.ts does).
 //
 // Every problem becomes a ConfigError on its line and the entry is skipped; the next line is
 // parsed as if the bad one were not there. Nothing here throws on any input.
