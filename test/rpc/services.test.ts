@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CLI, FIXTURE_BIN, startDaemon, type LogRecord, type RunningDaemon } from '../helpers/daemon.js';
+import { RpcbindClient } from '../../src/rpc/client.js';
 import { missingProgram, Sandbox, sandboxSkipReason } from './sandbox.js';
 
 /** The rpc database the tests name programs from (the machine's /etc/rpc is not relied on). */
@@ -137,6 +138,18 @@ describe.skipIf(skip !== null)('rpc services with a real rpcbind', () => {
     await connection(d, 'nullprog');
   });
 
+  it('registers a dual-stack rpc/tcp46 entry under tcp and tcp6, reachable over both', async () => {
+    await sandbox.startRpcbind();
+    const d = await daemon(`nullprog/1 stream rpc/tcp46 nowait nobody ${FIXTURE_BIN}/rpc-null rpc-null\n`);
+    await registered(d, 'nullprog');
+    const { stdout } = await sandbox.run('rpcinfo', ['-s']);
+    expect(stdout).toMatch(/\b300019\s+1\s+tcp6?,tcp6?\s/);
+    for (const [netid, host] of [['tcp', '127.0.0.1'], ['tcp6', '::1']]) {
+      const out = await sandbox.run('rpcinfo', ['-T', netid!, host!, '300019', '1']);
+      expect(out.stdout).toBe('program 300019 version 1 ready and waiting\n');
+    }
+  });
+
   it('applies a [service:NAME/rpc/tcp] section', async () => {
     await sandbox.startRpcbind();
     const settings = path.join(work, 'rpc-section.ini');
@@ -175,6 +188,16 @@ describe.skipIf(skip !== null)('rpc services with a real rpcbind', () => {
       [300019, 1, 'tcp', again.port],
       [300019, 2, 'tcp', again.port],
     ]);
+  });
+
+  it('replaces a stale registration of its program version', async () => {
+    await sandbox.startRpcbind();
+    // Left behind by a server that is gone, at a port nothing listens on.
+    await new RpcbindClient({ socketPath: sandbox.path('/run/rpcbind.sock') }).set({ program: 300019, version: 1, netid: 'tcp', address: '0.0.0.0.0.9' });
+    expect(await sandbox.portmapList()).toEqual([[300019, 1, 'tcp', 9]]);
+    const d = await daemon(`nullprog/1 stream rpc/tcp nowait nobody ${FIXTURE_BIN}/rpc-null rpc-null\n`);
+    await registered(d, 'nullprog');
+    expect(await sandbox.portmapList()).toEqual([[300019, 1, 'tcp', d.port('nullprog')]]);
   });
 
   it('unregisters everything at stop', async () => {
