@@ -18,6 +18,7 @@ import { privilegeWarnings, processPrivileges } from './config/privileges.js';
 import { loadSettings, type DaemonSettings } from './config/settings.js';
 import { strictModesFor } from './config/strict-modes.js';
 import { formatConfigError, type ConfigError } from './config/types.js';
+import { formatRpcEntry } from './rpc/registry.js';
 import { Daemon, DaemonError, type DaemonOptions } from './daemon.js';
 import { createLogger, LOG_LEVELS, type LineSink, type LoggerOptions, type LogLevel } from './log/logger.js';
 import * as native from './native/index.js';
@@ -73,6 +74,7 @@ function parseArgs(argv: string[]) {
     .option('log-level', { choices: LOG_LEVELS, describe: 'least severe level logged [default: info]' })
     .option('log-file', { type: 'string', requiresArg: true, describe: 'log to this file (reopened on SIGUSR1)' })
     .option('services', { type: 'string', requiresArg: true, describe: 'services database for names in the config [default: /etc/services]' })
+    .option('rpc', { type: 'string', requiresArg: true, describe: 'rpc program database for names in rpc entries [default: /etc/rpc]' })
     .option('settings', { type: 'string', requiresArg: true, describe: `settings file [default: ${DEFAULT_SETTINGS} if it exists]` })
     .option('pidfile', { alias: 'p', type: 'string', describe: 'pid file, locked while ninetd runs; "" for none [default: /run/ninetd.pid]' })
     .option('rate', { alias: 'R', type: 'number', requiresArg: true, describe: 'spawns per minute per service before it is suspended, 0 for no limit [default: 256]' })
@@ -143,6 +145,7 @@ function resolveOptions(args: Args, s: DaemonSettings, detached: boolean): RunOp
     daemon: {
       configFile: abs(String(args._[0] ?? '/etc/inetd.conf')),
       servicesFile: abs(args.services ?? '/etc/services'),
+      rpcFile: abs(args.rpc ?? '/etc/rpc'),
       defaultFamily: s.default_family ?? 'inet4',
       pidfile: pidfile === '' ? '' : abs(pidfile),
       ...(args.backlog !== undefined ? { backlog: args.backlog } : {}),
@@ -173,10 +176,10 @@ function printErrors(errors: ConfigError[]): void {
  * printed as `file:line: warning: …` and do not change the exit code.
  */
 async function check(opts: RunOptions, settingsErrors: ConfigError[]): Promise<number> {
-  const { configFile, servicesFile, defaultFamily, hostsFiles, settingsFile, bindAddress: defaultHost } = opts.daemon;
+  const { configFile, servicesFile, rpcFile, defaultFamily, hostsFiles, settingsFile, bindAddress: defaultHost } = opts.daemon;
   // processDefaults is the whole [daemon] section (run() sets it), strict_modes included.
   const strictModes = opts.daemon.strictModes ?? strictModesFor(undefined);
-  const config = await loadConfig(configFile, { servicesFile, defaultFamily, strictModes, ...(defaultHost ? { defaultHost } : {}) });
+  const config = await loadConfig(configFile, { servicesFile, rpcFile, defaultFamily, strictModes, ...(defaultHost ? { defaultHost } : {}) });
   const { byKey, errors } = keyEntries(config.entries);
   const hosts = hostsFiles ? [hostsFiles.allow, hostsFiles.deny].map((f) => readHostsFile(f, strictModes)) : [];
   const all = [...settingsErrors, ...[...config.errors, ...errors].sort((a, b) => a.line - b.line), ...hosts.flatMap((h) => h.errors)];
@@ -189,6 +192,7 @@ async function check(opts: RunOptions, settingsErrors: ConfigError[]): Promise<n
   printErrors(privilegeWarnings([...byKey.values()], processPrivileges()));
   if (all.length > 0) return EXIT.config;
   process.stdout.write(`${configFile}: ok, ${byKey.size} service${byKey.size === 1 ? '' : 's'}\n`);
+  for (const e of byKey.values()) if (e.rpc) process.stdout.write(`${formatRpcEntry(e)}\n`);
   return EXIT.ok;
 }
 

@@ -18,11 +18,14 @@ import type { Logger } from './log/logger.js';
 import * as native from './native/index.js';
 import { takeListenFds } from './net/activation.js';
 import { monotonicUsec, SdNotify, watchdogIntervalMs } from './net/sd-notify.js';
+import { RpcRegistry } from './rpc/registry.js';
 
 /** What the daemon is told by the command line and the settings file. */
 export interface DaemonOptions {
   configFile: string;
   servicesFile?: string;
+  /** RPC program database (--rpc); default /etc/rpc. */
+  rpcFile?: string;
   defaultFamily?: 'inet4' | 'inet46';
   /** Pid file to lock for life; '' for none. */
   pidfile?: string;
@@ -96,14 +99,23 @@ export class Daemon {
   ) {
     this.sections = opts.serviceSettings ?? new Map();
     this.load = load ?? ((withSettings) => this.loadFiles(withSettings));
+    this.rpc = new RpcRegistry({ logger, retryMs: opts.settings.retryTimeMs });
   }
 
   private readonly load: (withSettings: boolean) => Promise<Loaded>;
+  /** Registrations of the bound rpc services with rpcbind. */
+  private readonly rpc: RpcRegistry;
 
   /** Reads inetd.conf (and on reload the settings file) and resolves every good entry's plan. */
   private async loadFiles(withSettings: boolean): Promise<Loaded> {
-    const { configFile, servicesFile, defaultFamily, settingsFile, strictModes, bindAddress: defaultHost } = this.opts;
-    const config = await loadConfig(configFile, { servicesFile, defaultFamily, ...(strictModes ? { strictModes } : {}), ...(defaultHost ? { defaultHost } : {}) });
+    const { configFile, servicesFile, rpcFile, defaultFamily, settingsFile, strictModes, bindAddress: defaultHost } = this.opts;
+    const config = await loadConfig(configFile, {
+      servicesFile,
+      rpcFile,
+      defaultFamily,
+      ...(strictModes ? { strictModes } : {}),
+      ...(defaultHost ? { defaultHost } : {}),
+    });
     const { byKey, errors } = keyEntries(config.entries);
     const settings = withSettings && settingsFile ? await loadSettings(settingsFile) : null;
     // Files others could change (strict modes): said at every load, errors or not.
@@ -143,7 +155,7 @@ export class Daemon {
       this.releasePidFile();
       throw new DaemonError('ERR_NO_SERVICES', `${this.opts.configFile}: no service to serve`, 78);
     }
-    const table = (this.table = new ServiceTable(this.host, inherited));
+    const table = (this.table = new ServiceTable(this.host, inherited, this.rpc));
     table.apply(plans);
     table.closeUnclaimed();
     const { services, unbound } = table.counts();
@@ -240,9 +252,12 @@ export class Daemon {
     this.closeTable();
     this.releasePidFile();
     this.notify?.close();
-    clearInterval(this.keepAlive);
-    this.logger.info('stopped');
-    this.resolveStopped();
+    // rpcbind is told that the rpc services are gone before the process may exit.
+    void this.rpc.stopAll().then(() => {
+      clearInterval(this.keepAlive);
+      this.logger.info('stopped');
+      this.resolveStopped();
+    });
   }
 
   private closeTable(): void {

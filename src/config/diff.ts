@@ -7,16 +7,28 @@ import type { ConfigError, ServiceEntry } from './types.js';
 export function serviceKey(e: ServiceEntry): string {
   // tcpmux sub-services have no socket of their own: the multiplexer finds them by name.
   if (e.tcpmux) return `tcpmux/${e.tcpmux.name.toLowerCase()}`;
+  // An rpc entry is what it registers: program, versions and netid (socket type, transport, family).
+  if (e.rpc) return `${e.socketType}/${e.transport}/${e.family}/${e.host}/rpc:${e.rpc.program}:${e.rpc.low}-${e.rpc.high}`;
   const where = e.family === 'unix' ? e.path : `${e.host}/${e.port === 0 ? `0:${e.name}` : e.port}`;
   return `${e.socketType}/${e.transport}/${e.family}/${where}`;
 }
 
-/** Entries by key; a second entry for a key already taken is an error, the first one wins. */
+/**
+ * Entries by key; a second entry for a key already taken is an error, the first one wins. So is
+ * an rpc entry claiming a program version and netid that an earlier one claims: rpcbind holds
+ * one address for each, whatever the listen address or version range.
+ */
 export function keyEntries(entries: ServiceEntry[]): { byKey: Map<string, ServiceEntry>; errors: ConfigError[] } {
   const byKey = new Map<string, ServiceEntry>();
   const errors: ConfigError[] = [];
+  const rpcClaims = new Map<string, ServiceEntry>();
   for (const e of entries) {
     const key = serviceKey(e);
+    const clash = e.rpc && !byKey.has(key) ? rpcClash(e, rpcClaims) : null;
+    if (clash) {
+      errors.push({ file: e.file, line: e.line, code: 'ERR_CONFIG_DUPLICATE', message: clash });
+      continue;
+    }
     const first = byKey.get(key);
     if (first) {
       errors.push({
@@ -30,6 +42,24 @@ export function keyEntries(entries: ServiceEntry[]): { byKey: Map<string, Servic
     byKey.set(key, e);
   }
   return { byKey, errors };
+}
+
+/** Why an rpc entry overlaps one already in `claims` (then nothing is claimed), or null after claiming its versions. */
+function rpcClash(e: ServiceEntry, claims: Map<string, ServiceEntry>): string | null {
+  const { program, low, high, netids } = e.rpc!;
+  const mine: string[] = [];
+  // Bounded: the parser allows at most 64 versions and two netids per entry.
+  for (let v = low; v <= high; v += 1) {
+    for (const netid of netids) {
+      const first = claims.get(`${program}/${v}/${netid}`);
+      if (first) {
+        return `rpc program "${e.service}" version ${v} over ${netid} is already served (first defined at ${first.file}:${first.line})`;
+      }
+      mine.push(`${program}/${v}/${netid}`);
+    }
+  }
+  for (const claim of mine) claims.set(claim, e);
+  return null;
 }
 
 /** What a reload does to each service. */

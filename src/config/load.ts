@@ -1,5 +1,5 @@
-// Reads a configuration from disk: the inetd.conf file, the services database, and the user,
-// group and program checks the parser asks for. This is the I/O shell around parse.ts; it
+// Reads a configuration from disk: the inetd.conf file, the services and rpc databases, and the
+// user, group and program checks the parser asks for. This is the I/O shell around parse.ts; it
 // does not interpret a single field itself, and it throws only when the native addon is missing:
 // an unreadable file is a ConfigError like any other.
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';
@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileProblemReason, isFileProblem, readRegularFile } from '../files/regular-file.js';
 import * as native from '../native/index.js';
 import { parseConfig, type Lookups, type ProgramFault } from './parse.js';
+import { parseRpc, type RpcDb } from './rpc-db.js';
 import { parseServices, type ServicesDb } from './services-db.js';
 import { checkFile, type StrictModes } from './strict-modes.js';
 import type { Config, ConfigError } from './types.js';
@@ -15,6 +16,8 @@ import type { Config, ConfigError } from './types.js';
 export interface LoadOptions {
   /** Services database; default `/etc/services`. */
   servicesFile?: string;
+  /** RPC program database; default `/etc/rpc`. */
+  rpcFile?: string;
   /** Family of plain `tcp`/`udp`: `inet4` (default, as on the BSDs) or `inet46` (dual stack). */
   defaultFamily?: 'inet4' | 'inet46';
   /** Check the config file and handler programs for strict modes; absent: no checks. */
@@ -25,6 +28,9 @@ export interface LoadOptions {
 
 /** Default services database. */
 export const SERVICES_FILE = '/etc/services';
+
+/** Default RPC program database. */
+export const RPC_FILE = '/etc/rpc';
 
 /** True when `file` is a regular file this process may execute, else why not. */
 function isExecutable(file: string): true | ProgramFault {
@@ -56,10 +62,11 @@ function orElse<T>(lookup: () => T, fallback: T): T {
   }
 }
 
-/** Lookups backed by the real password and group databases, the file system and `services`. */
-export function systemLookups(services: ServicesDb): Lookups {
+/** Lookups backed by the real password and group databases, the file system, `services` and `rpc`. */
+export function systemLookups(services: ServicesDb, rpc: RpcDb = parseRpc('')): Lookups {
   return {
     port: (name, transport) => services.port(name, transport),
+    rpc: (name) => rpc.program(name),
     user: (name) => {
       const pw = orElse(() => native.getpwnam(name), null);
       return pw ? { uid: pw.uid, gid: pw.gid } : null;
@@ -93,21 +100,36 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
   // Something that is there but is no file, or is huge, was put there: say so even if no name needs it.
   const hostile = isFileProblem(services) && (services.kind === 'not-regular' || services.kind === 'too-large');
 
-  const lookups = systemLookups(parseServices(servicesText));
+  const rpcFile = options.rpcFile ?? RPC_FILE;
+  const rpcRead = readRegularFile(rpcFile, 'rpc');
+  const rpcText = isFileProblem(rpcRead) ? '' : rpcRead.data.toString('utf8');
+  const rpcError: ConfigError | null = isFileProblem(rpcRead)
+    ? { file: rpcFile, line: 0, code: 'ERR_CONFIG_RPC_READ', message: `cannot read rpc file: ${fileProblemReason(rpcRead)}` }
+    : null;
+
+  const lookups = systemLookups(parseServices(servicesText), parseRpc(rpcText));
   // A missing services file only matters to entries that name a service: a config of port
   // numbers (a container without /etc/services) loads cleanly, but when a name fails we say why.
+  // The same goes for the rpc file and program names.
   let nameMissed = false;
+  let programMissed = false;
   const port: Lookups['port'] = (name, transport) => {
     const found = lookups.port(name, transport);
     if (found === null) nameMissed = true;
     return found;
   };
-  const config = parseConfig(text, file, { ...lookups, port }, {
+  const rpc: Lookups['rpc'] = (name) => {
+    const found = lookups.rpc(name);
+    if (found === null) programMissed = true;
+    return found;
+  };
+  const config = parseConfig(text, file, { ...lookups, port, rpc }, {
     baseDir: path.dirname(path.resolve(file)),
     ...(options.defaultFamily ? { defaultFamily: options.defaultFamily } : {}),
     ...(options.defaultHost ? { defaultHost: options.defaultHost } : {}),
     servicesFile,
   });
+  if (rpcError && programMissed) config.errors.unshift(rpcError);
   if (servicesError && (nameMissed || hostile)) config.errors.unshift(servicesError);
   if (modes) {
     // A handler runs as its entry's user, so that user may own it too: it can only attack itself.

@@ -1,8 +1,8 @@
 // Turns the text of an inetd.conf file into ServiceEntry values and ConfigErrors. Pure: names
-// (services, users, groups) and program checks come in through a `Lookups` object, so this
-// module opens no file and asks no OS. It reads the union of the BSD, GNU and Debian dialects
-// (see docs/inetd.conf.5.md); it does not detect duplicate services across lines (diff.ts
-// keyEntries does) and does not read daemon settings (settings.ts does).
+// (services, rpc programs, users, groups) and program checks come in through a `Lookups`
+// object, so this module opens no file and asks no OS. It reads the union of the BSD, GNU and
+// Debian dialects (see docs/inetd.conf.5.md); it does not detect duplicate services across
+// lines (diff.ts keyEntries does) and does not read daemon settings (settings.ts does).
 //
 // Every problem becomes a ConfigError on its line and the entry is skipped; the next line is
 // parsed as if the bad one were not there. Nothing here throws on any input.
@@ -10,12 +10,24 @@ import { isIPv4, isIPv6 } from 'node:net';
 import path from 'node:path';
 import { BUILTIN_NAMES, isBuiltinName, type BuiltinName } from '../builtins/names.js';
 import { isBlank, splitFields, startsWithBlank } from './parse-line.js';
-import { SOCKET_TYPES, type Config, type ConfigError, type Family, type ServiceEntry, type SocketType, type Transport } from './types.js';
+import {
+  SOCKET_TYPES,
+  type Config,
+  type ConfigError,
+  type Family,
+  type RpcNetid,
+  type RpcService,
+  type ServiceEntry,
+  type SocketType,
+  type Transport,
+} from './types.js';
 
 /** What the parser needs to know about the system; load.ts builds the real one, tests fake it. */
 export interface Lookups {
   /** Port of a service name or alias over tcp or udp (from /etc/services), null when unknown. */
   port(name: string, transport: 'tcp' | 'udp'): number | null;
+  /** Number of an RPC program name or alias (from /etc/rpc), null when unknown. */
+  rpc(name: string): number | null;
   /** A user's uid and primary gid, null when there is no such user. */
   user(name: string): { uid: number; gid: number } | null;
   /** A group's gid, null when there is no such group. */
@@ -63,7 +75,23 @@ const PROTOCOLS = {
   unix: { transport: 'unix', family: 'unix' },
 } as const satisfies Record<string, { transport: Transport; family: Family | 'default' }>;
 
-type Protocol = (typeof PROTOCOLS)[keyof typeof PROTOCOLS];
+type Protocol = (typeof PROTOCOLS)[keyof typeof PROTOCOLS] & { rpc: boolean };
+
+/**
+ * Prefix of the ONC RPC protocols (FreeBSD, OpenBSD): `rpc/` and a tcp or udp protocol of the
+ * table above. Plain `rpc/tcp` and `rpc/udp` are IPv4, the netids `tcp` and `udp`, whatever the
+ * settings' default family is: they name rpcbind transports, not a dual-stack preference.
+ */
+const RPC_PREFIX = 'rpc/';
+
+/** Most versions one rpc entry may register: one rpcbind call each, so a typo such as `1-10000` must not become ten thousand. */
+const MAX_RPC_VERSIONS = 64;
+
+/** Largest program or version number: unsigned 32-bit in RPC messages. */
+const MAX_U32 = 2 ** 32 - 1;
+
+/** rpcbind's own program (RFC 1833); an entry registering it would hijack the portmapper. */
+const RPCBIND_PROGRAM = 100000;
 
 /** Socket types each transport can carry (no SCTP, so seqpacket is unix only). Sorted. */
 const TRANSPORT_SOCKET_TYPES = {
@@ -110,6 +138,7 @@ type ProblemCode =
   | 'ERR_CONFIG_PORT'
   | 'ERR_CONFIG_PROTOCOL'
   | 'ERR_CONFIG_RPC'
+  | 'ERR_CONFIG_RPC_PROGRAM'
   | 'ERR_CONFIG_SERVER'
   | 'ERR_CONFIG_SERVICE'
   | 'ERR_CONFIG_SOCKET_TYPE'
@@ -248,6 +277,10 @@ function parseEntry(fields: string[], sticky: StickyHosts, ctx: EntryContext): E
 
   const where = proto.transport === 'unix' ? parseUnixService(svc, ctx.lookups) : parseInetService(svc, proto, protoField, socketType, sticky, ctx);
   if (where instanceof Problem) return where;
+  // No builtin speaks RPC; `internal` here would register a port that answers nonsense.
+  if (where.rpc && serverField === 'internal') {
+    return new Problem('ERR_CONFIG_RPC', `rpc service "${svc}" cannot be internal (expected the path of an rpc server program)`);
+  }
 
   const wait = parseWait(waitField);
   if (wait instanceof Problem) return wait;
@@ -278,7 +311,19 @@ function parseEntry(fields: string[], sticky: StickyHosts, ctx: EntryContext): E
     ...exec,
     argv: [...exec.argv],
     ...(where.tcpmux ? { tcpmux: where.tcpmux } : {}),
+    ...(where.rpc ? { rpc: { ...where.rpc, netids: rpcNetids(proto.transport, place.family, place.host) } } : {}),
   }));
+}
+
+/**
+ * The rpcbind netids of a socket: `udp`/`tcp` for IPv4, `udp6`/`tcp6` for IPv6, both for a
+ * dual-stack socket on every address (a dual-stack socket on one IPv6 address gets no IPv4).
+ */
+function rpcNetids(transport: Transport, family: Family, host: string): RpcNetid[] {
+  const v4 = transport === 'udp' ? 'udp' : 'tcp';
+  const v6 = transport === 'udp' ? 'udp6' : 'tcp6';
+  if (family === 'inet46') return host === '*' || host === '::' ? [v4, v6] : [v6];
+  return family === 'inet6' ? [v6] : [v4];
 }
 
 /** Socket type field → SocketType; raw and rdm get their own "not supported" error. */
@@ -292,13 +337,15 @@ function parseSocketType(field: string): SocketType | Problem {
   return new Problem('ERR_CONFIG_SOCKET_TYPE', `unknown socket type "${field}" ${expected}`);
 }
 
-/** Protocol field → transport and family, checked against the socket type. */
+/** Protocol field → transport and family (and whether it is rpc), checked against the socket type. */
 function parseProtocol(field: string, socketType: SocketType): Protocol | Problem {
-  if (field.startsWith('rpc/')) {
-    return new Problem('ERR_CONFIG_RPC', `rpc services are not supported: protocol "${field}" (expected tcp, udp or unix)`);
+  const rpc = field.startsWith(RPC_PREFIX);
+  const found = lookup(PROTOCOLS, rpc ? field.slice(RPC_PREFIX.length) : field);
+  if (!found || (rpc && found.transport === 'unix')) {
+    const known = rpc ? Object.keys(PROTOCOLS).filter((p) => p !== 'unix').map((p) => `${RPC_PREFIX}${p}`) : Object.keys(PROTOCOLS);
+    return new Problem('ERR_CONFIG_PROTOCOL', `unknown protocol "${field}" (expected ${oneOf(known)})`);
   }
-  const proto = lookup(PROTOCOLS, field);
-  if (!proto) return new Problem('ERR_CONFIG_PROTOCOL', `unknown protocol "${field}" (expected ${oneOf(Object.keys(PROTOCOLS))})`);
+  const proto = { ...found, rpc };
   const carried: readonly SocketType[] = TRANSPORT_SOCKET_TYPES[proto.transport];
   if (!carried.includes(socketType)) {
     return new Problem(
@@ -318,6 +365,7 @@ interface Where {
   places: Array<{ host: string; family: Family }>;
   unixOwner?: { user: string; group: string; mode: number };
   tcpmux?: { name: string; plus: boolean };
+  rpc?: Omit<RpcService, 'netids'>;
 }
 
 /** `[host,…:]service` for tcp and udp: addresses and a port. */
@@ -347,11 +395,17 @@ function parseInetService(
 
   const places: Where['places'] = [];
   for (const host of hosts) {
-    const family = familyFor(host, proto, protoField, ctx.defaultFamily);
+    const family = familyFor(host, proto, protoField, proto.rpc ? 'inet4' : ctx.defaultFamily);
     if (family instanceof Problem) return family;
     places.push({ host, family });
   }
   const base = { path: '', places };
+  if (proto.rpc) {
+    const rpc = parseRpcService(svc, ctx.lookups);
+    if (rpc instanceof Problem) return rpc;
+    // The kernel picks the port; rpcbind tells clients which one.
+    return { ...base, name: svc, service: rpc.name, port: 0, rpc };
+  }
 
   const mux = /^tcpmux\/(\+?)(.*)$/.exec(svc);
   if (mux) {
@@ -376,6 +430,35 @@ function parseInetService(
     return new Problem('ERR_CONFIG_SERVICE', `unknown service "${svc}" for ${transport} in ${ctx.servicesFile} (expected a name listed there, a port number, or --services FILE)`);
   }
   return { ...base, name: svc, service: svc, port };
+}
+
+/** `NAME/VERSION` or `NAME/LOW-HIGH`: an rpc program by name or number, and the versions to register. */
+function parseRpcService(svc: string, lookups: Lookups): Omit<RpcService, 'netids'> | Problem {
+  const form = '(expected NAME/VERSION or NAME/LOW-HIGH)';
+  const slash = svc.indexOf('/');
+  if (slash < 0) return new Problem('ERR_CONFIG_RPC', `rpc service "${svc}" has no version ${form}`);
+  const written = svc.slice(0, slash);
+  const versions = svc.slice(slash + 1);
+  if (written === '') return new Problem('ERR_CONFIG_RPC', `rpc service "${svc}" has no program ${form}`);
+  const range = /^(\d+)(?:-(\d+))?$/.exec(versions);
+  if (!range) return new Problem('ERR_CONFIG_RPC', `bad rpc version "${versions}" in "${svc}" ${form}`);
+  const low = Number(range[1]);
+  const high = range[2] === undefined ? low : Number(range[2]);
+  if (high > MAX_U32 || low > MAX_U32) return new Problem('ERR_CONFIG_RPC', `rpc version "${versions}" is out of range (expected 0 to ${MAX_U32})`);
+  if (low > high) return new Problem('ERR_CONFIG_RPC', `rpc version range "${versions}" runs backwards (expected LOW-HIGH with LOW at most HIGH)`);
+  if (high - low + 1 > MAX_RPC_VERSIONS) {
+    return new Problem('ERR_CONFIG_RPC', `rpc version range "${versions}" covers ${high - low + 1} versions (expected at most ${MAX_RPC_VERSIONS})`);
+  }
+  let program: number | null;
+  if (/^\d+$/.test(written)) {
+    program = Number(written);
+    if (program > MAX_U32) return new Problem('ERR_CONFIG_RPC', `rpc program "${written}" is out of range (expected 0 to ${MAX_U32})`);
+  } else {
+    program = lookups.rpc(written);
+    if (program === null) return new Problem('ERR_CONFIG_RPC_PROGRAM', `unknown rpc program "${written}" (expected a name from the rpc database or a program number)`);
+  }
+  if (program === RPCBIND_PROGRAM) return new Problem('ERR_CONFIG_RPC', `rpc program "${written}" is rpcbind's own (expected any other program)`);
+  return { name: /^\d+$/.test(written) ? String(program) : written, program, low, high };
 }
 
 /** Index of the `:` that ends the host prefix; colons inside `[v6]` do not count. -1 if none. */
@@ -410,7 +493,7 @@ function parseHostList(text: string): string[] | Problem {
 }
 
 /** The family to bind `host` with under protocol `proto`; an address literal wins over plain tcp/udp. */
-function familyFor(host: string, proto: Protocol, protoField: string, defaultFamily: 'inet4' | 'inet46'): Family | Problem {
+function familyFor(host: string, proto: Pick<Protocol, 'family'>, protoField: string, defaultFamily: 'inet4' | 'inet46'): Family | Problem {
   const version = host === '*' ? 0 : isIPv4(host) ? 4 : 6;
   if (proto.family === 'default') return version === 6 ? 'inet6' : version === 4 ? 'inet4' : defaultFamily;
   if (proto.family === 'inet4' && version === 6) {

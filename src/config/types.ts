@@ -12,6 +12,21 @@ export type Family = 'inet4' | 'inet46' | 'inet6' | 'unix';
 /** Transport named by the protocol field, without the family suffix. */
 export type Transport = 'tcp' | 'udp' | 'unix';
 
+/** rpcbind's transport names (netconfig(5) netids) an RPC entry is registered under. */
+export type RpcNetid = 'tcp' | 'tcp6' | 'udp' | 'udp6';
+
+/** The ONC RPC program an `rpc/…` entry serves, registered with rpcbind for each version. */
+export interface RpcService {
+  /** Program as written in the service field: a name from the rpc database, or a number without leading zeros. */
+  name: string;
+  program: number;
+  /** Lowest and highest version served; every version in between is registered. */
+  low: number;
+  high: number;
+  /** Netids the bound socket is registered under: one, or two for a dual-stack `rpc/tcp46`. */
+  netids: RpcNetid[];
+}
+
 /** Where an entry came from, for `file:line` messages. */
 export interface Origin {
   file: string;
@@ -24,14 +39,14 @@ export interface ServiceEntry extends Origin {
   name: string;
   /** Name in logs and ini sections: the service field as written without host prefix, `+` or unix owner prefix, and a port without leading zeros: `echo`, `8007`, `tcpmux/date`, `/run/x.sock`. */
   service: string;
-  /** Protocol field as written: `tcp`, `tcp6`, `udp46`, `unix`. */
+  /** Protocol field as written: `tcp`, `tcp6`, `udp46`, `unix`, `rpc/udp`. */
   protocol: string;
   socketType: SocketType;
   transport: Transport;
   family: Family;
   /** Bind address literal; `*` means any address of the family. Empty for unix. */
   host: string;
-  /** Port number; 0 for unix sockets. */
+  /** Port number; 0 for unix sockets and rpc entries (the kernel picks one). */
   port: number;
   /** Socket path for unix services; '' otherwise. */
   path: string;
@@ -61,6 +76,8 @@ export interface ServiceEntry extends Origin {
   builtin?: BuiltinName;
   /** tcpmux sub-service: `+` answered by us (`plus`), or by the handler. */
   tcpmux?: { name: string; plus: boolean };
+  /** An `rpc/…` entry: the program and versions to register for the port the kernel picks. */
+  rpc?: RpcService;
 }
 
 /** A problem found in the configuration; `code` is stable, `message` is for people. */

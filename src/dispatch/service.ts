@@ -66,6 +66,14 @@ export interface ServiceSnapshot extends ServiceCounters {
   /** unbound: why, and when it is tried again. */
   error?: string;
   retryAt?: string;
+  /** rpc services: program, versions and registration (rpc/registry.ts). */
+  rpc?: Record<string, unknown>;
+}
+
+/** Told when the service's socket is bound (with its port) and when the service is closed for good. */
+export interface ServiceEvents {
+  bound(port: number): void;
+  closed(): void;
 }
 
 /** One service of the table. */
@@ -92,6 +100,7 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
     readonly peers: Peers,
     /** A socket the service manager passed for this service; it is never closed before stop. */
     private inherited: number | null = null,
+    private readonly events?: ServiceEvents,
   ) {
     const e = plan.entry;
     this.log = host.logger.child({ service: e.service, proto: e.protocol });
@@ -130,6 +139,7 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
     this.enter({ kind: 'closed' });
     this.unwatch();
     this.closeSocket(true);
+    this.events?.closed();
   }
 
   /** The name of its state. */
@@ -309,6 +319,7 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
     const where = e.family === 'unix' ? { path: e.path } : { addr: e.host, port: this.boundPort };
     const how = this.inherited !== null ? { inherited: true } : {};
     this.log.info({ type: e.socketType, wait: e.wait, ...where, ...how }, 'listening');
+    this.events?.bound(this.boundPort);
     this.ready();
     return true;
   }

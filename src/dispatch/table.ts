@@ -6,6 +6,7 @@ import { reconcile, type Changes } from '../config/diff.js';
 import type { ServicePlan } from '../config/resolve.js';
 import * as native from '../native/index.js';
 import { matchInherited, type InheritedSocket } from '../net/activation.js';
+import type { RpcRegistry } from '../rpc/registry.js';
 import type { Host, MuxTarget, Peers } from './core.js';
 import { Service, type ServiceSnapshot } from './service.js';
 
@@ -20,6 +21,8 @@ export class ServiceTable implements Peers {
     private readonly host: Host,
     /** Sockets the service manager passed us, adopted by the services they match. */
     private readonly inherited: InheritedSocket[] = [],
+    /** Registrations of rpc services with rpcbind; null where there are none to make (tests). */
+    private readonly rpc: RpcRegistry | null = null,
   ) {}
 
   /** Moves the table to `plans` and says what changed. */
@@ -76,7 +79,10 @@ export class ServiceTable implements Peers {
 
   /** Every service with its state and counters. */
   snapshot(): ServiceSnapshot[] {
-    return [...this.services.values()].map((svc) => svc.snapshot());
+    return [...this.services.values()].map((svc) => {
+      const e = svc.plan.entry;
+      return e.rpc && this.rpc ? { ...svc.snapshot(), rpc: this.rpc.describe(e) } : svc.snapshot();
+    });
   }
 
   internalUdpPorts(): ReadonlySet<number> {
@@ -94,7 +100,9 @@ export class ServiceTable implements Peers {
   private add(plan: ServicePlan): Service {
     const passed = matchInherited(this.inherited, plan.entry);
     if (passed) this.inherited.splice(this.inherited.indexOf(passed), 1);
-    const svc = new Service(plan, this.host, this, passed?.fd ?? null);
+    const rpc = plan.entry.rpc ? this.rpc : null;
+    const events = rpc ? { bound: (port: number) => rpc.bound(svc.plan.entry, port), closed: () => rpc.closed(svc.plan.entry) } : undefined;
+    const svc = new Service(plan, this.host, this, passed?.fd ?? null, events);
     this.services.set(plan.key, svc);
     this.warnUser(plan);
     return svc;

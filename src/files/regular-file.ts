@@ -18,6 +18,8 @@ export const FILE_CAPS = {
   config: 4 * 1024 * 1024,
   // Generated block lists (denyhosts, fail2ban) reach a few MiB; re-read on change, synchronously.
   hosts: 8 * 1024 * 1024,
+  // /etc/rpc is ~1 KiB; even a site's full list of programs is far below this.
+  rpc: 1024 * 1024,
   // /etc/services is ~13 KiB; the full IANA registry as services(5) is under 2 MiB.
   services: 8 * 1024 * 1024,
   // A settings file with a section for each of thousands of services is well under this.

@@ -16,6 +16,14 @@ const DEFAULTS = resolveLimitDefaults({}, {});
 const plan = (e: ServiceEntry, s?: ServiceSettings): ServicePlan => resolveService(e, s, DEFAULTS, {});
 const table = (...ps: ServicePlan[]) => new Map(ps.map((p) => [p.key, p]));
 
+/** An rpc entry: `rstatd/LOW-HIGH dgram rpc/udp wait`. */
+function rpc(low: number, high: number, over: Partial<ServiceEntry> = {}, netids: Array<'udp' | 'udp6'> = ['udp']): ServiceEntry {
+  return entry({
+    name: `rstatd/${low}-${high}`, service: 'rstatd', protocol: 'rpc/udp', socketType: 'dgram', transport: 'udp', port: 0, wait: true,
+    server: '/usr/sbin/rpc.rstatd', argv: ['rpc.rstatd'], rpc: { name: 'rstatd', program: 100001, low, high, netids }, ...over,
+  });
+}
+
 describe('serviceKey', () => {
   it.each([
     ['the same listener written on another line', entry(), entry({ line: 9 }), true],
@@ -26,12 +34,39 @@ describe('serviceKey', () => {
     ['other args', entry(), entry({ argv: ['echo', '-x'] }), true],
     ['two ephemeral ports with different names', entry({ port: 0, name: 'a' }), entry({ port: 0, name: 'b' }), false],
     ['another unix path', entry({ family: 'unix', path: '/a' }), entry({ family: 'unix', path: '/b' }), false],
+    ['an rpc program written by name and by number', rpc(1, 5), rpc(1, 5, { name: '100001/1-5', service: '100001' }), true],
+    ['another rpc version range', rpc(1, 5), rpc(1, 3), false],
+    ['another rpc program', rpc(1, 5), rpc(1, 5, { rpc: { name: 'rusersd', program: 100002, low: 1, high: 5, netids: ['udp'] } }), false],
+    ['another rpc netid', rpc(1, 5), rpc(1, 5, { family: 'inet6', protocol: 'rpc/udp6' }, ['udp6']), false],
+    ['an rpc entry and a port-0 entry of the same name', rpc(1, 5), entry({ port: 0, name: 'rstatd/1-5', socketType: 'dgram', transport: 'udp' }), false],
   ])('%s → same key: %s', (_what, a, b, same) => {
     expect(serviceKey(a) === serviceKey(b)).toBe(same);
   });
 });
 
 describe('keyEntries', () => {
+  it('reports an rpc entry that claims a version another one claims over the same netid', () => {
+    const { byKey, errors } = keyEntries([rpc(1, 3), rpc(3, 5, { line: 2 }), rpc(4, 5, { line: 3 })]);
+    expect([...byKey.values()].map((e) => e.line)).toEqual([1, 3]);
+    expect(errors).toEqual([{ file: 'inetd.conf', line: 2, code: 'ERR_CONFIG_DUPLICATE', message: expect.stringContaining('version 3 over udp') }]);
+  });
+
+  it('reports rpc entries of one program on two addresses: rpcbind holds one address per version', () => {
+    const { errors } = keyEntries([rpc(1, 1, { host: '127.0.0.1' }), rpc(1, 1, { host: '127.0.0.2', line: 2 })]);
+    expect(errors.map((e) => [e.line, e.code])).toEqual([[2, 'ERR_CONFIG_DUPLICATE']]);
+  });
+
+  it('keeps rpc entries of one program apart when their netids differ', () => {
+    const { byKey, errors } = keyEntries([rpc(1, 5), rpc(1, 5, { family: 'inet6', protocol: 'rpc/udp6', line: 2 }, ['udp6'])]);
+    expect(errors).toEqual([]);
+    expect(byKey.size).toBe(2);
+  });
+
+  it('reports a dual-stack rpc entry that overlaps an IPv6 one', () => {
+    const { errors } = keyEntries([rpc(2, 2, { family: 'inet6', protocol: 'rpc/udp6' }, ['udp6']), rpc(1, 5, { family: 'inet46', protocol: 'rpc/udp46', line: 2 }, ['udp', 'udp6'])]);
+    expect(errors).toEqual([expect.objectContaining({ line: 2, message: expect.stringContaining('version 2 over udp6') })]);
+  });
+
   it('reports a second entry for the same listener and keeps the first', () => {
     const { byKey, errors } = keyEntries([entry({ line: 1 }), entry({ line: 2 })]);
     expect([...byKey.values()].map((e) => e.line)).toEqual([1]);

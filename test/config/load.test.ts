@@ -89,6 +89,33 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('resolves rpc program names through the given rpc file', async () => {
+    const rpcFile = path.join(dir, 'rpc');
+    writeFileSync(rpcFile, 'myprog\t\t300100\tmy-alias\n');
+    const file = conf('myprog/1 dgram rpc/udp wait - /bin/true\nmy-alias/2-3 stream rpc/tcp nowait - /bin/true\n');
+    const { entries, errors } = await loadConfig(file, { servicesFile: services, rpcFile });
+    expect(errors).toEqual([]);
+    expect(entries.map((e) => [e.service, e.rpc?.program, e.rpc?.low, e.rpc?.high])).toEqual([
+      ['myprog', 300100, 1, 1],
+      ['my-alias', 300100, 2, 3],
+    ]);
+  });
+
+  it('loads rpc entries given by number without any rpc file', async () => {
+    const file = conf('300100/1 dgram rpc/udp wait - /bin/true\n');
+    const { errors } = await loadConfig(file, { servicesFile: services, rpcFile: path.join(dir, 'missing-rpc') });
+    expect(errors).toEqual([]);
+  });
+
+  it('says the rpc file is unreadable when a program name could not be resolved', async () => {
+    const missing = path.join(dir, 'missing-rpc');
+    const { errors } = await loadConfig(conf('myprog/1 dgram rpc/udp wait - /bin/true\n'), { servicesFile: services, rpcFile: missing });
+    expect(errors.map((e) => [e.file, e.line, e.code])).toEqual([
+      [missing, 0, 'ERR_CONFIG_RPC_READ'],
+      [expect.any(String), 1, 'ERR_CONFIG_RPC_PROGRAM'],
+    ]);
+  });
+
   it('resolves a relative server against the config file directory and checks it is executable', async () => {
     const script = handler('handlers/hello.sh');
     const { entries, errors } = await loadConfig(conf('0 stream tcp nowait - handlers/hello.sh\n'), { servicesFile: services });

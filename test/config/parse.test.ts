@@ -51,8 +51,12 @@ const USERS: Record<string, { uid: number; gid: number }> = {
 const GROUPS: Record<string, number> = { daemon: 1, nogroup: 65534, staff: 50, telnetd: 1003, tty: 5, users: 100, wheel: 10, 'www-data': 33 };
 const SUPPLEMENTARY: Record<string, number[]> = { root: [10], 'john.doe': [50] };
 
+/** An rpc database: /etc/rpc's names of the programs below. */
+const PROGRAMS: Record<string, number> = { mountd: 100005, portmapper: 100000, rquotad: 100011, rstatd: 100001, rup: 100001, rusersd: 100002, walld: 100008 };
+
 const fake: Lookups = {
   port: (name, transport) => PORTS[`${name}/${transport}`] ?? null,
+  rpc: (name) => (Object.hasOwn(PROGRAMS, name) ? PROGRAMS[name]! : null),
   user: (name) => (Object.hasOwn(USERS, name) ? USERS[name]! : null),
   group: (name) => (Object.hasOwn(GROUPS, name) ? GROUPS[name]! : null),
   groups: (user, gid) => [...new Set([gid, ...(SUPPLEMENTARY[user] ?? [])])],
@@ -80,8 +84,11 @@ const REAL_LINES: Array<[string, Expect]> = [
   ['comsat\tdgram\tudp\twait\ttty:tty\t/usr/libexec/comsat\tcomsat', { port: 512, socketType: 'dgram', transport: 'udp', family: 'inet4', wait: true, user: 'tty', group: 'tty', uid: 4, gid: 5, argv: ['comsat'] }],
   ['tftp\tdgram\tudp\twait\troot\t/usr/libexec/tftpd\ttftpd -l -s /tftpboot', { port: 69, wait: true, argv: ['tftpd', '-l', '-s', '/tftpboot'] }],
   ['time\t dgram\tudp\twait\troot\tinternal', { port: 37, socketType: 'dgram', transport: 'udp', server: 'internal', argv: ['time'] }],
-  ['rstatd/1-3\tdgram rpc/udp wait root\t/usr/libexec/rpc.rstatd\t rpc.rstatd', 'ERR_CONFIG_RPC'],
-  ['rquotad/1\tdgram rpc/udp6 wait root\t/usr/libexec/rpc.rquotad rpc.rquotad', 'ERR_CONFIG_RPC'],
+  [
+    'rstatd/1-3\tdgram rpc/udp wait root\t/usr/libexec/rpc.rstatd\t rpc.rstatd',
+    { name: 'rstatd/1-3', service: 'rstatd', protocol: 'rpc/udp', socketType: 'dgram', transport: 'udp', family: 'inet4', host: '*', port: 0, wait: true, rpc: { name: 'rstatd', program: 100001, low: 1, high: 3, netids: ['udp'] }, argv: ['rpc.rstatd'] },
+  ],
+  ['rquotad/1\tdgram rpc/udp6 wait root\t/usr/libexec/rpc.rquotad rpc.rquotad', { service: 'rquotad', family: 'inet6', port: 0, rpc: { name: 'rquotad', program: 100011, low: 1, high: 1, netids: ['udp6'] } }],
   // FreeBSD's auth (RFC 1413) is not one of ninetd's builtins, so this real line is refused.
   ['auth\tstream\ttcp\tnowait\troot\tinternal\tauth -r -f -n -o UNKNOWN -t 30', 'ERR_CONFIG_INTERNAL'],
   ['smtp\tstream\ttcp\tnowait\tqmaild\t/var/qmail/bin/tcp-env\ttcp-env /var/qmail/bin/qmail-smtpd', { port: 25, user: 'qmaild', uid: 1001, server: '/var/qmail/bin/tcp-env', argv: ['tcp-env', '/var/qmail/bin/qmail-smtpd'] }],
@@ -93,7 +100,7 @@ const REAL_LINES: Array<[string, Expect]> = [
   ['shell        stream  tcp46  nowait root  /usr/libexec/rshd rshd', { port: 514, family: 'inet46', protocol: 'tcp46', argv: ['rshd'] }],
   ['tcpmux/+date stream  tcp   nowait guest /bin/date                date', { name: 'tcpmux/+date', service: 'tcpmux/date', port: 1, tcpmux: { name: 'date', plus: true }, user: 'guest', server: '/bin/date', argv: ['date'] }],
   ['tcpmux/phonebook stream tcp nowait guest /usr/local/bin/phonebook phonebook', { port: 1, tcpmux: { name: 'phonebook', plus: false }, argv: ['phonebook'] }],
-  ['rstatd/1-3   dgram   rpc/udp wait root  /usr/libexec/rpc.rstatd  rpc.rstatd', 'ERR_CONFIG_RPC'],
+  ['rstatd/1-3   dgram   rpc/udp wait root  /usr/libexec/rpc.rstatd  rpc.rstatd', { service: 'rstatd', rpc: { name: 'rstatd', program: 100001, low: 1, high: 3, netids: ['udp'] } }],
   ['/var/run/echo stream unix  nowait root\tinternal', { name: '/var/run/echo', service: '/var/run/echo', transport: 'unix', family: 'unix', host: '', port: 0, path: '/var/run/echo', unixOwner: { user: '', group: '', mode: 0o666 }, server: 'internal', argv: ['echo'] }],
   ['chargen      stream  tcp   nowait root  internal', { port: 19, server: 'internal', argv: ['chargen'] }],
   // Debian (update-inetd managed, user-posted)
@@ -101,6 +108,10 @@ const REAL_LINES: Array<[string, Expect]> = [
   ['swat\t\tstream\ttcp\tnowait.400\troot\t/usr/sbin/tcpd\t/usr/sbin/swat', { port: 901, rate: 400, instances: 0, argv: ['/usr/sbin/swat'] }],
   ['telnet\t\tstream\ttcp\tnowait\ttelnetd.telnetd\t/usr/sbin/tcpd\t/usr/sbin/in.telnetd', { user: 'telnetd', group: 'telnetd', uid: 1003, gid: 1003, argv: ['/usr/sbin/in.telnetd'] }],
   ['pop-3\t\tstream\ttcp\tnowait\troot\t/usr/sbin/tcpd\t/usr/sbin/in.pop3d', { port: 110, argv: ['/usr/sbin/in.pop3d'] }],
+  // Debian's rstatd, rusersd and rwalld postinst scripts (update-inetd --group RPC --add)
+  ['rstatd/1-5\tdgram\trpc/udp\twait\tnobody\t/usr/sbin/tcpd\t/usr/sbin/rpc.rstatd', { service: 'rstatd', user: 'nobody', server: '/usr/sbin/tcpd', argv: ['/usr/sbin/rpc.rstatd'], rpc: { name: 'rstatd', program: 100001, low: 1, high: 5, netids: ['udp'] } }],
+  ['rusersd/2-3\tdgram\trpc/udp\twait\tnobody\t/usr/sbin/tcpd\t/usr/sbin/rpc.rusersd', { service: 'rusersd', rpc: { name: 'rusersd', program: 100002, low: 2, high: 3, netids: ['udp'] } }],
+  ['walld/1\t\tdgram\trpc/udp\twait\tnobody:tty\t/usr/sbin/tcpd\t/usr/sbin/rpc.rwalld', { service: 'walld', group: 'tty', rpc: { name: 'walld', program: 100008, low: 1, high: 1, netids: ['udp'] } }],
 ];
 
 describe('parseConfig on the real lines of anchors-features §c.2', () => {
@@ -136,10 +147,11 @@ describe('parseConfig on the real lines of anchors-features §c.2', () => {
       [3, 'shell'],
       [4, 'tcpmux/date'],
       [5, 'tcpmux/phonebook'],
+      [6, 'rstatd'],
       [7, '/var/run/echo'],
       [9, 'chargen'],
     ]);
-    expect(errors.map((e) => [e.line, e.code])).toEqual([[6, 'ERR_CONFIG_RPC']]);
+    expect(errors).toEqual([]);
   });
 
   it('reads the Debian block: #<off># and #:LABEL: lines are comments', () => {
@@ -214,9 +226,41 @@ describe('parseConfig on good lines', () => {
     ['takes a single-quoted field anywhere', "'echo' stream tcp nowait root internal", { service: 'echo' }],
     ['reads an indented first line as an entry', '  echo stream tcp nowait root internal', { service: 'echo' }],
     ['keeps a # inside the arguments', 'echo stream tcp nowait root /bin/prog prog #1', { argv: ['prog', '#1'] }],
+    ['takes an rpc program by number, without leading zeros', '0300019/1 stream rpc/tcp nowait root /bin/prog', { name: '0300019/1', service: '300019', rpc: { name: '300019', program: 300019, low: 1, high: 1, netids: ['tcp'] } }],
+    ['takes an rpc program by alias', 'rup/2-4 dgram rpc/udp wait root /bin/prog', { service: 'rup', rpc: { name: 'rup', program: 100001, low: 2, high: 4, netids: ['udp'] } }],
+    ['takes the largest rpc program and version', '4294967295/4294967295 dgram rpc/udp wait root /bin/prog', { rpc: { name: '4294967295', program: 4294967295, low: 4294967295, high: 4294967295, netids: ['udp'] } }],
+    ['takes rpc version 0', 'rstatd/0 dgram rpc/udp wait root /bin/prog', { rpc: { name: 'rstatd', program: 100001, low: 0, high: 0, netids: ['udp'] } }],
+    ['takes 64 rpc versions', 'rstatd/1-64 dgram rpc/udp wait root /bin/prog', { rpc: { name: 'rstatd', program: 100001, low: 1, high: 64, netids: ['udp'] } }],
+    ['takes rpc/tcp as IPv4 tcp on an ephemeral port', 'mountd/1-3 stream rpc/tcp nowait root /bin/prog', { transport: 'tcp', family: 'inet4', port: 0, wait: false, rpc: { name: 'mountd', program: 100005, low: 1, high: 3, netids: ['tcp'] } }],
+    ['takes rpc/udp4', 'rstatd/1 dgram rpc/udp4 wait root /bin/prog', { family: 'inet4', protocol: 'rpc/udp4' }],
+    ['takes rpc/tcp6 as IPv6 only, netid tcp6', 'mountd/1 stream rpc/tcp6 nowait root /bin/prog', { family: 'inet6', rpc: { name: 'mountd', program: 100005, low: 1, high: 1, netids: ['tcp6'] } }],
+    ['takes rpc/udp46 as dual stack, both netids', 'rstatd/1 dgram rpc/udp46 wait root /bin/prog', { family: 'inet46', rpc: { name: 'rstatd', program: 100001, low: 1, high: 1, netids: ['udp', 'udp6'] } }],
+    ['registers rpc/tcp46 on one IPv6 address as tcp6 only', '[::1]:mountd/1 stream rpc/tcp46 nowait root /bin/prog', { family: 'inet46', host: '::1', rpc: { name: 'mountd', program: 100005, low: 1, high: 1, netids: ['tcp6'] } }],
+    ['takes a host prefix on an rpc service', '127.0.0.1:rstatd/1-5 dgram rpc/udp wait root /bin/prog', { host: '127.0.0.1', family: 'inet4', service: 'rstatd', name: 'rstatd/1-5' }],
+    ['takes an IPv6 host with plain rpc/udp as IPv6', '[::1]:rstatd/1 dgram rpc/udp wait root /bin/prog', { host: '::1', family: 'inet6', rpc: { name: 'rstatd', program: 100001, low: 1, high: 1, netids: ['udp6'] } }],
+    ['takes nowait on rpc/udp (run as wait)', 'rstatd/1 dgram rpc/udp nowait root /bin/prog', { wait: false, socketType: 'dgram' }],
   ];
   it.each(GOOD)('%s', (_what, line, want) => {
     expect(only(line)).toEqual(expect.objectContaining({ file: FILE, line: 1, ...want }));
+  });
+
+  it('keeps rpc/udp and rpc/tcp IPv4 under a dual-stack default, as the netids udp and tcp', () => {
+    const { entries, errors } = parse('rstatd/1 dgram rpc/udp wait root /bin/prog\nmountd/1 stream rpc/tcp nowait root /bin/prog\necho stream tcp nowait root internal\n', { defaultFamily: 'inet46' });
+    expect(errors).toEqual([]);
+    expect(entries.map((e) => [e.family, e.rpc?.netids])).toEqual([
+      ['inet4', ['udp']],
+      ['inet4', ['tcp']],
+      ['inet46', undefined],
+    ]);
+  });
+
+  it('applies a host line to rpc entries, one entry per address', () => {
+    const { entries, errors } = parse('127.0.0.1,[::1]:\nrstatd/1-2 dgram rpc/udp wait root /bin/prog\n');
+    expect(errors).toEqual([]);
+    expect(entries.map((e) => [e.host, e.family, e.rpc?.netids])).toEqual([
+      ['127.0.0.1', 'inet4', ['udp']],
+      ['::1', 'inet6', ['udp6']],
+    ]);
   });
 
   it('gives every field of an entry', () => {
@@ -303,8 +347,24 @@ describe('parseConfig on bad lines', () => {
     ['stream over udp', 'echo stream udp nowait root internal', 'ERR_CONFIG_PROTOCOL'],
     ['dgram over tcp', 'echo dgram tcp wait root internal', 'ERR_CONFIG_PROTOCOL'],
     ['seqpacket over tcp', 'echo seqpacket tcp nowait root internal', 'ERR_CONFIG_PROTOCOL'],
-    ['an rpc service', 'rusers/1-3 dgram rpc/udp wait root /usr/libexec/rpc.rusersd rpc.rusersd', 'ERR_CONFIG_RPC'],
-    ['an rpc/tcp service', 'mountd/1 stream rpc/tcp nowait root /usr/libexec/x x', 'ERR_CONFIG_RPC'],
+    ['an rpc service without a version', 'rstatd dgram rpc/udp wait root /usr/libexec/rpc.rstatd', 'ERR_CONFIG_RPC'],
+    ['an rpc service without a program', '/1 dgram rpc/udp wait root /usr/libexec/rpc.rstatd', 'ERR_CONFIG_RPC'],
+    ['an rpc version that is not a number', 'rstatd/one dgram rpc/udp wait root /usr/libexec/rpc.rstatd', 'ERR_CONFIG_RPC'],
+    ['an rpc version range with an empty end', 'rstatd/1- dgram rpc/udp wait root /usr/libexec/rpc.rstatd', 'ERR_CONFIG_RPC'],
+    ['an rpc version above 2^32-1', 'rstatd/4294967296 dgram rpc/udp wait root /usr/libexec/rpc.rstatd', 'ERR_CONFIG_RPC'],
+    ['an rpc version range that runs backwards', 'rstatd/5-1 dgram rpc/udp wait root /usr/libexec/rpc.rstatd', 'ERR_CONFIG_RPC'],
+    ['an rpc version range of 65 versions', 'rstatd/1-65 dgram rpc/udp wait root /usr/libexec/rpc.rstatd', 'ERR_CONFIG_RPC'],
+    ['an rpc program number above 2^32-1', '4294967296/1 dgram rpc/udp wait root /usr/libexec/rpc.rstatd', 'ERR_CONFIG_RPC'],
+    ['rpcbind\'s own program by number', '100000/2 dgram rpc/udp wait root /usr/libexec/rpc.rstatd', 'ERR_CONFIG_RPC'],
+    ['rpcbind\'s own program by name', 'portmapper/2 stream rpc/tcp nowait root /usr/libexec/x', 'ERR_CONFIG_RPC'],
+    ['an internal rpc service', '200000/1 dgram rpc/udp wait root internal echo', 'ERR_CONFIG_RPC'],
+    ['an rpc program not in the rpc database', 'nosuchprog/1 dgram rpc/udp wait root /usr/libexec/x', 'ERR_CONFIG_RPC_PROGRAM'],
+    ['an rpc service over a unix socket', 'rstatd/1 stream rpc/unix nowait root /usr/libexec/x', 'ERR_CONFIG_PROTOCOL'],
+    ['an unknown rpc protocol', 'rstatd/1 dgram rpc/ip wait root /usr/libexec/x', 'ERR_CONFIG_PROTOCOL'],
+    ['an rpc/tcp service over dgram', 'mountd/1 dgram rpc/tcp wait root /usr/libexec/x x', 'ERR_CONFIG_PROTOCOL'],
+    ['an rpc/udp service over stream', 'rstatd/1 stream rpc/udp nowait root /usr/libexec/x x', 'ERR_CONFIG_PROTOCOL'],
+    ['an IPv6 host with rpc/udp4', '[::1]:rstatd/1 dgram rpc/udp4 wait root /usr/libexec/x', 'ERR_CONFIG_HOST'],
+    ['an IPv4 host with rpc/tcp6', '127.0.0.1:mountd/1 stream rpc/tcp6 nowait root /usr/libexec/x', 'ERR_CONFIG_HOST'],
     ['an xinetd "no" in the wait field (seen in the wild)', 'cvspserver stream tcp no root /usr/local/bin/cvs cvs pserver', 'ERR_CONFIG_WAIT'],
     ['an xinetd "yes" in the wait field', 'echo dgram udp yes root internal', 'ERR_CONFIG_WAIT'],
     ['an unknown wait mode', 'echo stream tcp nowiat root internal', 'ERR_CONFIG_WAIT'],
@@ -402,12 +462,12 @@ describe('parseConfig on whole files', () => {
     expect(entries.map((e) => [e.line, e.service, e.transport])).toEqual([
       [2, 'echo', 'tcp'],
       [5, 'daytime', 'udp'],
+      [6, 'rstatd', 'udp'],
       [9, 'time', 'tcp'],
       [11, 'chargen', 'udp'],
     ]);
     expect(errors.map((e) => [e.line, e.code])).toEqual([
       [3, 'ERR_CONFIG_SOCKET_TYPE'],
-      [6, 'ERR_CONFIG_RPC'],
       [7, 'ERR_CONFIG_WAIT'],
       [8, 'ERR_CONFIG_USER'],
       [10, 'ERR_CONFIG_PORT'],
@@ -587,7 +647,7 @@ describe('config error rendering (golden)', () => {
     const text = [
       'echo strem tcp nowait root internal',
       'cvspserver stream tcp no root /usr/local/bin/cvs cvs pserver',
-      'rstatd/1-3 dgram rpc/udp wait root /usr/libexec/rpc.rstatd rpc.rstatd',
+      'rstatd/3-1 dgram rpc/udp wait root /usr/libexec/rpc.rstatd rpc.rstatd',
       'gopher stream tcp nowait root /usr/libexec/gopherd',
       'echo stream tcp nowait nosuchuser internal',
       'echo stream tcp',
@@ -596,7 +656,7 @@ describe('config error rendering (golden)', () => {
     expect(errors.map(formatConfigError)).toEqual([
       'etc/inetd.conf:1: unknown socket type "strem" (expected stream, dgram or seqpacket)',
       'etc/inetd.conf:2: unknown wait mode "no" (expected wait or nowait; xinetd\'s "no" is "nowait" here)',
-      'etc/inetd.conf:3: rpc services are not supported: protocol "rpc/udp" (expected tcp, udp or unix)',
+      'etc/inetd.conf:3: rpc version range "3-1" runs backwards (expected LOW-HIGH with LOW at most HIGH)',
       'etc/inetd.conf:4: unknown service "gopher" for tcp in /etc/services (expected a name listed there, a port number, or --services FILE)',
       'etc/inetd.conf:5: unknown user "nosuchuser" (expected a user from the password database)',
       'etc/inetd.conf:6: too few fields: found 3 in "echo stream tcp" (expected service, socket type, protocol, wait, user, server, then arguments)',

@@ -53,6 +53,8 @@ export interface StartOptions {
   fdLimit?: number;
   /** Extra environment for the daemon. */
   env?: Record<string, string>;
+  /** A command prefix to run the daemon through, such as nsenter into a test's namespaces. */
+  wrap?: string[];
 }
 
 /** Writes `config` to a temp dir and starts `ninetd -d` on it, waiting until it has started. */
@@ -66,7 +68,9 @@ export async function startDaemon(config: string, opts: StartOptions = {}): Prom
   const argv = [CLI, '-d', '--log-level', 'debug', '-p', path.join(dir, 'ninetd.pid'), '--services', servicesPath, ...(opts.args ?? []), configPath];
   const proc = opts.fdLimit
     ? spawn('/bin/sh', ['-c', `ulimit -n ${opts.fdLimit} && exec "$0" "$@"`, process.execPath, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env })
-    : spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], env });
+    : opts.wrap
+      ? spawn(opts.wrap[0]!, [...opts.wrap.slice(1), process.execPath, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env })
+      : spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], env });
   const records: LogRecord[] = [];
   const waiters: Array<{ match: (r: LogRecord) => boolean; resolve: (r: LogRecord) => void }> = [];
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
