@@ -249,6 +249,9 @@ export class Daemon {
     this.stopping = true;
     this.tellManager({ STOPPING: '1' });
     clearInterval(this.watchdog);
+    // Handlers are left to finish, as inetd leaves them; say which.
+    const running = this.table?.runningHandlers() ?? [];
+    this.logger.info({ count: running.length, handlers: running }, 'handlers still running');
     this.closeTable();
     this.releasePidFile();
     this.notify?.close();

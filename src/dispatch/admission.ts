@@ -17,6 +17,6 @@ export function admit(svc: ServiceCore, client: ClientAddress, name?: ClientName
     if (verdict === 'rate') return { kind: 'refused', rule: cps.from };
   }
   if (!svc.accepting()) return { kind: 'unavailable', state: svc.stateName() };
-  if (svc.looping()) return { kind: 'unavailable', state: 'suspended' };
+  if (svc.looping(client)) return { kind: 'unavailable', state: 'suspended' };
   return { kind: 'admitted', slot: svc.slot(client.key ? client : null) };
 }

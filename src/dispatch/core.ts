@@ -74,6 +74,19 @@ export interface Peers {
   tcpmux(name: string): MuxTarget | undefined;
   /** Names of the tcpmux sub-services, for HELP. */
   tcpmuxNames(): string[];
+  /** A handler started: kept (also past its service's removal) until handlerEnded, for the shutdown record. */
+  handlerStarted(pid: number, handler: RunningHandler): void;
+  handlerEnded(pid: number): void;
+}
+
+/** A handler that runs now. */
+export interface RunningHandler {
+  service: string;
+  proto: string;
+  /** The client ('' for a wait service's handler). */
+  peer: string;
+  /** When it started (ms since the epoch). */
+  since: number;
 }
 
 /** Counters reported in the state dump; they survive reloads. */
@@ -117,8 +130,8 @@ export interface ServiceCore {
   stateName(): string;
   /** The rule (service rules, then hosts files) that refuses `client`, or null. */
   refusal(client: ClientAddress, name?: ClientName): string | null;
-  /** Counts one dispatch against the rate guard; true when it tripped (the service is then suspended). */
-  looping(): boolean;
+  /** Counts one dispatch (for `client`, when known) against the rate guard; true when it tripped (the service is then suspended). */
+  looping(client?: ClientAddress): boolean;
   /** A slot for one connection or handler: counts it until released. */
   slot(client: ClientAddress | null): Slot;
   /** wait mode: the handler `pid` holds the socket until `release()`. */

@@ -37,10 +37,13 @@ export function startHandler(svc: ServiceCore, fd: number, client: ClientAddress
     }
     const onEnd = (end: HandlerEnd): void => {
       slot.release();
+      svc.peers.handlerEnded(pid);
       ended(svc, pid, end, peer, t0);
       if (wait) svc.release();
     };
     pid = spawnOnce(svc, request(svc.plan, fd, client, wait, svc.host.env), onEnd);
+    svc.peers.handlerStarted(pid, { service: e.service, proto: e.protocol, peer, since: t0 });
+    if (svc.host.settings.logConnections) svc.log.info({ peer, pid, user: e.user }, 'handler started');
   } catch (err) {
     slot.release();
     svc.counters.spawnErrors += 1;
@@ -89,11 +92,12 @@ function ended(svc: ServiceCore, pid: number, end: HandlerEnd, peer: string, t0:
     svc.counters.spawnErrors += 1;
     svc.log.error({ peer, pid, err: { code: end.err.code, message: end.err.message } }, 'handler failed to start');
     svc.host.resources.ranOut(end.err);
-  } else if (svc.host.settings.logConnections) {
-    svc.log.info({ peer, pid, code: end.code, signal: end.signal, ms }, 'connection');
-  } else if (end.signal || end.code) {
-    svc.log.debug({ peer, pid, code: end.code, signal: end.signal, ms }, 'handler ended abnormally');
+    return;
   }
+  const u = end.usage;
+  const usage = u ? { cpuUserMs: Math.round(u.userUs / 1000), cpuSystemMs: Math.round(u.systemUs / 1000), maxRssKb: u.maxRssKb } : {};
+  if (svc.host.settings.logConnections) svc.log.info({ peer, pid, code: end.code, signal: end.signal, ms, ...usage }, 'connection');
+  else if (end.signal || end.code) svc.log.debug({ peer, pid, code: end.code, signal: end.signal, ms, ...usage }, 'handler ended abnormally');
 }
 
 function peerCred(fd: number): { pid: number; uid: number; gid: number } | null {

@@ -183,11 +183,11 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
     return hosts.refusal([path.basename(entry.argv[0] ?? entry.server), entry.service], client.ip, name);
   }
 
-  looping(): boolean {
+  looping(client?: ClientAddress): boolean {
     if (!this.guard.hit(this.host.now())) return false;
     const ms = this.host.settings.retryTimeMs;
     this.counters.suspensions += 1;
-    this.log.warn({ ms }, `looping: more than ${this.plan.limits.rate.value} connections in 60 s; suspended for ${Math.round(ms / 1000)} s`);
+    this.log.warn({ ms, ...(client ? { peer: client.text } : {}) }, `looping: more than ${this.plan.limits.rate.value} connections in 60 s; suspended for ${Math.round(ms / 1000)} s`);
     this.suspend(ms);
     return true;
   }

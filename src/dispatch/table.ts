@@ -7,7 +7,7 @@ import type { ServicePlan } from '../config/resolve.js';
 import * as native from '../native/index.js';
 import { matchInherited, type InheritedSocket } from '../net/activation.js';
 import type { RpcRegistry } from '../rpc/registry.js';
-import type { Host, MuxTarget, Peers } from './core.js';
+import type { Host, MuxTarget, Peers, RunningHandler } from './core.js';
 import { Service, type ServiceSnapshot } from './service.js';
 
 /** The service table of one daemon. */
@@ -16,6 +16,8 @@ export class ServiceTable implements Peers {
   private readonly internalUdp = new Set<number>();
   /** Entries already warned about running as the wrong user (not root). */
   private readonly warned = new Set<string>();
+  /** Handlers running now, by pid, whether or not their service is still in the table. */
+  private readonly handlers = new Map<number, RunningHandler>();
 
   constructor(
     private readonly host: Host,
@@ -91,6 +93,20 @@ export class ServiceTable implements Peers {
 
   tcpmux(name: string): MuxTarget | undefined {
     return this.services.get(`tcpmux/${name}`);
+  }
+
+  handlerStarted(pid: number, handler: RunningHandler): void {
+    this.handlers.set(pid, handler);
+  }
+
+  handlerEnded(pid: number): void {
+    this.handlers.delete(pid);
+  }
+
+  /** The handlers running now, with how long each has run. */
+  runningHandlers(): Array<RunningHandler & { pid: number; ms: number }> {
+    const now = this.host.now();
+    return [...this.handlers].map(([pid, h]) => ({ pid, ...h, ms: now - h.since }));
   }
 
   tcpmuxNames(): string[] {

@@ -37,7 +37,15 @@ function connection(r: LogRecord): string {
   const end = ending(r);
   if (end) parts.push(end);
   if (r.ms !== undefined) parts.push(`${String(r.ms)} ms`);
+  if (r.cpuUserMs !== undefined) parts.push(`cpu ${String(r.cpuUserMs)} ms user, ${String(r.cpuSystemMs)} ms system`);
+  if (r.maxRssKb !== undefined) parts.push(`peak rss ${String(r.maxRssKb)} KiB`);
   return parts.join(', ');
+}
+
+function handlersLeft(r: LogRecord): string {
+  const list = Array.isArray(r.handlers) ? (r.handlers as LogRecord[]) : [];
+  const each = list.map((h) => `${svc(h)} pid ${String(h.pid)}${h.peer ? ` for ${String(h.peer)}` : ''} (${String(h.ms)} ms)`);
+  return `handlers still running: ${list.length}${each.length ? `: ${each.join('; ')}` : ''}`;
 }
 
 function where(r: LogRecord): string {
@@ -56,6 +64,8 @@ function stateLine(r: LogRecord): string {
 const TEXT = {
   closed: (r: LogRecord) => `${svc(r)}: closed`,
   connection,
+  'handler started': (r: LogRecord) => `${svc(r)}: handler pid ${String(r.pid)} started${r.peer ? ` for ${String(r.peer)}` : ''} as ${String(r.user)}`,
+  'handlers still running': handlersLeft,
   listening: (r: LogRecord) => `${svc(r)}: listening on ${where(r)} (${String(r.type)}, ${r.wait ? 'wait' : 'nowait'})${r.inherited ? ', socket passed by the service manager' : ''}`,
   refused: (r: LogRecord) => `refused ${r.peer ? String(r.peer) : 'a client'} for ${svc(r)} by ${String(r.rule)}`,
   reloaded: (r: LogRecord) => `reloaded: ${String(r.added)} added, ${String(r.changed)} changed, ${String(r.removed)} removed, ${String(r.unchanged)} unchanged`,

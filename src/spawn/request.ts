@@ -29,6 +29,17 @@ export interface HandlerEnd {
   code: number | null;
   signal: string | null;
   err?: NodeJS.ErrnoException;
+  /** What the handler used, from the kernel's rusage (native spawn only). */
+  usage?: HandlerUsage;
+}
+
+/** A handler's resource use as wait reports it. */
+export interface HandlerUsage {
+  /** User and system CPU time, in microseconds. */
+  userUs: number;
+  systemUs: number;
+  /** Peak resident set size in KiB; see ChildStatus.maxRssKb for why it is never below ninetd's own. */
+  maxRssKb: number;
 }
 
 /** Error thrown when a handler cannot be started; `cause` is the OS error (its `code`, e.g. EMFILE, and `syscall`). */

@@ -8,7 +8,13 @@ import { Service } from '../../src/dispatch/service.js';
 import { testHost, type TestHost } from '../helpers/host.js';
 import { planOf } from '../helpers/plan.js';
 
-const NO_PEERS: Peers = { internalUdpPorts: () => new Set(), tcpmux: () => undefined, tcpmuxNames: () => [] };
+const NO_PEERS: Peers = {
+  internalUdpPorts: () => new Set(),
+  tcpmux: () => undefined,
+  tcpmuxNames: () => [],
+  handlerStarted: () => {},
+  handlerEnded: () => {},
+};
 
 const open: Service[] = [];
 const clients: net.Socket[] = [];

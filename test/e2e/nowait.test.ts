@@ -122,6 +122,24 @@ describe('nowait stream services', () => {
     expect(await fdCount(d.pid)).toBe(idle);
   });
 
+  it('with -l, logs when a handler starts and when it ends (with its CPU and peak RSS), and at stop the handlers still running', async () => {
+    const d = await daemon(`t-hello stream tcp nowait - ${FIXTURE_BIN}/hello hello\nt-hang stream tcp nowait - ${FIXTURES}/hang.sh hang`, ['-l']);
+    const client = await open(d.port('t-hello'));
+    const local = `127.0.0.1:${client.localPort!}`;
+    const started = await d.waitFor((r) => r.msg === 'handler started' && r.peer === local, 'start record');
+    const ended = await d.waitFor((r) => r.msg === 'connection' && r.pid === started.pid, 'end record');
+    expect(started).toMatchObject({ service: 't-hello', pid: expect.any(Number), user: '-' });
+    expect(ended).toMatchObject({ peer: local, code: 0, signal: null, ms: expect.any(Number), cpuUserMs: expect.any(Number), cpuSystemMs: expect.any(Number), maxRssKb: expect.any(Number) });
+    client.destroy();
+    const hung = await open(d.port('t-hang'));
+    const pid = Number((await hung.nextData()).trim());
+    process.kill(d.pid, 'SIGTERM');
+    const left = await d.waitFor((r) => r.msg === 'handlers still running', 'shutdown record');
+    expect(left).toMatchObject({ count: 1, handlers: [expect.objectContaining({ service: 't-hang', pid, peer: `127.0.0.1:${hung.localPort!}` })] });
+    process.kill(pid, 'SIGKILL');
+    hung.destroy();
+  });
+
   it('keeps serving other services while handlers exit at once, crash, or never exit', async () => {
     const d = await daemon(
       [

@@ -35,7 +35,7 @@ describe('watchExit', () => {
       });
     });
     await new Promise((r) => setImmediate(r));
-    expect(end).toEqual({ code: 4, signal: null });
+    expect(end).toMatchObject({ code: 4, signal: null, usage: { userUs: expect.any(Number), systemUs: expect.any(Number), maxRssKb: expect.any(Number) } });
     expect(ends).toHaveLength(1);
   });
 
