@@ -11,6 +11,7 @@ import type { ServiceEntry } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
 import type { PollCallback, Poller } from '../native/index.js';
 import type { HandlerEnd, SpawnRequest } from '../spawn/request.js';
+import type { ReplyBudget } from './reply-budget.js';
 import type { Resources } from './resources.js';
 import type { Slot } from './slot.js';
 
@@ -70,6 +71,8 @@ export interface MuxTarget {
 export interface Peers {
   /** Ports of every internal UDP service, for the reflection-loop check. */
   internalUdpPorts(): ReadonlySet<number>;
+  /** `dev:ino` of the socket file of every internal unix datagram service, for the same check. */
+  internalUnixSockets(): ReadonlySet<string>;
   /** The tcpmux sub-service of that (lower-case) name. */
   tcpmux(name: string): MuxTarget | undefined;
   /** Names of the tcpmux sub-services, for HELP. */
@@ -124,6 +127,8 @@ export interface ServiceCore {
   readonly bannerFail: Buffer | null;
   /** A read buffer for datagrams and for draining connections before they close. */
   scratch(): Buffer;
+  /** Replies per sender of an internal datagram service (made on first use). */
+  replyBudget(): ReplyBudget;
   /** Whether the service takes connections now (its state is listening). */
   accepting(): boolean;
   /** The name of its state: listening, full, busy, suspended, backoff, unbound, closed. */

@@ -3,6 +3,7 @@
 // IPv4 and IPv6 senders stay the kernel's sockaddr (no object per datagram); a client address is
 // built only when a rule or a log needs one.
 import { clientAddress, clientFromRaw } from '../addr/client.js';
+import { fileId } from '../files/file-id.js';
 import type { BuiltinName } from '../builtins/names.js';
 import { BUILTINS } from '../builtins/table.js';
 import * as native from '../native/index.js';
@@ -10,6 +11,7 @@ import type { NativeError, SockAddr } from '../native/index.js';
 import { RawSockaddr } from '../net/sockaddr.js';
 import type { ServiceCore } from './core.js';
 import { badDatagramSource } from './dgram-guard.js';
+
 
 /** Datagrams read per readiness event before yielding to the event loop. */
 const BURST = 32;
@@ -38,6 +40,7 @@ export function serveDatagrams(svc: ServiceCore): void {
     if (n === null) return;
     svc.counters.connections += 1;
     if (raw && drops(svc, raw)) continue;
+    if (unixFrom?.family === 'unix' && unixLoops(svc, unixFrom.path)) continue;
     const reply = builtin.dgram(buf.subarray(0, n), now);
     if (!reply) continue;
     try {
@@ -48,6 +51,25 @@ export function serveDatagrams(svc: ServiceCore): void {
       // a full send buffer or an unreachable peer loses this one reply only
     }
   }
+}
+
+/**
+ * True (counted) when a unix sender must not be answered: its address is, or now leads to (a
+ * symlink swapped in by a local user), the socket of an internal datagram service, which would
+ * answer back for ever; or it has used up its reply budget, which stops any other ping-pong.
+ * Logged once per episode.
+ */
+function unixLoops(svc: ServiceCore, path: string): boolean {
+  if (!path || path.startsWith('@')) return false;
+  const id = fileId(path);
+  const own = id !== null && svc.peers.internalUnixSockets().has(id);
+  const budget = svc.replyBudget();
+  const now = svc.host.now();
+  const verdict = own ? budget.refuse(path, now) : budget.take(path, now);
+  if (verdict === 'ok') return false;
+  svc.counters.drops += 1;
+  if (verdict !== 'drop') svc.log.warn({ peer: path, reason: own ? 'sender is an internal service socket' : 'reply budget spent' }, 'datagram loop stopped');
+  return true;
 }
 
 /** True (counted, and logged at debug) when an internal service must not answer this sender. */

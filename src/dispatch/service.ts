@@ -3,11 +3,11 @@
 // cleared when that state is left. What happens on readiness is the modes' job (nowait.ts,
 // wait.ts, datagram.ts, tcpmux.ts, internal.ts), reached through the ServiceCore interface. It
 // does not parse, reconcile or reload; the table does.
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ClientAddress } from '../addr/client.js';
 import { serviceRefusal, type ClientName } from '../access/gate.js';
 import { PerSource } from '../access/per-source.js';
+import { fileProblemReason, isFileProblem, readRegularFile } from '../files/regular-file.js';
 import type { ServicePlan } from '../config/resolve.js';
 import type { Logger } from '../log/logger.js';
 import * as native from '../native/index.js';
@@ -19,6 +19,7 @@ import { serveInternal } from './internal.js';
 import { startHandler } from './handler.js';
 import { acceptBurst } from './nowait.js';
 import { RateGuard } from './rate.js';
+import { ReplyBudget } from './reply-budget.js';
 import { sendQuietly } from './reply.js';
 import { Slot, type SlotOwner } from './slot.js';
 import { handOver } from './wait.js';
@@ -89,6 +90,7 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
   private running = 0;
   private guard: RateGuard;
   private buffer: Buffer | undefined;
+  private budget: ReplyBudget | undefined;
   /** The port bound last: a port-0 service keeps it across a suspension. */
   private boundPort = 0;
   /** Stops listening to the resources episode. */
@@ -171,6 +173,10 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
 
   scratch(): Buffer {
     return (this.buffer ??= Buffer.allocUnsafe(SCRATCH_BYTES));
+  }
+
+  replyBudget(): ReplyBudget {
+    return (this.budget ??= new ReplyBudget());
   }
 
   refusal(client: ClientAddress, name?: ClientName): string | null {
@@ -358,16 +364,14 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
     else acceptBurst(this);
   }
 
-  /** Reads the banner files; one that cannot be read is logged and not sent. */
+  /** Reads the banner files (regular files only, capped, never blocking); one that cannot be read is logged and not sent. */
   private readBanners(): void {
     const read = (file: string | undefined): Buffer | null => {
       if (!file) return null;
-      try {
-        return readFileSync(file);
-      } catch (err) {
-        this.log.error({ file, err: { code: (err as NodeJS.ErrnoException).code } }, `banner ${file}: cannot read`);
-        return null;
-      }
+      const r = readRegularFile(file, 'banner');
+      if (!isFileProblem(r)) return r.data;
+      this.log.error({ file }, `banner ${file}: ${fileProblemReason(r)}`);
+      return null;
     };
     this.banner = read(this.plan.access.banner);
     this.bannerFail = read(this.plan.access.banner_fail);

@@ -3,6 +3,7 @@
 // knows the internal datagram ports, and makes the state dump. It does not read files or
 // handle signals; the daemon does.
 import { reconcile, type Changes } from '../config/diff.js';
+import { fileId } from '../files/file-id.js';
 import type { ServicePlan } from '../config/resolve.js';
 import * as native from '../native/index.js';
 import { matchInherited, type InheritedSocket } from '../net/activation.js';
@@ -14,6 +15,7 @@ import { Service, type ServiceSnapshot } from './service.js';
 export class ServiceTable implements Peers {
   private readonly services = new Map<string, Service>();
   private readonly internalUdp = new Set<number>();
+  private readonly internalUnix = new Set<string>();
   /** Entries already warned about running as the wrong user (not root). */
   private readonly warned = new Set<string>();
   /** Handlers running now, by pid, whether or not their service is still in the table. */
@@ -91,6 +93,10 @@ export class ServiceTable implements Peers {
     return this.internalUdp;
   }
 
+  internalUnixSockets(): ReadonlySet<string> {
+    return this.internalUnix;
+  }
+
   tcpmux(name: string): MuxTarget | undefined {
     return this.services.get(`tcpmux/${name}`);
   }
@@ -132,11 +138,16 @@ export class ServiceTable implements Peers {
     svc.log.info('closed');
   }
 
+  /** The addresses of the internal datagram services, which must never answer each other. */
   private refreshInternalUdp(): void {
     this.internalUdp.clear();
+    this.internalUnix.clear();
     for (const svc of this.services.values()) {
       const e = svc.plan.entry;
-      if (e.server === 'internal' && e.transport === 'udp' && svc.port > 0) this.internalUdp.add(svc.port);
+      if (e.server !== 'internal' || e.socketType !== 'dgram') continue;
+      if (e.transport === 'udp' && svc.port > 0) this.internalUdp.add(svc.port);
+      const id = e.family === 'unix' ? fileId(e.path) : null;
+      if (id) this.internalUnix.add(id);
     }
   }
 

@@ -10,8 +10,8 @@ import type { ServiceCore } from './core.js';
 import { closeAfterReply, sendQuietly } from './reply.js';
 import type { Slot } from './slot.js';
 
-/** Longest tcpmux request line (RFC 1078 names are short). */
-const LINE_MAX = 256;
+/** Longest service name in a request line, CR LF not counted (as inetutils' inetd reads it). */
+const NAME_MAX = 256;
 /** How long the multiplexer waits for the request line. */
 const LINE_TIMEOUT_MS = 30_000;
 
@@ -24,8 +24,10 @@ export function serveTcpmux(svc: ServiceCore, fd: number, client: ClientAddress,
     poller.close();
     slot.release();
   };
-  const finish = (reply: string | null): void => {
+  /** Ends the exchange with `reply` (or none); `refused` says why, at debug, when the client is not served. */
+  const finish = (reply: string | null, refused?: string): void => {
     stopReading();
+    if (refused) svc.log.debug({ peer: client.text, reason: refused }, 'tcpmux refused');
     if (reply) sendQuietly(fd, Buffer.from(reply));
     closeAfterReply(fd, svc.scratch());
   };
@@ -33,7 +35,7 @@ export function serveTcpmux(svc: ServiceCore, fd: number, client: ClientAddress,
     const wanted = request.trim().toLowerCase();
     if (wanted === 'help') return finish(svc.peers.tcpmuxNames().map((n) => `${n}\r\n`).join(''));
     const sub = svc.peers.tcpmux(wanted);
-    if (!sub) return finish('-Service not available\r\n');
+    if (!sub) return finish('-Service not available\r\n', `no tcpmux service "${wanted}"`);
     stopReading();
     // The Poller made the socket non-blocking; the handler must get it blocking.
     native.setNonBlocking(fd, false);
@@ -43,21 +45,22 @@ export function serveTcpmux(svc: ServiceCore, fd: number, client: ClientAddress,
     }
   };
   const poller = svc.host.poller(fd, (err) => {
-    if (err) return finish(null);
+    if (err) return finish(null, `read failed (${err.code})`);
     for (;;) {
       let r;
       try {
         r = native.recvfrom(fd, byte);
-      } catch {
-        return finish(null);
+      } catch (e) {
+        return finish(null, `read failed (${(e as NodeJS.ErrnoException).code})`);
       }
       if (!r) return; // more to come
-      if (r.bytes === 0) return finish(null); // the client left
+      if (r.bytes === 0) return finish(null, 'the client left before its request line ended');
       if (byte[0] === 0x0a) return answer(line.replace(/\r$/, ''));
       line += String.fromCharCode(byte[0]!);
-      if (line.length > LINE_MAX) return finish('-Request too long\r\n');
+      // A CR that may end the line is not part of the name.
+      if (line.length - (line.endsWith('\r') ? 1 : 0) > NAME_MAX) return finish('-Request too long\r\n', `request line longer than ${NAME_MAX} characters`);
     }
   });
-  const timer = svc.host.timers.set(() => finish(null), LINE_TIMEOUT_MS);
+  const timer = svc.host.timers.set(() => finish(null, `no request line within ${LINE_TIMEOUT_MS / 1000} s`), LINE_TIMEOUT_MS);
   poller.start();
 }

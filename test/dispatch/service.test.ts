@@ -10,6 +10,7 @@ import { planOf } from '../helpers/plan.js';
 
 const NO_PEERS: Peers = {
   internalUdpPorts: () => new Set(),
+  internalUnixSockets: () => new Set(),
   tcpmux: () => undefined,
   tcpmuxNames: () => [],
   handlerStarted: () => {},

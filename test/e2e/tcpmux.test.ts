@@ -34,6 +34,16 @@ async function mux(): Promise<number> {
 }
 
 describe('tcpmux', () => {
+  it('reads a service name of 256 characters ending in CR LF, refuses a longer one, and logs each refusal at debug with its reason', async () => {
+    const port = await mux();
+    const name = 'x'.repeat(256);
+    expect((await exchange(port, `${name}\r\n`)).toString()).toBe('-Service not available\r\n');
+    expect((await exchange(port, `${name}y\r\n`)).toString()).toBe('-Request too long\r\n');
+    const reasons = (): unknown[] => d!.records.filter((r) => r.msg === 'tcpmux refused').map((r) => r.reason);
+    await d!.waitFor((r) => r.msg === 'tcpmux refused' && /longer than 256/.test(String(r.reason)), 'too-long record');
+    expect(reasons()).toEqual([`no tcpmux service "${name}"`, 'request line longer than 256 characters']);
+  });
+
   it('answers +Go for a + service and then runs it, matching the name case-insensitively', async () => {
     expect((await exchange(await mux(), 'HELLO\r\n')).toString()).toBe('+Go\r\nhello\n');
   });
