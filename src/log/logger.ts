@@ -2,6 +2,7 @@
 // start, and shapes the per-connection record. It does not decide what is
 // logged when; callers do. Keys are always the same (STYLE §8): service, proto, peer, pid, code,
 // file, line, err, ms.
+import { LogFile } from './file.js';
 import pino, { type Logger, type Level } from 'pino';
 import { writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -84,8 +85,18 @@ function destination(opts: LoggerOptions): { main: pino.DestinationStream; reope
   const meanwhile = opts.detached ? 'records are dropped, and counted, until it can' : 'records go to stderr until it can';
   if (opts.destination === 'file') {
     try {
-      const dest = pino.destination({ dest: opts.file!, sync: true, append: true, mkdir: false });
-      return { main: dest, reopen: () => dest.reopen(), fallback: null };
+      const dest = new LogFile(opts.file!);
+      return {
+        main: dest,
+        reopen: () => {
+          try {
+            dest.reopen();
+          } catch (err) {
+            dest.write(`${JSON.stringify({ level: 50, time: Date.now(), name: 'ninetd', code: 'ERR_LOG_DESTINATION', file: dest.path, msg: `cannot reopen log file: ${why(err)}; writing to the old one` })}\n`);
+          }
+        },
+        fallback: null,
+      };
     } catch (err) {
       const fields = { code: 'ERR_LOG_DESTINATION', file: opts.file, err: { code: (err as NodeJS.ErrnoException).code } };
       if (!opts.detached) return { main: pino.destination({ dest: 2, sync: true }), reopen: () => {}, fallback: { fields, message: `cannot write log file ${opts.file}: ${why(err)}; logging to stderr instead` } };
