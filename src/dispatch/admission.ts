@@ -7,16 +7,16 @@ import type { ClientName } from '../access/gate.js';
 import type { Admission, ServiceCore } from './core.js';
 
 /** Decides whether `client` is served by `svc` now; on admission the connection holds a slot. */
-export function admit(svc: ServiceCore, client: ClientAddress, name?: ClientName): Admission {
-  const rule = svc.refusal(client, name);
-  if (rule) return { kind: 'refused', rule };
+export function admit(svc: ServiceCore, client: ClientAddress, name?: ClientName, fd?: number): Admission {
+  const { refusedBy, hosts } = svc.access(client, name, fd);
+  if (refusedBy) return { kind: 'refused', rule: refusedBy, hosts };
   if (client.key) {
     const { perSource, cps } = svc.plan.limits;
     const verdict = svc.perSource.admit(client.key, svc.host.now());
-    if (verdict === 'concurrent') return { kind: 'refused', rule: perSource.from };
-    if (verdict === 'rate') return { kind: 'refused', rule: cps.from };
+    if (verdict === 'concurrent') return { kind: 'refused', rule: perSource.from, hosts };
+    if (verdict === 'rate') return { kind: 'refused', rule: cps.from, hosts };
   }
   if (!svc.accepting()) return { kind: 'unavailable', state: svc.stateName() };
   if (svc.looping(client)) return { kind: 'unavailable', state: 'suspended' };
-  return { kind: 'admitted', slot: svc.slot(client.key ? client : null) };
+  return { kind: 'admitted', slot: svc.slot(client.key ? client : null), hosts };
 }

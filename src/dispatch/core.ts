@@ -4,7 +4,7 @@
 // datagram, tcpmux, in-process) may do with the service they serve (ServiceCore). Types only;
 // the modes import this file, never service.ts.
 import type { ClientAddress } from '../addr/client.js';
-import type { ClientName, HostsFiles } from '../access/gate.js';
+import type { AccessOutcome, ClientName, HostsFiles } from '../access/gate.js';
 import type { PerSource } from '../access/per-source.js';
 import type { ServicePlan } from '../config/resolve.js';
 import type { ServiceEntry } from '../config/types.js';
@@ -104,11 +104,20 @@ export interface ServiceCounters {
   refused: number;
 }
 
-/** What admission decided for one client. */
+/**
+ * What access control said about one client: the rule that refuses it (null: not refused), and
+ * the hosts files' outcome, whose options (spawn, banners, twist, …) apply either way.
+ */
+export interface AccessDecision {
+  readonly refusedBy: string | null;
+  readonly hosts: AccessOutcome | null;
+}
+
+/** What admission decided for one client; `hosts` as in AccessDecision. */
 export type Admission =
-  | { readonly kind: 'admitted'; readonly slot: Slot }
+  | { readonly kind: 'admitted'; readonly slot: Slot; readonly hosts: AccessOutcome | null }
   /** An access rule or a per-client limit said no; `rule` names the setting. */
-  | { readonly kind: 'refused'; readonly rule: string }
+  | { readonly kind: 'refused'; readonly rule: string; readonly hosts: AccessOutcome | null }
   /** The service cannot take it now (full, suspended, or the rate guard just tripped). */
   | { readonly kind: 'unavailable'; readonly state: string };
 
@@ -133,7 +142,9 @@ export interface ServiceCore {
   accepting(): boolean;
   /** The name of its state: listening, full, busy, suspended, backoff, unbound, closed. */
   stateName(): string;
-  /** The rule (service rules, then hosts files) that refuses `client`, or null. */
+  /** Service rules, then hosts files, for `client` (on the connection `fd`, whose local address `%A` and `daemon@host` need). */
+  access(client: ClientAddress, name?: ClientName, fd?: number): AccessDecision;
+  /** The rule (service rules, then hosts files) that refuses `client`, or null; for datagrams, where no option applies. */
   refusal(client: ClientAddress, name?: ClientName): string | null;
   /** Counts one dispatch (for `client`, when known) against the rate guard; true when it tripped (the service is then suspended). */
   looping(client?: ClientAddress): boolean;

@@ -23,7 +23,14 @@ const RLIMITS = {
  * closed once the child holds it; a wait service's socket is held by the handler until it ends.
  * Returns the pid, or null when it could not start (logged, counted, slot given back).
  */
-export function startHandler(svc: ServiceCore, fd: number, client: ClientAddress | null, slot: Slot, wait: boolean): number | null {
+export function startHandler(
+  svc: ServiceCore,
+  fd: number,
+  client: ClientAddress | null,
+  slot: Slot,
+  wait: boolean,
+  override: HandlerOverride = {},
+): number | null {
   const { entry: e } = svc.plan;
   const t0 = svc.host.now();
   const peer = client?.text ?? '';
@@ -41,7 +48,7 @@ export function startHandler(svc: ServiceCore, fd: number, client: ClientAddress
       ended(svc, pid, end, peer, t0);
       if (wait) svc.release();
     };
-    pid = spawnOnce(svc, request(svc.plan, fd, client, wait, svc.host.env), onEnd);
+    pid = spawnOnce(svc, { ...request(svc.plan, fd, client, wait, svc.host.env, override.env), ...withoutEnv(override) }, onEnd);
     svc.peers.handlerStarted(pid, { service: e.service, proto: e.protocol, peer, since: t0 });
     if (svc.host.settings.logConnections) svc.log.info({ peer, pid, user: e.user }, 'handler started');
   } catch (err) {
@@ -74,12 +81,20 @@ function spawnOnce(svc: ServiceCore, req: SpawnRequest, onEnd: (end: HandlerEnd)
   }
 }
 
-/** The spawn request for a handler of `plan` on `fd`. */
-function request(plan: ServicePlan, fd: number, client: ClientAddress | null, wait: boolean, own: NodeJS.ProcessEnv): SpawnRequest {
+/** What a hosts_options rule changes about one handler (options.ts): the program (twist), ids, mask, priority, extra variables. */
+export type HandlerOverride = Partial<Pick<SpawnRequest, 'file' | 'argv' | 'uid' | 'gid' | 'groups' | 'umask' | 'nice' | 'env'>>;
+
+function withoutEnv(o: HandlerOverride): Omit<HandlerOverride, 'env'> {
+  const { env: _env, ...rest } = o;
+  return rest;
+}
+
+/** The spawn request for a handler of `plan` on `fd`; `extra` variables are added last. */
+function request(plan: ServicePlan, fd: number, client: ClientAddress | null, wait: boolean, own: NodeJS.ProcessEnv, extra: Record<string, string> = {}): SpawnRequest {
   const { entry: e, process: p } = plan;
   const local = native.getsockname(fd);
   const cred = e.family === 'unix' && !wait && e.socketType !== 'dgram' ? peerCred(fd) : null;
-  const env = handlerEnv({ transport: e.transport, local, remote: client?.sockaddr ?? null, cred }, settingsEnv(p.passenv, p.env, own));
+  const env = handlerEnv({ transport: e.transport, local, remote: client?.sockaddr ?? null, cred }, { ...settingsEnv(p.passenv, p.env, own), ...extra });
   const C = native.constants;
   const rlimits = (Object.entries(p.rlimits) as Array<[RlimitKey, number]>).map(([k, v]): native.Rlimit => [C[RLIMITS[k]], v, v]);
   return { file: e.server, argv: e.argv, fd, env, uid: e.uid, gid: e.gid, groups: e.groups, umask: p.umask, nice: p.nice, rlimits, cwd: p.cwd };

@@ -3,11 +3,13 @@
 // a clean close. Out of descriptors, it stops and leaves the rest in the kernel's backlog.
 import { clientAddress, type ClientAddress } from '../addr/client.js';
 import type { ClientName } from '../access/gate.js';
+import type { LogLevel } from '../log/logger.js';
 import * as native from '../native/index.js';
 import type { NativeError } from '../native/index.js';
 import { admit } from './admission.js';
 import type { ServiceCore } from './core.js';
 import { startHandler } from './handler.js';
+import { handlerOverride, prepareConnection, runSpawns } from './options.js';
 import { serveInternal } from './internal.js';
 import { closeAfterReply, sendQuietly } from './reply.js';
 import { serveTcpmux } from './tcpmux.js';
@@ -38,18 +40,31 @@ export function acceptBurst(svc: ServiceCore): void {
 
 /** Admits and serves one accepted connection, or refuses it. */
 function serveAccepted(svc: ServiceCore, fd: number, client: ClientAddress, name?: ClientName): void {
-  const a = admit(svc, client, name);
-  if (a.kind === 'refused') return refuse(svc, fd, client, a.rule);
+  const a = admit(svc, client, name, fd);
   if (a.kind === 'unavailable') {
     // The rate guard just tripped (the socket is closed now), or the service left listening.
     native.close(fd);
     return;
   }
+  // A hosts rule's spawn commands run whether the client is served or refused.
+  if (a.hosts) runSpawns(svc, a.hosts);
+  if (a.kind === 'refused') {
+    if (a.hosts) prepareConnection(svc, fd, a.hosts);
+    return refuse(svc, fd, client, a.rule, a.hosts?.effects.severity?.level);
+  }
+  const override = handlerOverride(svc, a.hosts);
+  if (typeof override === 'string') {
+    a.slot.release();
+    return refuse(svc, fd, client, override);
+  }
   const e = svc.plan.entry;
+  if (a.hosts) prepareConnection(svc, fd, a.hosts);
   if (svc.banner) sendQuietly(fd, svc.banner);
-  if (e.builtin === 'tcpmux') serveTcpmux(svc, fd, client, a.slot, name);
+  // A twist command replaces whatever the entry runs, the multiplexer and builtins included.
+  if (override.file) startHandler(svc, fd, client, a.slot, false, override);
+  else if (e.builtin === 'tcpmux') serveTcpmux(svc, fd, client, a.slot, name);
   else if (e.server === 'internal') serveInternal(svc, fd, client, a.slot);
-  else startHandler(svc, fd, client, a.slot, false);
+  else startHandler(svc, fd, client, a.slot, false, override);
 }
 
 /**
@@ -66,9 +81,9 @@ function admitAfterLookup(svc: ServiceCore, fd: number, client: ClientAddress): 
 }
 
 /** Refuses an accepted connection: banner_fail, then close; logged with the rule and counted. */
-export function refuse(svc: ServiceCore, fd: number, client: ClientAddress, rule: string): void {
+export function refuse(svc: ServiceCore, fd: number, client: ClientAddress, rule: string, level: LogLevel = 'info'): void {
   svc.counters.refused += 1;
   if (svc.bannerFail) sendQuietly(fd, svc.bannerFail);
   closeAfterReply(fd, svc.scratch());
-  svc.log.info({ peer: client.text, rule }, 'refused');
+  svc.log[level]({ peer: client.text, rule }, 'refused');
 }

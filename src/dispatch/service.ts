@@ -4,7 +4,7 @@
 // wait.ts, datagram.ts, tcpmux.ts, internal.ts), reached through the ServiceCore interface. It
 // does not parse, reconcile or reload; the table does.
 import path from 'node:path';
-import type { ClientAddress } from '../addr/client.js';
+import { unmapAddress, type ClientAddress } from '../addr/client.js';
 import { serviceRefusal, type ClientName } from '../access/gate.js';
 import { PerSource } from '../access/per-source.js';
 import { fileProblemReason, isFileProblem, readRegularFile } from '../files/regular-file.js';
@@ -13,10 +13,11 @@ import type { Logger } from '../log/logger.js';
 import * as native from '../native/index.js';
 import type { NativeError, Poller } from '../native/index.js';
 import { admit } from './admission.js';
-import type { Host, MuxTarget, Peers, ServiceCore, ServiceCounters, TimerHandle } from './core.js';
+import type { AccessDecision, Host, MuxTarget, Peers, ServiceCore, ServiceCounters, TimerHandle } from './core.js';
 import { serveDatagrams } from './datagram.js';
 import { serveInternal } from './internal.js';
 import { startHandler } from './handler.js';
+import { handlerOverride, prepareConnection, runSpawns } from './options.js';
 import { acceptBurst } from './nowait.js';
 import { RateGuard } from './rate.js';
 import { ReplyBudget } from './reply-budget.js';
@@ -179,14 +180,28 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
     return (this.budget ??= new ReplyBudget());
   }
 
-  refusal(client: ClientAddress, name?: ClientName): string | null {
+  access(client: ClientAddress, name?: ClientName, fd = -1): AccessDecision {
     const { access, section, entry } = this.plan;
     const hosts = this.host.hosts;
     // The common case, checked first: no rule at all, nothing to look at per connection.
-    if (!access.only_from && !access.no_access && !hosts) return null;
+    if (!access.only_from && !access.no_access && !hosts) return NO_RULES;
     const own = serviceRefusal(access, section, client.addr);
-    if (own || !hosts || !client.ip) return own;
-    return hosts.refusal([path.basename(entry.argv[0] ?? entry.server), entry.service], client.ip, name);
+    if (own) return { refusedBy: own, hosts: null };
+    if (!hosts || !client.ip) return NO_RULES;
+    const serverIp = fd >= 0 ? localIp(fd) : undefined;
+    const outcome = hosts.decide({
+      daemons: [path.basename(entry.argv[0] ?? entry.server), entry.service],
+      clientIp: client.ip,
+      ...(name ? { client: name } : {}),
+      ...(serverIp ? { serverIp } : {}),
+    });
+    return { refusedBy: outcome.action === 'refuse' ? (outcome.rule ?? 'hosts.deny') : null, hosts: outcome };
+  }
+
+  refusal(client: ClientAddress, name?: ClientName): string | null {
+    const d = this.access(client, name);
+    // A datagram has no connection to twist: a twist rule refuses it.
+    return d.refusedBy ?? (d.hosts?.action === 'twist' ? (d.hosts.rule ?? 'hosts.deny') : null);
   }
 
   looping(client?: ClientAddress): boolean {
@@ -235,7 +250,8 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
   /** A tcpmux sub-service takes a connection the multiplexer accepted, under its own rules and limits. */
   acceptMuxed(fd: number, client: ClientAddress, name?: ClientName): boolean {
     this.counters.connections += 1;
-    const a = admit(this, client, name);
+    const a = admit(this, client, name, fd);
+    if (a.kind !== 'unavailable' && a.hosts) runSpawns(this, a.hosts);
     if (a.kind === 'refused') {
       this.counters.refused += 1;
       this.log.info({ peer: client.text, rule: a.rule }, 'refused');
@@ -246,9 +262,17 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
       this.log.debug({ peer: client.text, state: a.state }, 'unavailable');
       return false;
     }
+    const override = handlerOverride(this, a.hosts);
+    if (typeof override === 'string') {
+      a.slot.release();
+      this.counters.refused += 1;
+      this.log.info({ peer: client.text, rule: override }, 'refused');
+      return false;
+    }
     if (this.plan.entry.tcpmux?.plus) sendQuietly(fd, Buffer.from('+Go\r\n'));
-    if (this.plan.entry.server === 'internal') serveInternal(this, fd, client, a.slot);
-    else startHandler(this, fd, client, a.slot, false);
+    if (a.hosts) prepareConnection(this, fd, a.hosts);
+    if (this.plan.entry.server === 'internal' && !override.file) serveInternal(this, fd, client, a.slot);
+    else startHandler(this, fd, client, a.slot, false, override);
     return true;
   }
 
@@ -375,6 +399,19 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
     };
     this.banner = read(this.plan.access.banner);
     this.bannerFail = read(this.plan.access.banner_fail);
+  }
+}
+
+/** No access rule applies. */
+const NO_RULES: AccessDecision = { refusedBy: null, hosts: null };
+
+/** The local address of a connection, as hosts files see it; undefined for a unix socket. */
+function localIp(fd: number): string | undefined {
+  try {
+    const a = native.getsockname(fd);
+    return a.family === 'unix' ? undefined : unmapAddress(a.address);
+  } catch {
+    return undefined;
   }
 }
 

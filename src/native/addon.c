@@ -45,6 +45,7 @@ static const struct {
     {"SOCK_SEQPACKET", SOCK_SEQPACKET},
     {"SOCK_STREAM", SOCK_STREAM},
     {"SOL_SOCKET", SOL_SOCKET},
+    {"SO_KEEPALIVE", SO_KEEPALIVE},
     {"SO_REUSEADDR", SO_REUSEADDR},
     {"SO_TYPE", SO_TYPE},
     {"UV_READABLE", UV_READABLE},
@@ -58,7 +59,8 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       FN(cloexecFrom),     FN(connect),         FN(getgrnam),        FN(getgrouplist),    FN(getpeercred),
       FN(getpwnam),        FN(getsockname),     FN(getsockopt),      FN(listen),          FN(lockPidFile),
       FN(pidfdOpen),       FN(recvfrom),        FN(recvfromRaw),     FN(send),            FN(sendto),
-      FN(sendtoRaw),       FN(sendtoUnix),      FN(setNonBlocking),  FN(setsockopt),      FN(socket),
+      FN(sendtoRaw),       FN(sendtoUnix),      FN(setLinger),       FN(setNonBlocking),  FN(setsockopt),
+      FN(socket),
       FN(spawnHandler),    FN(waitPidfd),
   };
   CHECK(napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns));

@@ -23,6 +23,7 @@ NINETD_FN(send);
 NINETD_FN(sendto);
 NINETD_FN(sendtoRaw);
 NINETD_FN(sendtoUnix);
+NINETD_FN(setLinger);
 NINETD_FN(setsockopt);
 NINETD_FN(socket);
 

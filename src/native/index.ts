@@ -67,6 +67,7 @@ const CONSTANT_NAMES = [
   'SOCK_SEQPACKET',
   'SOCK_STREAM',
   'SOL_SOCKET',
+  'SO_KEEPALIVE',
   'SO_REUSEADDR',
   'SO_TYPE',
   'UV_READABLE',
@@ -119,6 +120,7 @@ export interface ChildStatus {
 interface Addon {
   socket(domain: number, type: number): number;
   setsockopt(fd: number, level: number, name: number, value: number): void;
+  setLinger(fd: number, seconds: number): void;
   bind(fd: number, host: string, port: number): void;
   bindUnix(fd: number, path: string, mode: number): void;
   chownSocketFile(fd: number, path: string, uid: number, gid: number): void;
@@ -200,6 +202,11 @@ export function socket(domain: number, type: number): number {
 /** setsockopt(2) for an int option. */
 export function setsockopt(fd: number, level: number, name: number, value: number): void {
   addon().setsockopt(fd, level, name, value);
+}
+
+/** setsockopt(2) SO_LINGER: linger `seconds` on close (0 resets the connection); negative turns it off. */
+export function setLinger(fd: number, seconds: number): void {
+  addon().setLinger(fd, seconds);
 }
 
 /** getsockopt(2) for an int option (SO_TYPE, SO_DOMAIN, …). */

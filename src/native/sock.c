@@ -49,6 +49,16 @@ napi_value js_setsockopt(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/* setsockopt(2) SO_LINGER: `seconds` >= 0 turns lingering on for that long, < 0 turns it off. */
+napi_value js_setLinger(napi_env env, napi_callback_info info) {
+  args_t a;
+  int32_t fd, seconds;
+  if (!get_args(env, info, &a) || !arg_int(env, a.argv[0], "fd", &fd) || !arg_int(env, a.argv[1], "seconds", &seconds)) return NULL;
+  struct linger l = {.l_onoff = seconds >= 0, .l_linger = seconds >= 0 ? seconds : 0};
+  if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l) < 0) return throw_errno(env, errno, "setsockopt");
+  return undefined(env);
+}
+
 /* getsockopt(2) for an int option. */
 napi_value js_getsockopt(napi_env env, napi_callback_info info) {
   args_t a;

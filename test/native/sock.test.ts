@@ -15,6 +15,30 @@ const C = native.constants;
 const dir = mkdtempSync(path.join(tmpdir(), 'ninetd-native-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+describe('socket options', () => {
+  it('setLinger(fd, 0) makes close reset the connection, and SO_KEEPALIVE reads back as set', async () => {
+    await withFds(async (keep) => {
+      const fd = keep(native.socket(C.AF_INET, C.SOCK_STREAM));
+      native.bind(fd, '127.0.0.1', 0);
+      native.listen(fd, 4);
+      const client = net.connect(portOf(fd), '127.0.0.1');
+      const ended = new Promise<string>((resolve) => {
+        client.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
+        client.on('end', () => resolve('fin'));
+      });
+      await once(client, 'connect');
+      await readiness(fd);
+      const conn = native.accept(fd)!;
+      native.setsockopt(conn.fd, C.SOL_SOCKET, C.SO_KEEPALIVE, 1);
+      expect(native.getsockopt(conn.fd, C.SOL_SOCKET, C.SO_KEEPALIVE)).toBe(1);
+      native.setLinger(conn.fd, 0);
+      native.close(conn.fd);
+      expect(await ended).toBe('ECONNRESET');
+      client.destroy();
+    });
+  });
+});
+
 describe('stream sockets', () => {
   it('accept returns null when nothing is pending, then the connecting peer with its address and port', async () => {
     await withFds(async (keep) => {
