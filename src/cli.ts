@@ -12,6 +12,7 @@ import { hideBin } from 'yargs/helpers';
 import { readHostsFile } from './access/gate.js';
 import { keyEntries } from './config/diff.js';
 import { loadConfig } from './config/load.js';
+import { checkProxyUse } from './config/proxy.js';
 import { resolveLimitDefaults } from './config/resolve.js';
 import { loadSettings, type DaemonSettings } from './config/settings.js';
 import { formatConfigError, type ConfigError } from './config/types.js';
@@ -131,11 +132,12 @@ function printErrors(errors: ConfigError[]): void {
  * the hosts files; 78 if there is one.
  */
 async function check(opts: RunOptions, settingsErrors: ConfigError[]): Promise<number> {
-  const { configFile, servicesFile, defaultFamily, hostsFiles } = opts.daemon;
+  const { configFile, servicesFile, defaultFamily, hostsFiles, serviceSettings, settingsFile } = opts.daemon;
   const config = await loadConfig(configFile, { servicesFile, defaultFamily });
   const { byKey, errors } = keyEntries(config.entries);
   const hostsErrors = hostsFiles ? [hostsFiles.allow, hostsFiles.deny].flatMap((f) => readHostsFile(f).errors) : [];
-  const all = [...settingsErrors, ...[...config.errors, ...errors].sort((a, b) => a.line - b.line), ...hostsErrors];
+  const proxyErrors = checkProxyUse(byKey.values(), serviceSettings ?? new Map(), settingsFile ?? '').errors;
+  const all = [...settingsErrors, ...proxyErrors, ...[...config.errors, ...errors].sort((a, b) => a.line - b.line), ...hostsErrors];
   printErrors(all);
   if (all.length > 0) return EXIT.config;
   process.stdout.write(`${configFile}: ok, ${byKey.size} service${byKey.size === 1 ? '' : 's'}\n`);

@@ -6,6 +6,7 @@ import { unlinkSync } from 'node:fs';
 import { HostsFiles } from './access/gate.js';
 import { keyEntries } from './config/diff.js';
 import { loadConfig } from './config/load.js';
+import { checkProxyUse } from './config/proxy.js';
 import { resolveServices, sectionName, type LimitDefaults, type ServicePlan } from './config/resolve.js';
 import { loadSettings, type ProcessSettings, type ServiceSettings } from './config/settings.js';
 import { formatConfigError, type ConfigError, type ServiceEntry } from './config/types.js';
@@ -98,14 +99,15 @@ export class Daemon {
     const config = await loadConfig(configFile, { servicesFile, defaultFamily });
     const { byKey, errors } = keyEntries(config.entries);
     const settings = withSettings && settingsFile ? await loadSettings(settingsFile) : null;
-    const all = [...config.errors, ...errors, ...(settings?.errors ?? [])];
     // Only the per-service sections take effect on reload; [daemon] keys need a restart.
     const sections = settings && settings.errors.length === 0 ? settings.settings.services : this.sections;
+    const proxy = checkProxyUse(byKey.values(), sections, settingsFile ?? '');
+    const all = [...config.errors, ...errors, ...(settings?.errors ?? []), ...proxy.errors];
     if (all.length === 0) {
       this.sections = sections;
       this.warnStraySections(byKey.values(), sections);
     }
-    return { plans: resolveServices(byKey.values(), sections, this.opts.limits, this.opts.processDefaults ?? {}), errors: all };
+    return { plans: resolveServices(proxy.entries, sections, this.opts.limits, this.opts.processDefaults ?? {}), errors: all };
   }
 
   /** Warns about [service:…] sections that name no entry: most likely a typo. */
