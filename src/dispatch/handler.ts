@@ -2,7 +2,7 @@
 // service (the listening or datagram socket itself), and reports its end: the spawn request is
 // built from the service's plan and the client, the slot is given back exactly once, and the
 // record names the client. It does not decide whether to start anything (admission does).
-import type { ClientAddress } from '../addr/client.js';
+import { peerFields, type ClientAddress } from '../addr/client.js';
 import type { RlimitKey, ServicePlan } from '../config/resolve.js';
 import * as native from '../native/index.js';
 import { handlerEnv, settingsEnv } from '../spawn/env.js';
@@ -26,7 +26,7 @@ const RLIMITS = {
 export function startHandler(svc: ServiceCore, fd: number, client: ClientAddress | null, slot: Slot, wait: boolean): number | null {
   const { entry: e } = svc.plan;
   const t0 = svc.host.now();
-  const peer = client?.text ?? '';
+  const peer = peerFields(client);
   let pid: number;
   try {
     // The ids were resolved when the config was read; a user deleted since must not get a
@@ -45,7 +45,7 @@ export function startHandler(svc: ServiceCore, fd: number, client: ClientAddress
     slot.release();
     svc.counters.spawnErrors += 1;
     const cause = ((err as Error).cause ?? err) as NodeJS.ErrnoException;
-    svc.log.error({ peer, code: 'ERR_SPAWN', err: { code: cause.code, syscall: cause.syscall, message: (err as Error).message } }, 'cannot start handler');
+    svc.log.error({ ...peer, code: 'ERR_SPAWN', err: { code: cause.code, syscall: cause.syscall, message: (err as Error).message } }, 'cannot start handler');
     svc.host.resources.ranOut(cause);
     return null;
   } finally {
@@ -71,28 +71,32 @@ function spawnOnce(svc: ServiceCore, req: SpawnRequest, onEnd: (end: HandlerEnd)
   }
 }
 
-/** The spawn request for a handler of `plan` on `fd`. */
+/**
+ * The spawn request for a handler of `plan` on `fd`. Behind a load balancer the local address is
+ * the one the client connected to (the header's destination), and the balancer's variables come
+ * before the settings' (which may replace them).
+ */
 function request(plan: ServicePlan, fd: number, client: ClientAddress | null, wait: boolean, own: NodeJS.ProcessEnv): SpawnRequest {
   const { entry: e, process: p } = plan;
-  const local = native.getsockname(fd);
+  const local = client?.proxy?.destination ?? native.getsockname(fd);
   const cred = e.family === 'unix' && !wait && e.socketType !== 'dgram' ? peerCred(fd) : null;
-  const env = handlerEnv({ transport: e.transport, local, remote: client?.sockaddr ?? null, cred }, settingsEnv(p.passenv, p.env, own));
+  const env = handlerEnv({ transport: e.transport, local, remote: client?.sockaddr ?? null, cred }, { ...client?.proxy?.env, ...settingsEnv(p.passenv, p.env, own) });
   const C = native.constants;
   const rlimits = (Object.entries(p.rlimits) as Array<[RlimitKey, number]>).map(([k, v]): native.Rlimit => [C[RLIMITS[k]], v, v]);
   return { file: e.server, argv: e.argv, fd, env, uid: e.uid, gid: e.gid, groups: e.groups, umask: p.umask, nice: p.nice, rlimits, cwd: p.cwd };
 }
 
 /** Logs a handler's end, and counts one that never ran. */
-function ended(svc: ServiceCore, pid: number, end: HandlerEnd, peer: string, t0: number): void {
+function ended(svc: ServiceCore, pid: number, end: HandlerEnd, peer: { peer: string; proxy?: string }, t0: number): void {
   const ms = svc.host.now() - t0;
   if (end.err) {
     svc.counters.spawnErrors += 1;
-    svc.log.error({ peer, pid, err: { code: end.err.code, message: end.err.message } }, 'handler failed to start');
+    svc.log.error({ ...peer, pid, err: { code: end.err.code, message: end.err.message } }, 'handler failed to start');
     svc.host.resources.ranOut(end.err);
   } else if (svc.host.settings.logConnections) {
-    svc.log.info({ peer, pid, code: end.code, signal: end.signal, ms }, 'connection');
+    svc.log.info({ ...peer, pid, code: end.code, signal: end.signal, ms }, 'connection');
   } else if (end.signal || end.code) {
-    svc.log.debug({ peer, pid, code: end.code, signal: end.signal, ms }, 'handler ended abnormally');
+    svc.log.debug({ ...peer, pid, code: end.code, signal: end.signal, ms }, 'handler ended abnormally');
   }
 }
 

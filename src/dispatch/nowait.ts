@@ -1,7 +1,8 @@
-// nowait stream services: accept a burst of connections, admit each, and serve it (a handler,
-// an in-process builtin, or the tcpmux multiplexer). Refused clients get the banner_fail file and
-// a clean close. Out of descriptors, it stops and leaves the rest in the kernel's backlog.
-import { clientAddress, type ClientAddress } from '../addr/client.js';
+// nowait stream services: accept a burst of connections, admit each (behind load balancers, once
+// their PROXY header has said who the client is), and serve it (a handler, an in-process builtin,
+// or the tcpmux multiplexer). Refused clients get the banner_fail file and a clean close. Out of
+// descriptors, it stops and leaves the rest in the kernel's backlog.
+import { clientAddress, peerFields, type ClientAddress } from '../addr/client.js';
 import type { ClientName } from '../access/gate.js';
 import * as native from '../native/index.js';
 import type { NativeError } from '../native/index.js';
@@ -9,6 +10,7 @@ import { admit } from './admission.js';
 import type { ServiceCore } from './core.js';
 import { startHandler } from './handler.js';
 import { serveInternal } from './internal.js';
+import { readProxyHeader } from './proxy.js';
 import { closeAfterReply, sendQuietly } from './reply.js';
 import { serveTcpmux } from './tcpmux.js';
 
@@ -31,9 +33,15 @@ export function acceptBurst(svc: ServiceCore): void {
     svc.counters.connections += 1;
     const { fd, ...peer } = conn;
     const client = clientAddress(peer);
-    if (client.ip && svc.host.hosts?.wantsNames) admitAfterLookup(svc, fd, client);
-    else serveAccepted(svc, fd, client);
+    if (svc.plan.proxy) readProxyHeader(svc, fd, client, { serve: (c) => admitClient(svc, fd, c), refuse: (c, rule) => refuse(svc, fd, c, rule) });
+    else admitClient(svc, fd, client);
   }
+}
+
+/** Admits and serves `client`, once its name is known when the hosts files want names. */
+function admitClient(svc: ServiceCore, fd: number, client: ClientAddress): void {
+  if (client.ip && svc.host.hosts?.wantsNames) admitAfterLookup(svc, fd, client);
+  else serveAccepted(svc, fd, client);
 }
 
 /** Admits and serves one accepted connection, or refuses it. */
@@ -70,5 +78,5 @@ export function refuse(svc: ServiceCore, fd: number, client: ClientAddress, rule
   svc.counters.refused += 1;
   if (svc.bannerFail) sendQuietly(fd, svc.bannerFail);
   closeAfterReply(fd, svc.scratch());
-  svc.log.info({ peer: client.text, rule }, 'refused');
+  svc.log.info({ ...peerFields(client), rule }, 'refused');
 }

@@ -5,7 +5,7 @@
 // does not parse, reconcile or reload; the table does.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { ClientAddress } from '../addr/client.js';
+import { peerFields, type ClientAddress } from '../addr/client.js';
 import { serviceRefusal, type ClientName } from '../access/gate.js';
 import { PerSource } from '../access/per-source.js';
 import type { ServicePlan } from '../config/resolve.js';
@@ -70,7 +70,7 @@ export interface ServiceSnapshot extends ServiceCounters {
 
 /** One service of the table. */
 export class Service implements ServiceCore, MuxTarget, SlotOwner {
-  readonly counters: ServiceCounters = { connections: 0, spawns: 0, spawnErrors: 0, suspensions: 0, drops: 0, refused: 0 };
+  readonly counters: ServiceCounters = { connections: 0, spawns: 0, spawnErrors: 0, suspensions: 0, drops: 0, refused: 0, proxyErrors: 0 };
   readonly perSource: PerSource;
   readonly log: Logger;
   banner: Buffer | null = null;
@@ -222,12 +222,12 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
     const a = admit(this, client, name);
     if (a.kind === 'refused') {
       this.counters.refused += 1;
-      this.log.info({ peer: client.text, rule: a.rule }, 'refused');
+      this.log.info({ ...peerFields(client), rule: a.rule }, 'refused');
       return false;
     }
     if (a.kind === 'unavailable') {
       // Full or suspended: the client is told so at once. Debug only: a full service is busy, not wrong.
-      this.log.debug({ peer: client.text, state: a.state }, 'unavailable');
+      this.log.debug({ ...peerFields(client), state: a.state }, 'unavailable');
       return false;
     }
     if (this.plan.entry.tcpmux?.plus) sendQuietly(fd, Buffer.from('+Go\r\n'));
