@@ -62,7 +62,16 @@ export function readProxyHeader(svc: ServiceCore, fd: number, sender: ClientAddr
     svc.log.debug({ ...peerFields(client), version: header.version, command: header.kind }, 'proxy header');
     next.serve(client);
   };
-  const readable = (): void => {
+  const gone = (): void => {
+    // Closed without sending a byte: a balancer's port check (an NLB's, HAProxy's without a
+    // header), not a bad header. Said at debug only, as every check would say it.
+    if (have.length > 0) return fail('truncated');
+    stop();
+    native.close(fd);
+    svc.log.debug({ peer: sender.text }, 'closed before sending a header');
+  };
+  /** Takes what has arrived; `last`: the sender is gone (reset or hung up), so this is all there is. */
+  const readable = (last: boolean): void => {
     // Bounded: each pass takes at least one byte or returns, and a header has at most V2_MAX.
     for (;;) {
       const p = proxyProgress(have, plan.versions);
@@ -72,17 +81,17 @@ export function readProxyHeader(svc: ServiceCore, fd: number, sender: ClientAddr
       try {
         got = take(fd, p, svc.scratch());
       } catch {
-        return fail('truncated'); // reset by the sender
+        return gone(); // reset by the sender, after whatever it sent was read
       }
-      if (!got) return; // the rest has not arrived yet
-      if (got.length === 0) return fail('truncated');
+      if (!got) return last ? gone() : undefined; // the rest has not arrived yet
+      if (got.length === 0) return gone();
       have = Buffer.concat([have, got]);
     }
   };
+  // An error report (POLLERR: the sender reset) can come with the header still queued, as
+  // HAProxy's health checks send a LOCAL header and reset at once: read it first.
   const poller = svc.host.poller(fd, (err) => {
-    if (over) return;
-    if (err) return fail('truncated');
-    readable();
+    if (!over) readable(err !== null);
   });
   const timer = svc.host.timers.set(() => fail('timeout'), HEADER_TIMEOUT_MS);
   poller.start();

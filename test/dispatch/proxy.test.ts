@@ -152,6 +152,19 @@ describe('a good header', () => {
     expect(env(t)).toMatchObject({ TCPREMOTEIP: '127.0.0.1', TCPREMOTEPORT: String(c.localPort), TCPLOCALIP: '127.0.0.1', PROXYREMOTEIP: '127.0.0.1' });
   });
 
+  it('reads a LOCAL header that a reset follows at once (HAProxy health checks), though the poller reports an error', async () => {
+    const t = testHost();
+    const svc = service(t, '127.0.0.1:0 stream tcp nowait - /bin/cat cat');
+    const c = await connect(svc.port);
+    const p = acceptOne(t, svc);
+    c.write(hex(`${SIG} 20 00 0000`));
+    await queued(p, 16);
+    c.resetAndDestroy();
+    p.cb(Object.assign(new Error('bad file descriptor'), { code: 'EBADF', errno: -9, syscall: 'uv_poll' }), 0);
+    expect(t.children).toHaveLength(1);
+    expect(svc.snapshot().proxyErrors).toBe(0);
+  });
+
   it('takes v1 UNKNOWN as coming from the balancer itself', async () => {
     const t = testHost();
     const svc = service(t, '127.0.0.1:0 stream tcp nowait - /bin/cat cat');
@@ -266,6 +279,20 @@ describe('a hostile header', () => {
     expect(t.children).toHaveLength(1);
     expect(svc.snapshot()).toMatchObject({ proxyErrors: 1 });
     expect(t.records.find((r) => r.msg.startsWith('bad proxy header'))).toMatchObject({ peer: slow.source, reason: 'timeout' });
+  });
+
+  it('closes quietly a connection that ends before its first byte (a port check), without counting it', async () => {
+    const t = testHost();
+    const svc = service(t, '127.0.0.1:0 stream tcp nowait - /bin/cat cat');
+    const c = await connect(svc.port);
+    const p = acceptOne(t, svc);
+    c.end();
+    await until(() => native.recvfrom(p.fd, Buffer.alloc(1), true)?.bytes === 0, 'the end of the stream');
+    p.fire();
+    await c.gone;
+    expect(svc.snapshot()).toMatchObject({ proxyErrors: 0, children: 0, refused: 0 });
+    expect(t.records.find((r) => r.msg === 'closed before sending a header')).toMatchObject({ level: 20, peer: c.source });
+    expect(t.timers.pending.size).toBe(0);
   });
 
   it('gives up on a sender that sends nothing', async () => {
