@@ -183,7 +183,7 @@ function v1Address(family: 'IPv4' | 'IPv6', address: string, port: string): Inet
 
 // ---- version 2 ----
 
-/** v2 address families (high nibble of byte 14) → bytes of the two addresses and two ports. Sorted by value. */
+/** Bytes of the two addresses and two ports, indexed by the v2 address family (high nibble of byte 14). */
 const V2_ADDRESS_BYTES = [0, 12, 36, 216] as const;
 const AF_INET = 1;
 const AF_INET6 = 2;
@@ -191,8 +191,9 @@ const STREAM = 1;
 /** Highest defined transport (DGRAM). */
 const LAST_TRANSPORT = 2;
 
-/** TLV types (and SSL sub-types) handlers are told about, and the checksum. */
+/** TLV types handlers are told about, and the checksum. Sorted. */
 const TLV = { alpn: 0x01, authority: 0x02, crc32c: 0x03, ssl: 0x20 } as const;
+/** Sub-TLVs of the SSL TLV → ProxySsl fields. In the spec's order (by type). */
 const SSL_SUBTYPES = { version: 0x21, cn: 0x22, cipher: 0x23, sigAlg: 0x24, keyAlg: 0x25 } as const;
 /** Bits of the SSL TLV's client field. */
 const PP2_CLIENT_SSL = 0x01;
