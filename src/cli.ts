@@ -13,6 +13,7 @@ import { hideBin } from 'yargs/helpers';
 import { readHostsFile } from './access/gate.js';
 import { keyEntries } from './config/diff.js';
 import { loadConfig } from './config/load.js';
+import { checkProxyUse } from './config/proxy.js';
 import { resolveLimitDefaults } from './config/resolve.js';
 import { privilegeWarnings, processPrivileges } from './config/privileges.js';
 import { loadSettings, type DaemonSettings } from './config/settings.js';
@@ -176,13 +177,14 @@ function printErrors(errors: ConfigError[]): void {
  * printed as `file:line: warning: …` and do not change the exit code.
  */
 async function check(opts: RunOptions, settingsErrors: ConfigError[]): Promise<number> {
-  const { configFile, servicesFile, rpcFile, defaultFamily, hostsFiles, settingsFile, bindAddress: defaultHost } = opts.daemon;
+  const { configFile, servicesFile, rpcFile, defaultFamily, hostsFiles, serviceSettings, settingsFile, bindAddress: defaultHost } = opts.daemon;
   // processDefaults is the whole [daemon] section (run() sets it), strict_modes included.
   const strictModes = opts.daemon.strictModes ?? strictModesFor(undefined);
   const config = await loadConfig(configFile, { servicesFile, rpcFile, defaultFamily, strictModes, ...(defaultHost ? { defaultHost } : {}) });
   const { byKey, errors } = keyEntries(config.entries);
   const hosts = hostsFiles ? [hostsFiles.allow, hostsFiles.deny].map((f) => readHostsFile(f, strictModes)) : [];
-  const all = [...settingsErrors, ...[...config.errors, ...errors].sort((a, b) => a.line - b.line), ...hosts.flatMap((h) => h.errors)];
+  const proxyErrors = checkProxyUse(byKey.values(), serviceSettings ?? new Map(), settingsFile ?? '').errors;
+  const all = [...settingsErrors, ...proxyErrors, ...[...config.errors, ...errors].sort((a, b) => a.line - b.line), ...hosts.flatMap((h) => h.errors)];
   // The settings were loaded before the command line was read; read them again for their warnings.
   const settingsWarnings = settingsFile && settingsErrors.length === 0 ? (await loadSettings(settingsFile)).warnings : [];
   const warnings = [...settingsWarnings, ...(config.warnings ?? []), ...hosts.flatMap((h) => h.warnings)];

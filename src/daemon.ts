@@ -6,6 +6,7 @@ import { unlinkSync } from 'node:fs';
 import { HostsFiles } from './access/gate.js';
 import { keyEntries } from './config/diff.js';
 import { loadConfig } from './config/load.js';
+import { checkProxyUse } from './config/proxy.js';
 import { resolveServices, sectionName, type LimitDefaults, type ServicePlan } from './config/resolve.js';
 import { loadSettings, type ProcessSettings, type ServiceSettings } from './config/settings.js';
 import type { StrictModes } from './config/strict-modes.js';
@@ -122,14 +123,15 @@ export class Daemon {
     for (const w of [...(config.warnings ?? []), ...(settings?.warnings ?? [])]) {
       this.logger.warn({ file: w.file, line: w.line, code: w.code }, formatConfigError(w));
     }
-    const all = [...config.errors, ...errors, ...(settings?.errors ?? [])];
     // Only the per-service sections take effect on reload; [daemon] keys need a restart.
     const sections = settings && settings.errors.length === 0 ? settings.settings.services : this.sections;
+    const proxy = checkProxyUse(byKey.values(), sections, settingsFile ?? '');
+    const all = [...config.errors, ...errors, ...(settings?.errors ?? []), ...proxy.errors];
     if (all.length === 0) {
       this.sections = sections;
       this.warnStraySections(byKey.values(), sections);
     }
-    return { plans: resolveServices(byKey.values(), sections, this.opts.limits, this.opts.processDefaults ?? {}), errors: all };
+    return { plans: resolveServices(proxy.entries, sections, this.opts.limits, this.opts.processDefaults ?? {}), errors: all };
   }
 
   /** Warns about [service:…] sections that name no entry: most likely a typo. */

@@ -1,7 +1,8 @@
-// The client of one connection or datagram, built once from the address the kernel gave and
-// then used for everything: access rules, per-client limits, logs and the handler's
-// environment. An IPv4 peer on a dual-stack socket (`::ffff:a.b.c.d`) is the IPv4 address it
-// carries, everywhere. Pure; it resolves no names.
+// The client of one connection or datagram, built once from the address the kernel gave (or, for
+// a service behind load balancers, the address their PROXY header gave) and then used for
+// everything: access rules, per-client limits, logs and the handler's environment. An IPv4 peer
+// on a dual-stack socket (`::ffff:a.b.c.d`) is the IPv4 address it carries, everywhere. Pure; it
+// resolves no names.
 import { parseIp, type IpAddress } from '../access/address.js';
 import type { SockAddr } from '../native/index.js';
 import type { RawSockaddr } from '../net/sockaddr.js';
@@ -20,6 +21,18 @@ export interface ClientAddress {
   readonly key: string;
   /** `192.0.2.1:51324`, `[2001:db8::1]:51324`, or the unix peer's path (`unix` when unnamed). */
   readonly text: string;
+  /** The load balancer that relayed the connection with a PROXY header; absent for a direct one. */
+  readonly proxy?: ProxyPath;
+}
+
+/** How a connection reached ninetd through a load balancer that sent a PROXY header. */
+export interface ProxyPath {
+  /** The balancer: the connection's TCP peer, which sent the header. */
+  readonly balancer: ClientAddress;
+  /** What the client connected to (the balancer's frontend), for TCPLOCALIP and TCPLOCALPORT; null when the header named none. */
+  readonly destination: SockAddr | null;
+  /** The handler's variables for it: PROXYREMOTEIP, PROXYREMOTEPORT and the TLVs' (net/proxy.ts). */
+  readonly env: Readonly<Record<string, string>>;
 }
 
 /** An IPv4 address that reached a dual-stack socket, as plain IPv4; anything else unchanged. */
@@ -39,6 +52,17 @@ export function clientAddress(a: SockAddr): ClientAddress {
   const addr = parseIp(ip);
   const text = ip.includes(':') ? `[${ip}]:${a.port}` : `${ip}:${a.port}`;
   return { sockaddr: a, ip, addr, port: a.port, key: sourceKey(addr, ip), text };
+}
+
+/** The client a PROXY header named, which connected through `proxy.balancer`. */
+export function proxiedClient(source: SockAddr, proxy: ProxyPath): ClientAddress {
+  return { ...clientAddress(source), proxy };
+}
+
+/** The log keys that name a connection's client: `peer`, and `proxy` (the balancer) when it came through one. */
+export function peerFields(c: ClientAddress | null): { peer: string; proxy?: string } {
+  if (!c) return { peer: '' };
+  return c.proxy ? { peer: c.text, proxy: c.proxy.balancer.text } : { peer: c.text };
 }
 
 /** The client of a datagram whose sender recvfromRaw left in `raw` (only built when needed). */

@@ -76,7 +76,7 @@ export function samePlan(a: ServicePlan, b: ServicePlan): boolean {
   const values = (p: ServicePlan): unknown => {
     const { file: _f, line: _l, ...entry } = p.entry;
     const limits = Object.fromEntries(Object.entries(p.limits).map(([k, v]) => [k, v.value]));
-    return { entry, limits, process: p.process, access: p.access };
+    return { entry, limits, process: p.process, access: p.access, proxy: p.proxy };
   };
   // Address patterns hold bigints, which JSON cannot write as they are.
   const json = (p: ServicePlan): string => JSON.stringify(values(p), (_k, v: unknown) => (typeof v === 'bigint' ? v.toString(16) : v));

@@ -3,6 +3,7 @@
 // name of the place it came from ("[service:echo/tcp] per_source", "inetd.conf:12 max-child",
 // "-s"), so refusals and the state dump can say which setting acted. Pure: values in, values
 // out. It reads no file and applies nothing; the service table does.
+import type { AddressPattern } from '../access/address.js';
 import { serviceKey } from './diff.js';
 import type { AccessSettings, DaemonSettings, ProcessSettings, ServiceSettings } from './settings.js';
 import type { ServiceEntry } from './types.js';
@@ -44,6 +45,16 @@ export interface ProcessPlan {
 export const RLIMIT_KEYS = ['rlimit_as', 'rlimit_cpu', 'rlimit_nofile', 'rlimit_nproc'] as const;
 export type RlimitKey = (typeof RLIMIT_KEYS)[number];
 
+/** How a service reads the PROXY header its load balancers send (see docs/fleet.md). */
+export interface ProxyPlan {
+  /** The header versions accepted. */
+  versions: 'any' | 'v1' | 'v2';
+  /** The balancers: only a connection from these may send a header. */
+  from: AddressPattern[];
+  /** A connection from elsewhere is served as a direct one, not refused. */
+  direct: boolean;
+}
+
 /** Everything one service runs with. */
 export interface ServicePlan {
   /** Identity across reloads (what it listens on); see serviceKey. */
@@ -55,6 +66,8 @@ export interface ServicePlan {
   process: ProcessPlan;
   /** Who may connect: address rules and banner files. */
   access: AccessSettings;
+  /** The PROXY header read before anything else; null when the service reads none. */
+  proxy: ProxyPlan | null;
 }
 
 /** The daemon-wide defaults of the per-service limits, flags over `[daemon]` over built-in values. */
@@ -155,7 +168,14 @@ export function resolveService(e: ServiceEntry, section: ServiceSettings | undef
   if (banner_fail !== undefined) access.banner_fail = banner_fail;
   if (no_access !== undefined) access.no_access = no_access;
   if (only_from !== undefined) access.only_from = only_from;
-  return { key: serviceKey(e), entry: e, section: label, limits, process: resolveProcess(own, daemon), access };
+  return { key: serviceKey(e), entry: e, section: label, limits, process: resolveProcess(own, daemon), access, proxy: resolveProxy(own) };
+}
+
+/** The section's PROXY protocol settings; null when it is off (settings.ts made sure proxy_from is there when it is on). */
+function resolveProxy(own: ServiceSettings): ProxyPlan | null {
+  const versions = own.proxy_protocol ?? 'off';
+  if (versions === 'off' || !own.proxy_from) return null;
+  return { versions, from: own.proxy_from, direct: own.proxy_direct ?? false };
 }
 
 /** Plans for every entry, each with its section from `sections` (by NAME/PROTO). */

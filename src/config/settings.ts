@@ -57,8 +57,21 @@ export interface AccessSettings {
   per_source?: number;
 }
 
+/** Whether a service reads the PROXY protocol header its load balancers send, and from whom. */
+export interface ProxySettings {
+  /** Read a header before anything else: of version 1, 2 or either; `off` (the default) reads none. */
+  proxy_protocol?: 'any' | 'off' | 'v1' | 'v2';
+  /** The balancers: only a connection from these addresses may send a header. */
+  proxy_from?: AddressPattern[];
+  /** Serve a connection from outside proxy_from as a direct one (its own address is the client) instead of refusing it. */
+  proxy_direct?: boolean;
+}
+
 /** Settings of one `[service:NAME/PROTO]` section. */
-export type ServiceSettings = ProcessSettings & AccessSettings;
+export type ServiceSettings = ProcessSettings & AccessSettings & ProxySettings;
+
+/** A `[service:NAME/PROTO]` section as read: its settings, its header's line and the line of each key. */
+export type ServiceSection = ServiceSettings & { line: number; keyLines: Readonly<Record<string, number>> };
 
 /** Daemon settings from `[daemon]`; a key the file leaves out is undefined, and the caller's default applies. */
 export interface DaemonSettings extends ProcessSettings {
@@ -103,7 +116,7 @@ export interface DaemonSettings extends ProcessSettings {
 }
 
 /** Everything the settings file sets: `[daemon]`, and each `[service:NAME/PROTO]` by `NAME/PROTO`. */
-export type Settings = { daemon: DaemonSettings; services: Map<string, ServiceSettings & { line: number }> };
+export type Settings = { daemon: DaemonSettings; services: Map<string, ServiceSection> };
 
 /** Why a value was refused; the caller adds file, line, section and key. */
 class Invalid {
@@ -133,6 +146,9 @@ const LOG_DESTINATIONS = { file: true, stderr: true, syslog: true } as const sat
 
 /** Values of log_level. */
 const LOG_LEVELS = { debug: true, error: true, fatal: true, info: true, trace: true, warn: true } as const satisfies Record<LogLevel, true>;
+
+/** Values of proxy_protocol. */
+const PROXY_VERSIONS = { any: true, off: true, v1: true, v2: true } as const satisfies Record<NonNullable<ProxySettings['proxy_protocol']>, true>;
 
 /** Values of syslog_format. */
 const SYSLOG_FORMATS = { rfc3164: true, rfc5424: true } as const satisfies Record<SyslogFormat, true>;
@@ -257,6 +273,13 @@ const ACCESS_KEYS = {
   per_source: integer(0, MAX_COUNT),
 } as const satisfies { [K in keyof AccessSettings]-?: Validator<NonNullable<AccessSettings[K]>> };
 
+/** Keys of ProxySettings → validator. Sorted. */
+const PROXY_KEYS = {
+  proxy_direct: boolean,
+  proxy_from: addressList,
+  proxy_protocol: word(PROXY_VERSIONS),
+} as const satisfies { [K in keyof ProxySettings]-?: Validator<NonNullable<ProxySettings[K]>> };
+
 /** Keys of ProcessSettings → validator. Sorted; shared by `[daemon]` and `[service:…]`. */
 const PROCESS_KEYS = {
   cwd: absolutePath(false),
@@ -317,12 +340,29 @@ interface SectionKind {
 }
 
 /** `[service:NAME/PROTO]` key → validator. Sorted. */
-const SERVICE_KEYS = { ...ACCESS_KEYS, ...PROCESS_KEYS } as const satisfies { [K in keyof ServiceSettings]-?: Validator<NonNullable<ServiceSettings[K]>> };
+const SERVICE_KEYS = { ...ACCESS_KEYS, ...PROCESS_KEYS, ...PROXY_KEYS } as const satisfies {
+  [K in keyof ServiceSettings]-?: Validator<NonNullable<ServiceSettings[K]>>;
+};
+
+/** Checks on `[service:…]` that no single value can make. */
+const SERVICE_CHECKS: readonly CrossCheck[] = [
+  // Trusting every sender would let any client say it is anyone (proxy-protocol.txt, section 5).
+  (values, written) =>
+    values.proxy_protocol !== undefined && values.proxy_protocol !== 'off' && !written.has('proxy_from')
+      ? { key: 'proxy_protocol', message: `"${String(values.proxy_protocol)}" needs the balancers' addresses (expected proxy_from = ADDRESSES in the same section)` }
+      : null,
+  (_values, written) => {
+    const stray = ['proxy_from', 'proxy_direct'].find((k) => written.has(k));
+    return stray && !written.has('proxy_protocol')
+      ? { key: stray, message: `has no effect without proxy_protocol (expected proxy_protocol = v1, v2 or any in the same section)` }
+      : null;
+  },
+];
 
 /** Section kinds: the part of a header before any `:` → its schema. Sorted. */
 const SECTION_KINDS = {
   daemon: { header: '[daemon]', named: false, keys: DAEMON_KEYS, checks: DAEMON_CHECKS },
-  service: { header: '[service:NAME/PROTO]', named: true, keys: SERVICE_KEYS, checks: [] },
+  service: { header: '[service:NAME/PROTO]', named: true, keys: SERVICE_KEYS, checks: SERVICE_CHECKS },
 } as const satisfies Record<string, SectionKind>;
 
 /** One section of the file as read so far; a repeated header reopens it. */
@@ -453,9 +493,10 @@ export function parseSettings(text: string, file: string): { settings: Settings;
   // Every value in it was produced by the DAEMON_KEYS validator of its key, whose type
   // `satisfies` ties to DaemonSettings.
   const daemon = (sections.get('daemon')?.values ?? {}) as DaemonSettings;
-  const services = new Map<string, ServiceSettings & { line: number }>();
+  const services = new Map<string, ServiceSection>();
   for (const [name, section] of sections) {
-    if (name.startsWith('service:')) services.set(name.slice('service:'.length), { ...(section.values as ServiceSettings), line: section.line });
+    if (!name.startsWith('service:')) continue;
+    services.set(name.slice('service:'.length), { ...(section.values as ServiceSettings), line: section.line, keyLines: Object.fromEntries(section.keyLines) });
   }
   return { settings: { daemon, services }, errors };
 }

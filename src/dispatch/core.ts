@@ -102,6 +102,8 @@ export interface ServiceCounters {
   /** Datagrams an internal service did not answer (reflection-loop defence). */
   drops: number;
   refused: number;
+  /** Connections closed for a missing, malformed or late PROXY header. */
+  proxyErrors: number;
 }
 
 /**

@@ -2,7 +2,7 @@
 // service (the listening or datagram socket itself), and reports its end: the spawn request is
 // built from the service's plan and the client, the slot is given back exactly once, and the
 // record names the client. It does not decide whether to start anything (admission does).
-import type { ClientAddress } from '../addr/client.js';
+import { peerFields, type ClientAddress } from '../addr/client.js';
 import type { RlimitKey, ServicePlan } from '../config/resolve.js';
 import * as native from '../native/index.js';
 import { handlerEnv, settingsEnv } from '../spawn/env.js';
@@ -33,7 +33,7 @@ export function startHandler(
 ): number | null {
   const { entry: e } = svc.plan;
   const t0 = svc.host.now();
-  const peer = client?.text ?? '';
+  const peer = peerFields(client);
   let pid: number;
   try {
     // The ids were resolved when the config was read; a user deleted since must not get a
@@ -49,13 +49,13 @@ export function startHandler(
       if (wait) svc.release();
     };
     pid = spawnOnce(svc, { ...request(svc.plan, fd, client, wait, svc.host.env, override.env), ...withoutEnv(override) }, onEnd);
-    svc.peers.handlerStarted(pid, { service: e.service, proto: e.protocol, peer, since: t0 });
-    if (svc.host.settings.logConnections) svc.log.info({ peer, pid, user: e.user }, 'handler started');
+    svc.peers.handlerStarted(pid, { service: e.service, proto: e.protocol, peer: peer.peer, since: t0 });
+    if (svc.host.settings.logConnections) svc.log.info({ ...peer, pid, user: e.user }, 'handler started');
   } catch (err) {
     slot.release();
     svc.counters.spawnErrors += 1;
     const cause = ((err as Error).cause ?? err) as NodeJS.ErrnoException;
-    svc.log.error({ peer, code: 'ERR_SPAWN', err: { code: cause.code, syscall: cause.syscall, message: (err as Error).message } }, 'cannot start handler');
+    svc.log.error({ ...peer, code: 'ERR_SPAWN', err: { code: cause.code, syscall: cause.syscall, message: (err as Error).message } }, 'cannot start handler');
     svc.host.resources.ranOut(cause);
     return null;
   } finally {
@@ -89,30 +89,35 @@ function withoutEnv(o: HandlerOverride): Omit<HandlerOverride, 'env'> {
   return rest;
 }
 
-/** The spawn request for a handler of `plan` on `fd`; `extra` variables are added last. */
+/**
+ * The spawn request for a handler of `plan` on `fd`; `extra` variables (a hosts rule's setenv)
+ * are added last. Behind a load balancer the local address is the one the client connected to
+ * (the header's destination), and the balancer's variables come before the settings' (which may
+ * replace them).
+ */
 function request(plan: ServicePlan, fd: number, client: ClientAddress | null, wait: boolean, own: NodeJS.ProcessEnv, extra: Record<string, string> = {}): SpawnRequest {
   const { entry: e, process: p } = plan;
-  const local = native.getsockname(fd);
+  const local = client?.proxy?.destination ?? native.getsockname(fd);
   const cred = e.family === 'unix' && !wait && e.socketType !== 'dgram' ? peerCred(fd) : null;
-  const env = handlerEnv({ transport: e.transport, local, remote: client?.sockaddr ?? null, cred }, { ...settingsEnv(p.passenv, p.env, own), ...extra });
+  const env = handlerEnv({ transport: e.transport, local, remote: client?.sockaddr ?? null, cred }, { ...client?.proxy?.env, ...settingsEnv(p.passenv, p.env, own), ...extra });
   const C = native.constants;
   const rlimits = (Object.entries(p.rlimits) as Array<[RlimitKey, number]>).map(([k, v]): native.Rlimit => [C[RLIMITS[k]], v, v]);
   return { file: e.server, argv: e.argv, fd, env, uid: e.uid, gid: e.gid, groups: e.groups, umask: p.umask, nice: p.nice, rlimits, cwd: p.cwd };
 }
 
 /** Logs a handler's end, and counts one that never ran. */
-function ended(svc: ServiceCore, pid: number, end: HandlerEnd, peer: string, t0: number): void {
+function ended(svc: ServiceCore, pid: number, end: HandlerEnd, peer: { peer: string; proxy?: string }, t0: number): void {
   const ms = svc.host.now() - t0;
   if (end.err) {
     svc.counters.spawnErrors += 1;
-    svc.log.error({ peer, pid, err: { code: end.err.code, message: end.err.message } }, 'handler failed to start');
+    svc.log.error({ ...peer, pid, err: { code: end.err.code, message: end.err.message } }, 'handler failed to start');
     svc.host.resources.ranOut(end.err);
     return;
   }
   const u = end.usage;
   const usage = u ? { cpuUserMs: Math.round(u.userUs / 1000), cpuSystemMs: Math.round(u.systemUs / 1000), maxRssKb: u.maxRssKb } : {};
-  if (svc.host.settings.logConnections) svc.log.info({ peer, pid, code: end.code, signal: end.signal, ms, ...usage }, 'connection');
-  else if (end.signal || end.code) svc.log.debug({ peer, pid, code: end.code, signal: end.signal, ms, ...usage }, 'handler ended abnormally');
+  if (svc.host.settings.logConnections) svc.log.info({ ...peer, pid, code: end.code, signal: end.signal, ms, ...usage }, 'connection');
+  else if (end.signal || end.code) svc.log.debug({ ...peer, pid, code: end.code, signal: end.signal, ms, ...usage }, 'handler ended abnormally');
 }
 
 function peerCred(fd: number): { pid: number; uid: number; gid: number } | null {

@@ -2,7 +2,7 @@
 // one-shot replies are written and the connection closed at once; the others run on a
 // net.Socket adopted from the fd. The connection holds its slot until it closes. It does not
 // admit (admission.ts) and does not implement the protocols (builtins/).
-import type { ClientAddress } from '../addr/client.js';
+import { peerFields, type ClientAddress } from '../addr/client.js';
 import { Socket } from 'node:net';
 import type { BuiltinName } from '../builtins/names.js';
 import { BUILTINS } from '../builtins/table.js';
@@ -18,7 +18,7 @@ export function serveInternal(svc: ServiceCore, fd: number, client: ClientAddres
   const t0 = svc.host.now();
   const done = (): void => {
     slot.release();
-    if (svc.host.settings.logConnections) svc.log.info({ peer: client.text, ms: svc.host.now() - t0 }, 'connection');
+    if (svc.host.settings.logConnections) svc.log.info({ ...peerFields(client), ms: svc.host.now() - t0 }, 'connection');
   };
   if (builtin.once) {
     // The reply is a few bytes on a new connection: the write cannot block.
@@ -32,7 +32,7 @@ export function serveInternal(svc: ServiceCore, fd: number, client: ClientAddres
   } catch (err) {
     native.close(fd);
     slot.release();
-    svc.log.error({ peer: client.text, err }, 'cannot adopt connection');
+    svc.log.error({ ...peerFields(client), err }, 'cannot adopt connection');
     return;
   }
   sock.on('error', () => sock.destroy());

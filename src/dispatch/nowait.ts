@@ -1,7 +1,8 @@
-// nowait stream services: accept a burst of connections, admit each, and serve it (a handler,
-// an in-process builtin, or the tcpmux multiplexer). Refused clients get the banner_fail file and
-// a clean close. Out of descriptors, it stops and leaves the rest in the kernel's backlog.
-import { clientAddress, type ClientAddress } from '../addr/client.js';
+// nowait stream services: accept a burst of connections, admit each (behind load balancers, once
+// their PROXY header has said who the client is), and serve it (a handler, an in-process builtin,
+// or the tcpmux multiplexer). Refused clients get the banner_fail file and a clean close. Out of
+// descriptors, it stops and leaves the rest in the kernel's backlog.
+import { clientAddress, peerFields, type ClientAddress } from '../addr/client.js';
 import type { ClientName } from '../access/gate.js';
 import type { LogLevel } from '../log/logger.js';
 import * as native from '../native/index.js';
@@ -11,6 +12,7 @@ import type { ServiceCore } from './core.js';
 import { startHandler } from './handler.js';
 import { handlerOverride, prepareConnection, runSpawns } from './options.js';
 import { serveInternal } from './internal.js';
+import { readProxyHeader } from './proxy.js';
 import { closeAfterReply, sendQuietly } from './reply.js';
 import { serveTcpmux } from './tcpmux.js';
 
@@ -33,9 +35,15 @@ export function acceptBurst(svc: ServiceCore): void {
     svc.counters.connections += 1;
     const { fd, ...peer } = conn;
     const client = clientAddress(peer);
-    if (client.ip && svc.host.hosts?.wantsNames) admitAfterLookup(svc, fd, client);
-    else serveAccepted(svc, fd, client);
+    if (svc.plan.proxy) readProxyHeader(svc, fd, client, { serve: (c) => admitClient(svc, fd, c), refuse: (c, rule) => refuse(svc, fd, c, rule) });
+    else admitClient(svc, fd, client);
   }
+}
+
+/** Admits and serves `client`, once its name is known when the hosts files want names. */
+function admitClient(svc: ServiceCore, fd: number, client: ClientAddress): void {
+  if (client.ip && svc.host.hosts?.wantsNames) admitAfterLookup(svc, fd, client);
+  else serveAccepted(svc, fd, client);
 }
 
 /** Admits and serves one accepted connection, or refuses it. */
@@ -85,5 +93,5 @@ export function refuse(svc: ServiceCore, fd: number, client: ClientAddress, rule
   svc.counters.refused += 1;
   if (svc.bannerFail) sendQuietly(fd, svc.bannerFail);
   closeAfterReply(fd, svc.scratch());
-  svc.log[level]({ peer: client.text, rule }, 'refused');
+  svc.log[level]({ ...peerFields(client), rule }, 'refused');
 }

@@ -4,7 +4,7 @@
 // wait.ts, datagram.ts, tcpmux.ts, internal.ts), reached through the ServiceCore interface. It
 // does not parse, reconcile or reload; the table does.
 import path from 'node:path';
-import { unmapAddress, type ClientAddress } from '../addr/client.js';
+import { peerFields, unmapAddress, type ClientAddress } from '../addr/client.js';
 import { serviceRefusal, type ClientName } from '../access/gate.js';
 import { PerSource } from '../access/per-source.js';
 import { fileProblemReason, isFileProblem, readRegularFile } from '../files/regular-file.js';
@@ -80,7 +80,7 @@ export interface ServiceEvents {
 
 /** One service of the table. */
 export class Service implements ServiceCore, MuxTarget, SlotOwner {
-  readonly counters: ServiceCounters = { connections: 0, spawns: 0, spawnErrors: 0, suspensions: 0, drops: 0, refused: 0 };
+  readonly counters: ServiceCounters = { connections: 0, spawns: 0, spawnErrors: 0, suspensions: 0, drops: 0, refused: 0, proxyErrors: 0 };
   readonly perSource: PerSource;
   readonly log: Logger;
   banner: Buffer | null = null;
@@ -188,7 +188,9 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
     const own = serviceRefusal(access, section, client.addr);
     if (own) return { refusedBy: own, hosts: null };
     if (!hosts || !client.ip) return NO_RULES;
-    const serverIp = fd >= 0 ? localIp(fd) : undefined;
+    // Behind a load balancer the server address is the one the client connected to (the header's).
+    const dest = client.proxy?.destination;
+    const serverIp = dest && dest.family !== 'unix' ? unmapAddress(dest.address) : fd >= 0 ? localIp(fd) : undefined;
     const outcome = hosts.decide({
       daemons: [path.basename(entry.argv[0] ?? entry.server), entry.service],
       clientIp: client.ip,
@@ -254,12 +256,12 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
     if (a.kind !== 'unavailable' && a.hosts) runSpawns(this, a.hosts);
     if (a.kind === 'refused') {
       this.counters.refused += 1;
-      this.log.info({ peer: client.text, rule: a.rule }, 'refused');
+      this.log.info({ ...peerFields(client), rule: a.rule }, 'refused');
       return false;
     }
     if (a.kind === 'unavailable') {
       // Full or suspended: the client is told so at once. Debug only: a full service is busy, not wrong.
-      this.log.debug({ peer: client.text, state: a.state }, 'unavailable');
+      this.log.debug({ ...peerFields(client), state: a.state }, 'unavailable');
       return false;
     }
     const override = handlerOverride(this, a.hosts);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clientAddress, clientFromRaw, unmapAddress } from '../../src/addr/client.js';
+import { clientAddress, clientFromRaw, peerFields, proxiedClient, unmapAddress } from '../../src/addr/client.js';
 import type { SockAddr } from '../../src/native/index.js';
 import { RawSockaddr } from '../../src/net/sockaddr.js';
 
@@ -39,5 +39,22 @@ describe('clientAddress', () => {
     raw.buf.writeUInt16BE(5353, 2);
     Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 198, 51, 100, 7]).copy(raw.buf, 8);
     expect(clientFromRaw(raw)).toMatchObject({ ip: '198.51.100.7', port: 5353, text: '198.51.100.7:5353' });
+  });
+});
+
+describe('proxiedClient and peerFields', () => {
+  const balancer = clientAddress({ family: 'IPv4', address: '10.0.1.2', port: 40110 });
+  const path = { balancer, destination: { family: 'IPv4' as const, address: '198.51.100.2', port: 25 }, env: { PROXYREMOTEIP: '10.0.1.2' } };
+
+  it("makes the header's source the client for rules, limits and logs, and keeps the balancer beside it", () => {
+    const c = proxiedClient({ family: 'IPv6', address: '::ffff:192.0.2.7', port: 50000 }, path);
+    expect({ ip: c.ip, text: c.text, key: c.key }).toEqual({ ip: '192.0.2.7', text: '192.0.2.7:50000', key: clientAddress({ family: 'IPv4', address: '192.0.2.7', port: 1 }).key });
+    expect(c.proxy?.balancer).toBe(balancer);
+    expect(peerFields(c)).toEqual({ peer: '192.0.2.7:50000', proxy: '10.0.1.2:40110' });
+  });
+
+  it('names only the peer of a direct connection, and nobody for a wait handler', () => {
+    expect(peerFields(balancer)).toEqual({ peer: '10.0.1.2:40110' });
+    expect(peerFields(null)).toEqual({ peer: '' });
   });
 });

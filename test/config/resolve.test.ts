@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseAddressList } from '../../src/access/address.js';
 import { resolveLimitDefaults, resolveService, type LimitFlags } from '../../src/config/resolve.js';
 import type { DaemonSettings, ServiceSettings } from '../../src/config/settings.js';
 import type { ServiceEntry } from '../../src/config/types.js';
@@ -74,5 +75,20 @@ describe('resolveService', () => {
     expect(plan.access).toEqual({ banner: '/etc/issue.net' });
     expect(plan.section).toBe('[service:finger/tcp]');
     expect(plan.key).toBe('stream/tcp/inet4/*/79');
+  });
+});
+
+describe('resolveService: the PROXY protocol', () => {
+  const defaults = resolveLimitDefaults({}, {});
+  const from = parseAddressList('10.0.0.0/8').patterns;
+
+  it('plans no header when the section turns it on nowhere', () => {
+    expect(resolveService(entry(), undefined, defaults, {}).proxy).toBeNull();
+    expect(resolveService(entry(), { proxy_protocol: 'off', proxy_from: from }, defaults, {}).proxy).toBeNull();
+  });
+
+  it('plans the versions and balancers of the section, refusing others by default', () => {
+    expect(resolveService(entry(), { proxy_protocol: 'v1', proxy_from: from }, defaults, {}).proxy).toEqual({ versions: 'v1', from, direct: false });
+    expect(resolveService(entry(), { proxy_protocol: 'any', proxy_from: from, proxy_direct: true }, defaults, {}).proxy).toEqual({ versions: 'any', from, direct: true });
   });
 });

@@ -221,13 +221,13 @@ describe('parseSettings', () => {
     expect(echo).toMatchObject({ instances: 4, per_source: 2, cps: 30, banner: '/etc/motd', banner_fail: '/etc/go-away' });
   });
 
-  it('reads each [service:NAME/PROTO] section by NAME/PROTO, with its line', () => {
+  it('reads each [service:NAME/PROTO] section by NAME/PROTO, with its line and the line of each key', () => {
     const { settings, errors } = parseSettings(`${daemon('umask = 022')}[service:echo/tcp]\nnice = 5\n[service:/run/x.sock/unix]\ncwd = /tmp\n`, FILE);
     expect(errors).toEqual([]);
     expect(settings.services).toEqual(
       new Map([
-        ['echo/tcp', { nice: 5, line: 3 }],
-        ['/run/x.sock/unix', { cwd: '/tmp', line: 5 }],
+        ['echo/tcp', { nice: 5, line: 3, keyLines: { nice: 4 } }],
+        ['/run/x.sock/unix', { cwd: '/tmp', line: 5, keyLines: { cwd: 6 } }],
       ]),
     );
   });
@@ -286,5 +286,42 @@ describe('loadSettings', () => {
   it('reports a directory as ERR_SETTINGS_READ on line 0', async () => {
     const { errors } = await loadSettings(dir);
     expect(errors.map((e) => [e.line, e.code])).toEqual([[0, 'ERR_SETTINGS_READ']]);
+  });
+});
+
+describe('the PROXY protocol keys of a service section', () => {
+  const section = (...lines: string[]): string => ['[service:echo/tcp]', ...lines, ''].join('\n');
+
+  it('reads proxy_protocol, proxy_from and proxy_direct', () => {
+    const { settings, errors } = parseSettings(section('proxy_protocol = v2', 'proxy_from = 10.0.0.0/8 [::1]', 'proxy_direct = yes'), FILE);
+    expect(errors).toEqual([]);
+    const s = settings.services.get('echo/tcp')!;
+    expect(s.proxy_protocol).toBe('v2');
+    expect(s.proxy_from?.map((p) => p.text)).toEqual(['10.0.0.0/8', '[::1]']);
+    expect(s.proxy_direct).toBe(true);
+    expect(s.keyLines).toEqual({ proxy_protocol: 2, proxy_from: 3, proxy_direct: 4 });
+  });
+
+  it.each(['v1', 'v2', 'any'])('accepts proxy_protocol = %s with proxy_from', (v) => {
+    expect(problems(section(`proxy_protocol = ${v}`, 'proxy_from = 127.0.0.1'))).toEqual([]);
+  });
+
+  it('accepts proxy_protocol = off alone, and keys kept beside it', () => {
+    expect(problems(section('proxy_protocol = off'))).toEqual([]);
+    expect(problems(section('proxy_protocol = off', 'proxy_from = 127.0.0.1', 'proxy_direct = no'))).toEqual([]);
+  });
+
+  it.each<[string, string, [number, string][]]>([
+    ['an unknown version', section('proxy_protocol = v3', 'proxy_from = 127.0.0.1'), [[2, 'ERR_SETTINGS_VALUE']]],
+    ['a version in capitals', section('proxy_protocol = V2', 'proxy_from = 127.0.0.1'), [[2, 'ERR_SETTINGS_VALUE']]],
+    ['proxy_protocol without proxy_from, on its own line', section('nice = 1', 'proxy_protocol = any'), [[3, 'ERR_SETTINGS_VALUE']]],
+    ['proxy_from without proxy_protocol', section('proxy_from = 127.0.0.1'), [[2, 'ERR_SETTINGS_VALUE']]],
+    ['proxy_direct without proxy_protocol', section('proxy_direct = yes'), [[2, 'ERR_SETTINGS_VALUE']]],
+    ['a host name in proxy_from', section('proxy_protocol = v1', 'proxy_from = lb.example.org'), [[3, 'ERR_SETTINGS_VALUE']]],
+    ['an empty proxy_from', section('proxy_protocol = v1', 'proxy_from ='), [[3, 'ERR_SETTINGS_VALUE']]],
+    ['proxy_direct that is no boolean', section('proxy_protocol = v1', 'proxy_from = 127.0.0.1', 'proxy_direct = sometimes'), [[4, 'ERR_SETTINGS_VALUE']]],
+    ['proxy_protocol in [daemon]', daemon('proxy_protocol = v2'), [[2, 'ERR_SETTINGS_KEY']]],
+  ])('rejects %s', (_what, text, expected) => {
+    expect(problems(text)).toEqual(expected);
   });
 });

@@ -3,19 +3,10 @@
 // poller and spawn are the test's.
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Peers } from '../../src/dispatch/core.js';
 import { Service } from '../../src/dispatch/service.js';
-import { testHost, type TestHost } from '../helpers/host.js';
+import { NO_PEERS, testHost, type TestHost } from '../helpers/host.js';
 import { planOf } from '../helpers/plan.js';
 
-const NO_PEERS: Peers = {
-  internalUdpPorts: () => new Set(),
-  internalUnixSockets: () => new Set(),
-  tcpmux: () => undefined,
-  tcpmuxNames: () => [],
-  handlerStarted: () => {},
-  handlerEnded: () => {},
-};
 
 const open: Service[] = [];
 const clients: net.Socket[] = [];

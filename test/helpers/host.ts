@@ -4,12 +4,22 @@
 // real (bound on 127.0.0.1 by the real binder).
 import pino from 'pino';
 import type { HostsFiles } from '../../src/access/gate.js';
-import type { DispatchSettings, Host, TimerHandle, Timers } from '../../src/dispatch/core.js';
+import type { DispatchSettings, Host, Peers, TimerHandle, Timers } from '../../src/dispatch/core.js';
 import { Resources, type Reserve } from '../../src/dispatch/resources.js';
 import type { PollCallback, Poller } from '../../src/native/index.js';
 import * as native from '../../src/native/index.js';
 import { bindService, closeService } from '../../src/net/listener.js';
 import type { HandlerEnd, SpawnRequest } from '../../src/spawn/request.js';
+
+/** The neighbours of a service that stands alone: no tcpmux, no internal datagram services. */
+export const NO_PEERS: Peers = {
+  internalUdpPorts: () => new Set(),
+  internalUnixSockets: () => new Set(),
+  tcpmux: () => undefined,
+  tcpmuxNames: () => [],
+  handlerStarted: () => {},
+  handlerEnded: () => {},
+};
 
 /** Timers that fire only when the test says so. */
 export class ManualTimers implements Timers {
