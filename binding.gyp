@@ -8,6 +8,7 @@
         "src/native/napi.c",
         "src/native/nss.c",
         "src/native/poller.c",
+        "src/native/pump.c",
         "src/native/sock.c",
         "src/native/sockaddr.c",
         "src/native/sockfile.c",

@@ -111,6 +111,8 @@ function resolveOptions(args: Args, s: DaemonSettings, detached: boolean): RunOp
         retryTimeMs: (args['retry-time'] ?? s.retry_time ?? 600) * 1000,
         logConnections: args['log-connections'] ?? s.log_connections ?? false,
         udpLoopback: s.udp_loopback ?? true,
+        internalIdleMs: (s.internal_idle_timeout ?? 300) * 1000,
+        internalMax: s.internal_max_connections ?? 0,
       },
       limits: resolveLimitDefaults({ instances: args['max-children'], perSource: args['per-source'], cps: args['per-source-rate'], rate: args.rate }, s),
       hostsFiles:

@@ -236,6 +236,7 @@ export class Daemon {
   private closeTable(): void {
     this.table?.closeAll();
     this.host.resources.close();
+    this.host.streams.close();
   }
 
   /** Maps signals to methods; returns a function that removes the listeners. */

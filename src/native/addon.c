@@ -1,7 +1,8 @@
 /*
  * addon.c: the addon's one exports table: which C function each JavaScript name calls, the
- * Poller class, and the numeric constants of this platform that callers pass back in. It takes
- * no decisions and makes no system calls. The functions live in one file per concern:
+ * Poller and Pump classes, and the numeric constants of this platform that callers pass back
+ * in. It takes no decisions and makes no system calls. The functions live in one file per
+ * concern:
  *
  *   napi.c      the failure convention, argument readers and value setters
  *   sockaddr.c  text and SockAddr objects <-> struct sockaddr
@@ -11,6 +12,7 @@
  *   nss.c       user and group lookups
  *   spawn.c     handler spawn, exit status, pidfds
  *   poller.c    readiness without reading (uv_poll)
+ *   pump.c      the bytes of in-process stream services, moved on the fd (uv_poll)
  *
  * src/native/index.ts is its only importer, and carries the types.
  */
@@ -66,6 +68,9 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_value poller = poller_class(env);
   if (poller == NULL) return NULL;
   CHECK(napi_set_named_property(env, exports, "Poller", poller));
+  napi_value pump = pump_class(env);
+  if (pump == NULL) return NULL;
+  CHECK(napi_set_named_property(env, exports, "Pump", pump));
 
   napi_value consts;
   CHECK(napi_create_object(env, &consts));

@@ -49,6 +49,9 @@ NINETD_FN(waitPidfd);
 /* poller.c: the Poller class (constructor and its methods). */
 napi_value poller_class(napi_env env);
 
+/* pump.c: the Pump class (constructor and its methods). */
+napi_value pump_class(napi_env env);
+
 #undef NINETD_FN
 
 #endif
