@@ -32,6 +32,8 @@ const ANCHOR_DIR = path.join(CACHE, 'anchors');
 const ANCHOR_ROOT = path.join(ANCHOR_DIR, 'root'); // where the .deb files are unpacked
 const NINETD = path.join(ROOT, 'dist', 'cli.js');
 const bin = (name) => path.join(CACHE, name);
+/** The Node flags on dist/cli.js's `#!` line, so that ninetd runs here as it does when installed. */
+const NINETD_FLAGS = !fs.existsSync(NINETD) ? [] : (/^#!\S*env -S node(.*)$/m.exec(fs.readFileSync(NINETD, 'utf8').split('\n', 1)[0]) ?? [])[1]?.trim().split(/\s+/).filter(Boolean) ?? [];
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -395,7 +397,7 @@ const SERVERS = [
       );
       const p = launch(
         process.execPath,
-        [NINETD, '-d', '-p', '', '-R', '0', '--services', path.join(dir, 'services'), path.join(dir, 'inetd.conf')],
+        [...NINETD_FLAGS, NINETD, '-d', '-p', '', '-R', '0', '--services', path.join(dir, 'services'), path.join(dir, 'inetd.conf')],
         tag,
       );
       const m = await waitForOutput(p, /"port":(\d+)[^\n]*"msg":"listening"[\s\S]*"msg":"started"/, 15000);
@@ -677,7 +679,7 @@ async function scaleRun(server, n, anchor) {
   const t0 = performance.now();
   const p =
     server === 'ninetd'
-      ? launch(process.execPath, [NINETD, '-d', '-p', '', '-R', '0', '--services', services, conf], tag)
+      ? launch(process.execPath, [...NINETD_FLAGS, NINETD, '-d', '-p', '', '-R', '0', '--services', services, conf], tag)
       : launch('unshare', ['-m', 'sh', '-c', 'mount --bind "$1" /etc/services && exec "$2" -i -R 100000000 "$3"', 'sh', services, anchor.exe, conf], tag);
   try {
     const startMs = await acceptsAt(p, ports[n - 1], t0);

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
 // Command line → options → run → exit code. The only place that calls process.exit. It merges
 // flags over the settings file over defaults, and detaches; it does not know how services are
 // served (daemon.ts does).

@@ -9,6 +9,7 @@
  *   sock.c      socket system calls by fd number
  *   sockfile.c  unix socket files with their mode at birth, chowned by fd
  *   fd.c        fd flags, close, close-on-exec, the pid file lock
+ *   mem.c       giving freed malloc memory back to the system
  *   nss.c       user and group lookups
  *   spawn.c     handler spawn, exit status, pidfds
  *   poller.c    readiness without reading (uv_poll)
@@ -61,7 +62,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       FN(getpwnam),        FN(getsockname),     FN(getsockopt),      FN(listen),          FN(lockPidFile),
       FN(pidfdOpen),       FN(recvfrom),        FN(recvfromRaw),     FN(send),            FN(sendto),
       FN(sendtoRaw),       FN(sendtoUnix),      FN(setNonBlocking),  FN(setsockopt),      FN(socket),
-      FN(spawnHandler),    FN(waitPidfd),
+      FN(spawnHandler),    FN(trimMemory),      FN(waitPidfd),
   };
   CHECK(napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns));
 

@@ -46,6 +46,9 @@ NINETD_FN(pidfdOpen);
 NINETD_FN(spawnHandler);
 NINETD_FN(waitPidfd);
 
+/* mem.c */
+NINETD_FN(trimMemory);
+
 /* poller.c: the Poller class (constructor and its methods). */
 napi_value poller_class(napi_env env);
 

@@ -178,6 +178,7 @@ interface Addon {
   spawnHandler(file: string, argv: string[], env: string[], opts: SpawnOptions): SpawnedChild;
   waitPidfd(pidfd: number): ChildStatus | null;
   pidfdOpen(pid: number): number;
+  trimMemory(): boolean;
   Poller: PollerConstructor;
   Pump: PumpConstructor;
   constants: Constants;
@@ -389,3 +390,8 @@ export const Poller = function Poller(fd: number, cb: PollCallback): Poller {
 export const Pump = function Pump(onEnd: PumpEndCallback, idleMs: number, budget: number, pattern: Buffer): Pump {
   return new (addon().Pump)(onEnd, idleMs, budget, pattern);
 } as unknown as PumpConstructor;
+
+/** malloc_trim(3): gives freed malloc memory back to the system (after start-up and reloads); true when some was. */
+export function trimMemory(): boolean {
+  return addon().trimMemory();
+}
