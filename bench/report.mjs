@@ -3,7 +3,10 @@
 // (bench/.cache/last.json). It measures nothing itself, so the page can be regenerated, or
 // its wording changed, without running the benchmark again.
 //
-//   node bench/report.mjs [RESULTS.json] [OUT.md]
+//   node bench/report.mjs [RESULTS.json] [OUT.md] [NOTES.md]
+//
+// NOTES.md, when given, is what the person who ran the benchmark observed about the run (other
+// load on the machine, measurements made by hand); it is appended as written.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,6 +17,7 @@ const BENCH = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH, '..');
 const input = process.argv[2] ?? path.join(BENCH, '.cache', 'last.json');
 const output = process.argv[3] ?? path.join(ROOT, 'docs', 'benchmarks.md');
+const notes = process.argv[4] ? fs.readFileSync(process.argv[4], 'utf8') : null;
 
 let data;
 try {
@@ -178,6 +182,8 @@ if (failed.length) {
   for (const r of failed) p(`* ${r.scenario}, ${r.clients} clients, ${r.label}: ${r.error}`);
   p('');
 }
+
+if (notes) p('## Notes on this run', '', notes.trim(), '');
 
 fs.writeFileSync(output, `${out.join('\n').trimEnd()}\n`);
 console.log(`report: wrote ${path.relative(process.cwd(), output) || output}`);

@@ -1,8 +1,9 @@
 /*
  * pump.c: one job, the Pump class: the bytes of in-process stream services (echo, discard, and
- * "generate", which sends a pattern over and over: chargen) moved on the connection's fd from the
- * event loop's own readiness watcher (uv_poll), with no JavaScript per byte or per readiness
- * event. JavaScript hands over an accepted fd and is called once when the connection has ended.
+ * "generate", which sends a pattern over and over: chargen) moved on the connection's fd, with no
+ * JavaScript per byte or per readiness event. The connections are in an epoll set of the pump's
+ * own, which the event loop watches as one fd (uv_poll): adding a connection costs one
+ * epoll_ctl, where a uv_poll handle per connection costs four and a close callback. JavaScript hands over an accepted fd and is called once when the connection has ended.
  * What the services are and which pattern chargen sends are defined in TypeScript
  * (src/builtins/); the pump only moves bytes.
  *
@@ -17,11 +18,17 @@
  *     and generate at once; a reset or any other error ends the connection (reason: the errno
  *     name). An ended connection's fd is closed here, never by the caller.
  *   - close() (and environment teardown) ends every connection without calling back.
+ *   - pump_ready handles at most MAX_EVENTS ready connections per turn of the event loop; the
+ *     rest are reported again next turn (the pump's epoll fd stays readable).
+ *   - an ended connection is freed only after the batch it ended in, since a callback may end
+ *     others whose events are still in that batch.
  */
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
@@ -34,12 +41,13 @@ enum { MODE_ECHO = 0, MODE_DISCARD = 1, MODE_GENERATE = 2 };
 
 /* Bytes read or sent by one system call. */
 #define CHUNK 16384
+/* Ready connections handled per turn of the event loop. */
+#define MAX_EVENTS 128
 
 typedef struct pump pump_t;
 typedef struct conn conn_t;
 
 struct conn {
-  uv_poll_t poll;
   pump_t *pump;
   conn_t *prev, *next; /* the pump's list, least recently active first */
   uint64_t last;       /* uv_now() when a byte last moved */
@@ -47,7 +55,9 @@ struct conn {
   uint32_t id;
   int fd;
   int mode;
-  int events;    /* what the poll watches now */
+  uint32_t events; /* what the epoll set watches now (EPOLLIN, EPOLLOUT) */
+  bool dead;       /* ended: freed after the current batch */
+  conn_t *next_dead;
   char *pending; /* echo: read, not yet sent (at most one CHUNK) */
   size_t plen, poff;
   size_t offset; /* generate: where in the pattern the next byte is */
@@ -59,6 +69,10 @@ struct pump {
   napi_ref cb;
   napi_async_context async;
   uv_timer_t timer;
+  uv_poll_t poll; /* the event loop's watch on epfd */
+  int epfd;
+  conn_t *dead;   /* ended connections not yet freed */
+  int batching;   /* > 0 while pump_ready runs its batch */
   uint64_t idle_ms; /* 0: no idle limit */
   size_t budget;
   char *pattern; /* the pattern repeated, so that any offset has `budget` bytes after it */
@@ -66,7 +80,7 @@ struct pump {
   char scratch[CHUNK];
   conn_t list; /* sentinel of the activity list */
   uint32_t count, next_id;
-  int handles; /* uv handles not yet closed: the timer and closing connections */
+  int handles; /* uv handles not yet closed: the timer and the epoll watch */
   bool closing, finalized, strong;
   napi_async_cleanup_hook_handle hook;
 };
@@ -83,16 +97,26 @@ static void handle_closed(pump_t *p) {
   free(p);
 }
 
-static void conn_closed(uv_handle_t *h) {
-  conn_t *c = h->data;
-  pump_t *p = c->pump;
-  free(c->pending);
-  free(c);
+static void timer_closed(uv_handle_t *h) {
+  handle_closed(h->data);
+}
+
+static void poll_closed(uv_handle_t *h) {
+  pump_t *p = h->data;
+  /* Out of the event loop's epoll set now: our own set can go. */
+  if (p->epfd >= 0) close(p->epfd);
+  p->epfd = -1;
   handle_closed(p);
 }
 
-static void timer_closed(uv_handle_t *h) {
-  handle_closed(h->data);
+/* Frees the connections that ended, once no batch can still name them. */
+static void free_dead(pump_t *p) {
+  while (p->dead) {
+    conn_t *c = p->dead;
+    p->dead = c->next_dead;
+    free(c->pending);
+    free(c);
+  }
 }
 
 static void unlink_conn(conn_t *c) {
@@ -108,14 +132,19 @@ static void append_conn(pump_t *p, conn_t *c) {
   p->list.prev = c;
 }
 
-/* Stops watching, closes the fd, and lets the struct go once libuv is done with it. */
+/* Stops watching, closes the fd, and frees the struct (after the current batch, if any). */
 static void conn_drop(conn_t *c) {
   pump_t *p = c->pump;
   unlink_conn(c);
   p->count--;
-  /* uv_close removes the fd from epoll at once, so closing the fd next is safe. */
-  uv_close((uv_handle_t *)&c->poll, conn_closed);
+  /* Out of the set before the close: the fd number may be reused at once. */
+  epoll_ctl(p->epfd, EPOLL_CTL_DEL, c->fd, NULL);
   close(c->fd);
+  c->dead = true;
+  c->next_dead = p->dead;
+  p->dead = c;
+  if (p->batching == 0) free_dead(p);
+  if (p->count == 0 && !p->closing) uv_poll_stop(&p->poll);
   if (p->count == 0 && p->strong) {
     p->strong = false;
     napi_reference_unref(p->env, p->wrapper, NULL);
@@ -180,12 +209,11 @@ static void sweep(uv_timer_t *t) {
   arm(p);
 }
 
-static void conn_event(uv_poll_t *h, int status, int events);
-
-/* Changes what the poll waits for; it cannot fail on a handle that is already started. */
-static bool watch(conn_t *c, int events) {
+/* Changes what the epoll set waits for on the connection. */
+static bool watch(conn_t *c, uint32_t events) {
   if (c->events == events) return true;
-  uv_poll_start(&c->poll, events, conn_event);
+  struct epoll_event ev = {.events = events, .data.ptr = c};
+  epoll_ctl(c->pump->epfd, EPOLL_CTL_MOD, c->fd, &ev);
   c->events = events;
   return true;
 }
@@ -244,25 +272,25 @@ static bool pump_in(conn_t *c) {
       memcpy(c->pending, p->scratch + sent, (size_t)n - sent);
       c->plen = (size_t)n - sent;
       c->poff = 0;
-      return watch(c, UV_WRITABLE);
+      return watch(c, EPOLLOUT);
     }
   }
   return true;
 }
 
-static void conn_event(uv_poll_t *h, int status, int events) {
-  conn_t *c = h->data;
+static void conn_event(conn_t *c, uint32_t events) {
   pump_t *p = c->pump;
-  if (status < 0) {
-    /* libuv says EBADF for any POLLERR; the socket knows the real reason (ECONNRESET, …). */
+  if (events & EPOLLERR) {
     int err = 0;
     socklen_t len = sizeof err;
-    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err == 0) err = -status;
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err == 0) err = EPIPE;
     conn_fail(c, err);
     return;
   }
+  /* A hang-up: the read or send that follows says how it ended. */
+  if (events & EPOLLHUP) events |= c->events;
   if (c->mode == MODE_ECHO && c->plen > 0) {
-    if (!(events & UV_WRITABLE)) return;
+    if (!(events & EPOLLOUT)) return;
     int err = 0;
     bool done = flush(c, &err);
     if (err) {
@@ -271,11 +299,11 @@ static void conn_event(uv_poll_t *h, int status, int events) {
     }
     if (!done) return;
     touch(c);
-    watch(c, UV_READABLE);
+    watch(c, EPOLLIN);
     return;
   }
-  if ((events & UV_READABLE) && !pump_in(c)) return;
-  if (c->mode == MODE_GENERATE && (events & UV_WRITABLE)) {
+  if ((events & EPOLLIN) && !pump_in(c)) return;
+  if (c->mode == MODE_GENERATE && (events & EPOLLOUT)) {
     ssize_t n;
     do n = send(c->fd, p->pattern + c->offset, p->budget, MSG_DONTWAIT | MSG_NOSIGNAL);
     while (n < 0 && errno == EINTR);
@@ -287,6 +315,22 @@ static void conn_event(uv_poll_t *h, int status, int events) {
     c->bytes_out += (uint64_t)n;
     c->offset = (c->offset + (size_t)n) % p->pattern_len;
   }
+}
+
+/* The pump's epoll set is readable: handle one batch of ready connections. */
+static void pump_ready(uv_poll_t *h, int status, int events) {
+  (void)events;
+  pump_t *p = h->data;
+  if (status < 0 || p->closing) return;
+  struct epoll_event evs[MAX_EVENTS];
+  int n = epoll_wait(p->epfd, evs, MAX_EVENTS, 0);
+  p->batching++;
+  for (int i = 0; i < n && !p->closing; i++) {
+    conn_t *c = evs[i].data.ptr;
+    if (!c->dead) conn_event(c, evs[i].events);
+  }
+  p->batching--;
+  if (p->batching == 0) free_dead(p);
 }
 
 /* Ends every connection without calling back, and stops the timer; safe to call again. */
@@ -308,6 +352,8 @@ static void pump_release(pump_t *p) {
     p->cb = NULL;
   }
   uv_close((uv_handle_t *)&p->timer, timer_closed);
+  uv_close((uv_handle_t *)&p->poll, poll_closed);
+  if (p->batching == 0) free_dead(p);
 }
 
 static void pump_close(pump_t *p) {
@@ -332,6 +378,7 @@ static void pump_finalize(napi_env env, void *data, void *hint) {
   }
   p->finalized = true;
   if (p->handles == 0) {
+    free_dead(p);
     free(p->pattern);
     free(p);
   }
@@ -388,10 +435,19 @@ static napi_value pump_new(napi_env env, napi_callback_info info) {
   p->env = env;
   p->list.next = p->list.prev = &p->list;
   p->next_id = 1;
+  p->epfd = epoll_create1(EPOLL_CLOEXEC);
+  if (p->epfd < 0 || uv_poll_init(loop, &p->poll, p->epfd) < 0) {
+    int err = p->epfd < 0 ? errno : EINVAL;
+    if (p->epfd >= 0) close(p->epfd);
+    free(rep);
+    free(p);
+    return throw_errno(env, err, "epoll_create1");
+  }
+  p->poll.data = p;
   uv_timer_init(loop, &p->timer);
   uv_unref((uv_handle_t *)&p->timer);
   p->timer.data = p;
-  p->handles = 1;
+  p->handles = 2;
   napi_value name;
   if (napi_create_reference(env, a.argv[0], 1, &p->cb) != napi_ok ||
       napi_create_string_utf8(env, "ninetd.Pump", NAPI_AUTO_LENGTH, &name) != napi_ok ||
@@ -420,31 +476,30 @@ static napi_value pump_serve(napi_env env, napi_callback_info info) {
     out_of_range(env, "mode must be 0 (echo), 1 (discard) or 2 (generate)");
     return NULL;
   }
-  if (p->closing) return throw_errno_detail(env, EBADF, "uv_poll_start", "(pump is closed)");
+  if (p->closing) return throw_errno_detail(env, EBADF, "epoll_ctl", "(pump is closed)");
   conn_t *c = calloc(1, sizeof *c);
   if (c == NULL) return throw_errno(env, ENOMEM, "malloc");
   uv_loop_t *loop = p->timer.loop;
-  int r = uv_poll_init(loop, &c->poll, fd);
-  if (r < 0) {
+  int on = 1;
+  if (ioctl(fd, FIONBIO, &on) < 0) {
+    int err = errno;
     free(c);
-    return throw_errno(env, -r, "uv_poll_init");
+    return throw_errno(env, err, "ioctl");
   }
-  c->poll.data = c;
   c->pump = p;
   c->fd = fd;
   c->mode = mode;
   c->id = p->next_id++;
   if (p->next_id == 0) p->next_id = 1;
-  c->events = mode == MODE_GENERATE ? UV_READABLE | UV_WRITABLE : UV_READABLE;
-  r = uv_poll_start(&c->poll, c->events, conn_event);
-  if (r < 0) {
-    /* The fd stays the caller's: forget it before closing the handle. */
-    c->poll.io_watcher.fd = -1;
-    p->handles++;
-    uv_close((uv_handle_t *)&c->poll, conn_closed);
-    return throw_errno(env, -r, "uv_poll_start");
+  c->events = mode == MODE_GENERATE ? EPOLLIN | EPOLLOUT : EPOLLIN;
+  struct epoll_event ev = {.events = c->events, .data.ptr = c};
+  if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+    int err = errno;
+    free(c);
+    return throw_errno(env, err, "epoll_ctl");
   }
-  p->handles++;
+  /* The pump's own set is watched only while it holds connections. */
+  if (p->count == 0) uv_poll_start(&p->poll, UV_READABLE, pump_ready);
   p->count++;
   c->last = uv_now(loop);
   append_conn(p, c);

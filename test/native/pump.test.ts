@@ -54,7 +54,8 @@ describe('Pump', () => {
     expect(ends).toEqual([[id, 'eof', 5, 5]]);
     expect(pump.size).toBe(0);
     expect(pump.info(id)).toBeNull();
-    expect(thrown(() => native.getsockname(fd)).code).toBe('EBADF');
+    // The client sees the end of the stream: the pump closed the fd (its number may be reused
+    // already, so it is not looked at).
     await new Promise((r) => client.once('close', r));
     expect(Buffer.concat(got).toString()).toBe('hello');
     pump.close();
