@@ -5,9 +5,11 @@
       "sources": [
         "src/native/addon.c",
         "src/native/fd.c",
+        "src/native/mem.c",
         "src/native/napi.c",
         "src/native/nss.c",
         "src/native/poller.c",
+        "src/native/pump.c",
         "src/native/sock.c",
         "src/native/sockaddr.c",
         "src/native/sockfile.c",

@@ -4,6 +4,9 @@
  *
  *   forkserver PORT PATH ARGV0 [ARG...]     stream, nowait: accept, fork, socket on 0/1/2,
  *                                           exec PATH
+ *   forkserver -v PORT PATH ARGV0 [ARG...]  the same with vfork(2): the child borrows our
+ *                                           memory until exec, so no page tables are copied;
+ *                                           the least any super-server's spawn can cost
  *   forkserver -u PORT PATH ARGV0 [ARG...]  dgram, wait: on a readable socket, fork, hand the
  *                                           bound socket to PATH on 0/1/2, wait for it to
  *                                           exit, repeat
@@ -77,14 +80,18 @@ static void run_handler(int fd, const char *path, char **argv)
 
 int main(int argc, char **argv)
 {
-    int dgram = 0;
+    int dgram = 0, use_vfork = 0;
     if (argc > 1 && strcmp(argv[1], "-u") == 0) {
         dgram = 1;
         argv++;
         argc--;
+    } else if (argc > 1 && strcmp(argv[1], "-v") == 0) {
+        use_vfork = 1;
+        argv++;
+        argc--;
     }
     if (argc < 4) {
-        fprintf(stderr, "usage: forkserver [-u] PORT PATH ARGV0 [ARG...]\n");
+        fprintf(stderr, "usage: forkserver [-u|-v] PORT PATH ARGV0 [ARG...]\n");
         return 2;
     }
     int port = atoi(argv[1]);
@@ -123,6 +130,17 @@ int main(int argc, char **argv)
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
                 usleep(100000); /* never spin on a resource shortage */
+            continue;
+        }
+        if (use_vfork) {
+            /* The child runs in our memory until execv: it only dup2s, closes and execs (exec
+             * resets the caught SIGCHLD to its default), and _exits on failure. */
+            pid_t pid = vfork();
+            if (pid == 0)
+                run_handler(fd, path, prog);
+            if (pid < 0)
+                usleep(100000);
+            close(fd);
             continue;
         }
         pid_t pid = fork();

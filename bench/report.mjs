@@ -3,17 +3,21 @@
 // (bench/.cache/last.json). It measures nothing itself, so the page can be regenerated, or
 // its wording changed, without running the benchmark again.
 //
-//   node bench/report.mjs [RESULTS.json] [OUT.md]
+//   node bench/report.mjs [RESULTS.json] [OUT.md] [NOTES.md]
+//
+// NOTES.md, when given, is what the person who ran the benchmark observed about the run (other
+// load on the machine, measurements made by hand); it is appended as written.
 
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { resultsTable, ratiosTable, soakTable, toMarkdown } from './table.mjs';
+import { resultsTable, ratiosTable, scaleTable, soakTable, toMarkdown } from './table.mjs';
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH, '..');
 const input = process.argv[2] ?? path.join(BENCH, '.cache', 'last.json');
 const output = process.argv[3] ?? path.join(ROOT, 'docs', 'benchmarks.md');
+const notes = process.argv[4] ? fs.readFileSync(process.argv[4], 'utf8') : null;
 
 let data;
 try {
@@ -65,11 +69,11 @@ p(
   '  **p50/p99**: the latency of one request, from connect (or send) to EOF (or the reply).',
   '* **errors**: requests refused, reset, short of the expected bytes, or unanswered within the',
   '  timeout (5 s TCP, 1 s UDP).',
-  '* **sup. CPU ms/req**: CPU time (utime + stime from `/proc/PID/stat`) of the supervisor process',
-  '  alone over the run, divided by the requests. Handlers are not in it, nor are the children that',
-  '  openbsd-inetd and xinetd fork for their internal TCP echo.',
-  '* **RSS idle / after**: VmRSS of the supervisor before the run and just after it. A Node.js',
-  '  process starts near 60 MiB.',
+  '* **sup. CPU µs/req**: CPU time (utime + stime from `/proc/PID/stat`, in clock ticks of 10 ms)',
+  '  of the supervisor process alone over the run, divided by the requests. Handlers are not in it,',
+  '  nor are the children that openbsd-inetd and xinetd fork for their internal TCP echo.',
+  '* **RSS idle / after**: VmRSS of the supervisor before the run and just after it. A bare',
+  '  Node.js 20 process is near 40 MiB, most of it pages of the node binary itself.',
   '* **gen. CPU**: the load generator\'s own CPU over the run, in % of one core. Near 100 %, the',
   '  generator was the limit, not the server.',
   '* **C limit**: for internal services, a one-thread epoll C server that answers without forking',
@@ -78,6 +82,8 @@ p(
   '  super-server does per connection. It uses plain fork(). ninetd starts handlers with',
   '  clone(CLONE_VM | CLONE_VFORK) and execve from its addon (`src/native/spawn.c`), which copies',
   '  no page tables, so on exec scenarios it can come out above this "limit".',
+  '* **C vfork**: the same C loop with vfork(): the child borrows the parent\'s memory until exec,',
+  '  like ninetd\'s clone, so this is the floor of any spawning server\'s cost per connection.',
   '* **Ratios**: ninetd\'s req/s divided by the other server\'s in the same scenario; above 1, ninetd',
   '  served more. A star marks a server that had errors.',
   '* In `udp-wait` every server starts the handler once and the handler then answers every',
@@ -97,6 +103,23 @@ p(
   toMarkdown(ratiosTable(data)),
   '',
 );
+
+p('## Start-up and reload at scale', '');
+if (!data.scale) {
+  p('Not run (`--only` without `scale`).', '');
+} else {
+  p(
+    'N exec services of `bench/hello` on loopback ports, ninetd against openbsd-inetd with the same',
+    'set. **ready**: from starting the process until the last service\'s port accepts a connection',
+    '(every port is then checked to listen: **all bound**). **reload +1**: one service appended to the',
+    'configuration, SIGHUP, until the new port accepts. CPU is the server\'s own utime + stime over',
+    'start-up and over the reload; RSS is read after start-up. ninetd\'s ready time includes Node.js\'s',
+    'own start and module loading.',
+    '',
+    toMarkdown(scaleTable(data)),
+    '',
+  );
+}
 
 p('## RSS soak', '');
 if (!data.soak) {
@@ -159,6 +182,8 @@ if (failed.length) {
   for (const r of failed) p(`* ${r.scenario}, ${r.clients} clients, ${r.label}: ${r.error}`);
   p('');
 }
+
+if (notes) p('## Notes on this run', '', notes.trim(), '');
 
 fs.writeFileSync(output, `${out.join('\n').trimEnd()}\n`);
 console.log(`report: wrote ${path.relative(process.cwd(), output) || output}`);

@@ -22,7 +22,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { resultsTable, ratiosTable, soakTable, toText } from './table.mjs';
+import { resultsTable, ratiosTable, scaleTable, soakTable, toText } from './table.mjs';
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH, '..');
@@ -32,6 +32,8 @@ const ANCHOR_DIR = path.join(CACHE, 'anchors');
 const ANCHOR_ROOT = path.join(ANCHOR_DIR, 'root'); // where the .deb files are unpacked
 const NINETD = path.join(ROOT, 'dist', 'cli.js');
 const bin = (name) => path.join(CACHE, name);
+/** The Node flags on dist/cli.js's `#!` line, so that ninetd runs here as it does when installed. */
+const NINETD_FLAGS = !fs.existsSync(NINETD) ? [] : (/^#!\S*env -S node(.*)$/m.exec(fs.readFileSync(NINETD, 'utf8').split('\n', 1)[0]) ?? [])[1]?.trim().split(/\s+/).filter(Boolean) ?? [];
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -51,7 +53,8 @@ if (opts.help) {
   --duration S    seconds per scenario run (default 4; --quick: 1)
   --quick         short runs and a short soak, to check that everything works
   --only REGEX    run only the scenarios whose id matches (ids: daytime, echo64, exec-hello,
-                  exec-cat, udp-echo, udp-wait; "soak" for the RSS soak)
+                  exec-cat, udp-echo, udp-wait; "soak" for the RSS soak; "scale" for start-up
+                  and reload with 500 and 5000 services)
   --no-anchors    do not unpack or run openbsd-inetd, xinetd and tcpserver
   --soak N        connections of the RSS soak (default 100000; --quick: 20000; 0: none)`);
   process.exit(0);
@@ -394,7 +397,7 @@ const SERVERS = [
       );
       const p = launch(
         process.execPath,
-        [NINETD, '-d', '-p', '', '-R', '0', '--services', path.join(dir, 'services'), path.join(dir, 'inetd.conf')],
+        [...NINETD_FLAGS, NINETD, '-d', '-p', '', '-R', '0', '--services', path.join(dir, 'services'), path.join(dir, 'inetd.conf')],
         tag,
       );
       const m = await waitForOutput(p, /"port":(\d+)[^\n]*"msg":"listening"[\s\S]*"msg":"started"/, 15000);
@@ -415,6 +418,18 @@ const SERVERS = [
         args = [bin('forkserver'), ...(sc.proto === 'udp' ? ['-u'] : []), '0', ...sc.exec];
       }
       const p = launch(args[0], args.slice(1), tag);
+      const m = await waitForOutput(p, /\{"port":(\d+)\}/, 5000);
+      return { p, port: Number(m[1]) };
+    },
+  },
+  {
+    id: 'c-vfork',
+    // The true floor of a spawning server: vfork shares our memory until exec (as ninetd's
+    // clone(CLONE_VM | CLONE_VFORK) does), so no page tables are copied.
+    label: () => 'C vfork+exec',
+    supports: (sc) => sc.proto === 'tcp' && Boolean(sc.exec),
+    async start(sc, tag) {
+      const p = launch(bin('forkserver'), ['-v', '0', ...sc.exec], tag);
       const m = await waitForOutput(p, /\{"port":(\d+)\}/, 5000);
       return { p, port: Number(m[1]) };
     },
@@ -597,6 +612,113 @@ async function measure(server, sc, clients, anchor) {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Start-up and reload at scale: N exec services (bench/hello) on fixed loopback ports below the
+// ephemeral range, so that openbsd-inetd (which takes ports from /etc/services only) can serve
+// the same set. "Ready" is the moment the last service's port accepts a connection (after which
+// every port is checked to be listening); "reload" appends one service, sends SIGHUP and waits
+// until that new port accepts.
+
+const SCALE_SIZES = [500, 5000];
+
+/** Loopback TCP ports in LISTEN now, from /proc (no traffic). */
+function listeningPorts() {
+  const ports = new Set();
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length > 3 && f[3] === '0A') ports.add(parseInt(f[1].split(':')[1], 16));
+    }
+  }
+  return ports;
+}
+
+/** `n` ports nobody listens on, below the ephemeral range (so no client socket takes one meanwhile). */
+function scalePorts(n) {
+  const low = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32768;
+  const taken = listeningPorts();
+  const out = [];
+  for (let port = 10000; port < low && out.length < n; port++) if (!taken.has(port)) out.push(port);
+  if (out.length < n) throw new Error(`only ${out.length} free ports below ${low}`);
+  return out;
+}
+
+/** Resolves with the ms from `t0` until `port` accepts a connection (bounded by `ms`). */
+async function acceptsAt(p, port, t0, ms = 60000) {
+  for (;;) {
+    const ok = await new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('error', () => resolve(false));
+    });
+    const now = performance.now();
+    if (ok) return now - t0;
+    if (p.exited || now - t0 > ms) throw new Error(`${p.exited ? `exited (${p.code})` : `port ${port} not listening`}: ${lastLine(p.out)}`);
+    await sleep(2);
+  }
+}
+
+/** Start-up and reload times of `server` with `n` services. */
+async function scaleRun(server, n, anchor) {
+  const tag = `scale-${n}-${server}`;
+  const dir = path.join(RUNDIR, tag);
+  fs.mkdirSync(dir, { recursive: true });
+  const ports = scalePorts(n + 1);
+  const services = path.join(dir, 'services');
+  const conf = path.join(dir, 'inetd.conf');
+  fs.writeFileSync(services, ports.map((port, i) => `s${i} ${port}/tcp\n`).join(''));
+  const user = server === 'ninetd' ? '-' : ME;
+  const lines = (k) => ports.slice(0, k).map((_, i) => `127.0.0.1:s${i} stream tcp nowait ${user} ${HELLO} hello\n`).join('');
+  fs.writeFileSync(conf, lines(n));
+  const t0 = performance.now();
+  const p =
+    server === 'ninetd'
+      ? launch(process.execPath, [...NINETD_FLAGS, NINETD, '-d', '-p', '', '-R', '0', '--services', services, conf], tag)
+      : launch('unshare', ['-m', 'sh', '-c', 'mount --bind "$1" /etc/services && exec "$2" -i -R 100000000 "$3"', 'sh', services, anchor.exe, conf], tag);
+  try {
+    const startMs = await acceptsAt(p, ports[n - 1], t0);
+    const listening = listeningPorts();
+    const bound = ports.slice(0, n).filter((port) => listening.has(port)).length;
+    const cpuStart = cpuMs(p.pid)?.self ?? null;
+    await sleep(300);
+    const rssKb = statusKb(p.pid, 'VmRSS');
+    fs.writeFileSync(conf, lines(n + 1));
+    const cpu0 = cpuMs(p.pid)?.self ?? null;
+    const t1 = performance.now();
+    process.kill(p.pid, 'SIGHUP');
+    const reloadMs = await acceptsAt(p, ports[n], t1);
+    await sleep(300);
+    const cpu1 = cpuMs(p.pid)?.self ?? null;
+    return {
+      ok: true, server, services: n, start_ms: startMs, bound, start_cpu_ms: cpuStart, reload_ms: reloadMs,
+      reload_cpu_ms: cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : null, rss_kb: rssKb, rss_after_reload_kb: statusKb(p.pid, 'VmRSS'),
+    };
+  } catch (err) {
+    return { ok: false, server, services: n, error: err.message };
+  } finally {
+    await stop(p);
+  }
+}
+
+async function scale(anchors) {
+  const out = [];
+  for (const n of SCALE_SIZES) {
+    for (const server of ['ninetd', 'openbsd-inetd']) {
+      if (server !== 'ninetd' && !anchors[server]?.ok) continue;
+      const r = await scaleRun(server, n, anchors[server]);
+      out.push(r);
+      console.error(`bench: scale ${n} ${server}: ${r.ok ? `ready ${Math.round(r.start_ms)} ms, reload ${Math.round(r.reload_ms)} ms` : `FAILED: ${r.error}`}`);
+    }
+  }
+  return out;
+}
+
 /** ninetd's memory over many connections to internal daytime, in two steps. */
 async function soak() {
   const sc = SCENARIOS.find((s) => s.id === 'daytime');
@@ -684,6 +806,7 @@ async function main() {
     }
   }
 
+  const scaleResults = !ONLY || ONLY.test('scale') ? await scale(anchors) : null;
   const soakResult = SOAK > 0 && (!ONLY || ONLY.test('soak')) ? await soak() : null;
   if (soakResult) {
     console.error(`bench: soak: ${soakResult.ok ? 'done' : `FAILED: ${soakResult.error}`}`);
@@ -697,6 +820,7 @@ async function main() {
     anchors,
     results,
     soak: soakResult,
+    scale: scaleResults,
     wall_s: Math.round((Date.now() - t0) / 1000),
   };
   fs.writeFileSync(path.join(CACHE, 'last.json'), `${JSON.stringify(data, null, 2)}\n`);
@@ -709,6 +833,10 @@ async function main() {
   console.log(toText(ratios));
   if (ratios.rows.some((r) => r.some((c) => c.endsWith('*')))) {
     console.log('* the other server had errors (lost or refused requests): see its row above');
+  }
+  if (scaleResults) {
+    console.log('\nStart-up (until the last service accepts) and reload (one service added, until it accepts)');
+    console.log(toText(scaleTable(data)));
   }
   if (soakResult) {
     console.log(`\nRSS soak: ninetd, internal daytime, ${SOAK} connections`);

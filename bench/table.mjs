@@ -35,7 +35,7 @@ export function resultsTable(data) {
     'p50 ms',
     'p99 ms',
     'errors',
-    'sup. CPU ms/req',
+    'sup. CPU µs/req',
     'RSS idle MiB',
     'RSS after MiB',
     'gen. CPU',
@@ -52,7 +52,7 @@ export function resultsTable(data) {
       ms(r.p50_ms),
       ms(r.p99_ms),
       String(r.errors),
-      fixed(r.cpu_ms_per_req, 3),
+      fixed(r.cpu_ms_per_req * 1000, 0),
       fixed(r.rss_idle_kb / MiB, 1),
       fixed(r.rss_after_kb / MiB, 1),
       // The generator's own CPU over the run, in % of one core: near 100% means it, not the
@@ -68,7 +68,7 @@ export function resultsTable(data) {
  * with a star where the other server had errors.
  */
 export function ratiosTable(data) {
-  const headers = ['scenario', 'clients', 'ninetd req/s', '/ C limit', ...ANCHORS.map((a) => `/ ${a}`)];
+  const headers = ['scenario', 'clients', 'ninetd req/s', '/ C limit', '/ C vfork', ...ANCHORS.map((a) => `/ ${a}`)];
   const rows = [];
   const find = (scenario, clients, server) =>
     data.results.find((r) => r.ok && r.scenario === scenario && r.clients === clients && r.server === server);
@@ -77,7 +77,7 @@ export function ratiosTable(data) {
       const n = find(sc.id, clients, 'ninetd');
       if (!n && !data.results.some((r) => r.scenario === sc.id && r.clients === clients)) continue;
       const row = [sc.id, String(clients), n ? rate(n.rate) : 'failed'];
-      for (const other of ['c-limit', ...ANCHORS]) {
+      for (const other of ['c-limit', 'c-vfork', ...ANCHORS]) {
         const o = find(sc.id, clients, other);
         // A star: the other server lost requests, so its rate is not a fair denominator.
         row.push(n && o ? `${ratio(n.rate, o.rate)}${o.errors > 0 ? '*' : ''}` : '-');
@@ -102,6 +102,32 @@ export function soakTable(data) {
     fixed(st.hwm_kb / MiB, 1),
   ]);
   rows.unshift(['0 (idle)', '', '', '', fixed(s.rss_idle_kb / MiB, 1), '']);
+  return { headers, rows };
+}
+
+/** Start-up and reload at scale, each server's row with ninetd's ratio to openbsd-inetd. */
+export function scaleTable(data) {
+  const headers = ['services', 'server', 'ready ms', 'all bound', 'start CPU ms', 'reload +1 ms', 'reload CPU ms', 'RSS MiB', 'ready / openbsd-inetd', 'reload / openbsd-inetd'];
+  const rows = [];
+  for (const r of data.scale ?? []) {
+    if (!r.ok) {
+      rows.push([String(r.services), r.server, `failed: ${r.error}`, '', '', '', '', '', '', '']);
+      continue;
+    }
+    const o = r.server === 'ninetd' ? (data.scale ?? []).find((x) => x.ok && x.server === 'openbsd-inetd' && x.services === r.services) : null;
+    rows.push([
+      String(r.services),
+      r.server,
+      fixed(r.start_ms, 0),
+      `${r.bound}/${r.services}`,
+      fixed(r.start_cpu_ms, 0),
+      fixed(r.reload_ms, 0),
+      fixed(r.reload_cpu_ms, 0),
+      fixed(r.rss_kb / MiB, 1),
+      o ? ratio(r.start_ms, o.start_ms) : '-',
+      o ? ratio(r.reload_ms, o.reload_ms) : '-',
+    ]);
+  }
   return { headers, rows };
 }
 

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
 // Command line → options → run → exit code. The only place that calls process.exit. It merges
 // flags over the settings file over defaults, and detaches; it does not know how services are
 // served (daemon.ts does).
@@ -155,6 +155,8 @@ function resolveOptions(args: Args, s: DaemonSettings, detached: boolean): RunOp
         retryTimeMs: (args['retry-time'] ?? s.retry_time ?? 600) * 1000,
         logConnections: args['log-connections'] ?? s.log_connections ?? false,
         udpLoopback: s.udp_loopback ?? true,
+        internalIdleMs: (s.internal_idle_timeout ?? 300) * 1000,
+        internalMax: s.internal_max_connections ?? 0,
       },
       limits: resolveLimitDefaults({ instances: args['max-children'], perSource: args['per-source'], cps: args['per-source-rate'], rate: args.rate }, s),
       hostsFiles:

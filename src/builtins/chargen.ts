@@ -28,25 +28,9 @@ export const CHARGEN_CYCLE: Buffer = Buffer.concat(Array.from({ length: CHARGEN_
 
 /** The chargen service. */
 export const chargen: Builtin = {
-  stream(sock) {
-    sock.on('error', () => sock.destroy());
-    // The client closing is the only way this ends; anything still queued for it is moot.
-    sock.on('end', () => sock.destroy());
-    // Input is ignored, but it must be read, or the client's close would never be seen.
-    sock.resume();
-    // Every write is the whole cycle, so the pattern runs on unbroken across writes. Fill the
-    // socket until write() says it is full, then wait for 'drain': memory stays bounded however
-    // slowly the client reads. `writable` turns false once the socket is ended or destroyed.
-    const fill = (): void => {
-      while (sock.writable) {
-        if (!sock.write(CHARGEN_CYCLE)) {
-          sock.once('drain', fill);
-          return;
-        }
-      }
-    };
-    fill();
-  },
+  // The pump sends the cycle over and over, unbroken across sends, only while the client reads,
+  // and reads (and drops) input so that the client's close is seen.
+  stream: { kind: 'generate', pattern: CHARGEN_CYCLE },
   dgram() {
     // RFC 864 suggests a random length up to 512; FreeBSD always sends the first line, and a
     // predictable answer is easier to test and no easier to abuse.

@@ -3,7 +3,6 @@
 // format; like the BSD inetds we send ctime(3) truncated to 24 characters plus CR LF
 // (`%.24s\r\n`), e.g. `Sun Nov 22 05:47:05 2026\r\n`, in the supervisor's **local time** (TZ),
 // because that is what ctime() gives them and what daytime clients have always been shown.
-import { replyAndClose } from './reply.js';
 import type { Builtin } from './table.js';
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'] as const;
@@ -22,11 +21,9 @@ export function daytimeLine(d: Date): string {
 
 /** The daytime service. */
 export const daytime: Builtin = {
-  stream(sock, now) {
-    replyAndClose(sock, daytimeLine(now()));
-  },
-  once(now) {
-    return Buffer.from(daytimeLine(now()), 'latin1');
+  stream: {
+    kind: 'once',
+    reply: (now) => Buffer.from(daytimeLine(now()), 'latin1'),
   },
   dgram(_msg, now) {
     return Buffer.from(daytimeLine(now()), 'latin1');

@@ -4,13 +4,8 @@ import type { Builtin } from './table.js';
 
 /** The discard service. */
 export const discard: Builtin = {
-  stream(sock) {
-    sock.on('error', () => sock.destroy());
-    // Close our side as soon as the client has closed its own, whatever allowHalfOpen says.
-    sock.on('end', () => sock.end());
-    // Reading (and dropping) is what keeps the client's writes flowing and lets us see its close.
-    sock.resume();
-  },
+  // The pump reads and drops, which keeps the client's writes flowing, and closes when it closes.
+  stream: { kind: 'discard' },
   dgram() {
     return null;
   },

@@ -1,7 +1,6 @@
 // The internal services as a table: name → implementation, and the contract each one keeps.
-// It does not decide which services a config may name (names.ts does) nor bind or accept
-// anything (dispatch/ hands each builtin a connected socket or one datagram).
-import type { Socket } from 'node:net';
+// It does not decide which services a config may name (names.ts does) nor bind, accept or move
+// bytes (dispatch/ serves stream connections as each builtin says, and hands it one datagram).
 import { chargen } from './chargen.js';
 import { daytime } from './daytime.js';
 import { discard } from './discard.js';
@@ -9,15 +8,19 @@ import { echo } from './echo.js';
 import type { BuiltinName } from './names.js';
 import { time } from './time.js';
 
+/** A stream connection served by the byte pump: echo, discard, or `pattern` sent over and over. */
+export type PumpedStream = { readonly kind: 'echo' } | { readonly kind: 'discard' } | { readonly kind: 'generate'; readonly pattern: Buffer };
+
+/**
+ * How a stream connection is served: by the byte pump (echo, discard, or a pattern generated
+ * over and over), or, for one-shot services, with one reply that dispatch writes before closing,
+ * as the BSD inetds do.
+ */
+export type StreamService = PumpedStream | { readonly kind: 'once'; reply(now: () => Date): Buffer };
+
 /** One internal service, for stream connections and for datagrams. */
 export interface Builtin {
-  /** Serves one stream connection; the socket is already connected. Must end/destroy it when done and never throw; errors (EPIPE, ECONNRESET) just end the connection. */
-  stream(sock: Socket, now: () => Date): void;
-  /**
-   * For one-shot services (daytime, time): the whole stream reply. Dispatch then writes it and
-   * closes, as the BSD inetds do, without building a stream object for the connection.
-   */
-  once?(now: () => Date): Buffer;
+  readonly stream: StreamService;
   /** Reply to one datagram, or null for no reply. Pure. */
   dgram(msg: Buffer, now: () => Date): Buffer | null;
 }

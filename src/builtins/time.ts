@@ -2,7 +2,6 @@
 // UTC. Stream: send the 4 bytes on connect, then close; datagram: reply to any datagram (usually
 // empty) with the 4 bytes. The count wraps on 2036-02-07 06:28:16 UTC; we send it modulo 2^32,
 // which is what every implementation does and what clients aware of era 1 expect.
-import { replyAndClose } from './reply.js';
 import type { Builtin } from './table.js';
 
 /** Seconds from 1900-01-01 to 1970-01-01, both 00:00 UTC (70 years, 17 of them leap years). */
@@ -20,11 +19,9 @@ export function timeBytes(d: Date): Buffer {
 
 /** The time service. */
 export const time: Builtin = {
-  stream(sock, now) {
-    replyAndClose(sock, timeBytes(now()));
-  },
-  once(now) {
-    return timeBytes(now());
+  stream: {
+    kind: 'once',
+    reply: (now) => timeBytes(now()),
   },
   dgram(_msg, now) {
     return timeBytes(now());

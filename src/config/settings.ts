@@ -99,6 +99,10 @@ export interface DaemonSettings extends ProcessSettings {
   syslog_socket?: string;
   /** Answer internal UDP services from loopback source addresses. */
   udp_loopback?: boolean;
+  /** Seconds an internal stream connection (echo, discard, chargen) may move no byte before it is closed; 0 = never. */
+  internal_idle_timeout?: number;
+  /** Internal stream connections open at once in the whole daemon; 0 = a quarter of the fd limit, at most 4096. */
+  internal_max_connections?: number;
   /** Check hosts.allow and hosts.deny before serving a client. */
   tcp_wrappers?: boolean;
   /** Path of hosts.allow. */
@@ -300,6 +304,8 @@ const DAEMON_KEYS = {
   default_family: word(FAMILIES),
   hosts_allow: absolutePath(false),
   hosts_deny: absolutePath(false),
+  internal_idle_timeout: integer(0, MAX_RETRY_SECONDS),
+  internal_max_connections: integer(0, MAX_COUNT),
   log_connections: boolean,
   log_destination: word(LOG_DESTINATIONS),
   log_file: absolutePath(false),

@@ -14,6 +14,7 @@ import type { HandlerEnd, SpawnRequest } from '../spawn/request.js';
 import type { ReplyBudget } from './reply-budget.js';
 import type { Resources } from './resources.js';
 import type { Slot } from './slot.js';
+import type { Streams } from './streams.js';
 
 /** Daemon-wide values a service consults at dispatch time. */
 export interface DispatchSettings {
@@ -23,6 +24,10 @@ export interface DispatchSettings {
   logConnections: boolean;
   /** Answer internal UDP services from loopback sources. */
   udpLoopback: boolean;
+  /** In-process stream connections are closed after this long without a byte moving; 0: never. */
+  internalIdleMs: number;
+  /** In-process stream connections open at once in the whole daemon; 0: derived from the fd limit. */
+  internalMax: number;
 }
 
 /** Timers, injected so a test can run them by hand. */
@@ -42,6 +47,8 @@ export interface Host {
   readonly hosts: HostsFiles | null;
   /** The daemon-wide out-of-resources episode. */
   readonly resources: Resources;
+  /** The daemon's in-process stream connections: their byte pump, cap and idle timeout. */
+  readonly streams: Streams;
   /** ninetd's own environment, for `passenv`. */
   readonly env: NodeJS.ProcessEnv;
   /** ninetd's own uid: only root switches users. */

@@ -1,7 +1,8 @@
 // The Host of a real daemon: the system clock and timers, ninetd's own environment and uid, the
-// addon's Poller, the native spawn, the socket binder and a /dev/null spare descriptor. Tests
+// addon's Poller, the native spawn, the socket binder, a /dev/null spare descriptor and the
+// byte pump of in-process stream connections (capped by default from our fd limit). Tests
 // build their own Host instead. It holds no policy.
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import type { HostsFiles } from '../access/gate.js';
 import type { Logger } from '../log/logger.js';
 import * as native from '../native/index.js';
@@ -9,6 +10,7 @@ import { bindService, closeService } from '../net/listener.js';
 import { spawnHandler } from '../spawn/spawn.js';
 import type { DispatchSettings, Host, TimerHandle, Timers } from './core.js';
 import { Resources } from './resources.js';
+import { defaultStreamMax, Streams } from './streams.js';
 
 /** setTimeout and clearTimeout. */
 export const SYSTEM_TIMERS: Timers = {
@@ -25,6 +27,7 @@ export function systemHost(logger: Logger, settings: DispatchSettings, backlog: 
     settings,
     hosts,
     resources: new Resources(logger, now, SYSTEM_TIMERS, reserve),
+    streams: new Streams({ idleMs: settings.internalIdleMs, max: settings.internalMax || defaultStreamMax(fdLimit()) }),
     env: process.env,
     uid: process.getuid?.() ?? 0,
     now,
@@ -35,4 +38,14 @@ export function systemHost(logger: Logger, settings: DispatchSettings, backlog: 
     spawn: spawnHandler,
     userExists: (name) => native.getpwnam(name) !== null,
   };
+}
+
+/** Our soft RLIMIT_NOFILE, from /proc/self/limits; 1024 (the usual default) when it cannot be read. */
+function fdLimit(): number {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return m?.[1] === 'unlimited' ? 2 ** 20 : Number(m?.[1] ?? 1024);
+  } catch {
+    return 1024;
+  }
 }

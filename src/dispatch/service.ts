@@ -15,7 +15,7 @@ import type { NativeError, Poller } from '../native/index.js';
 import { admit } from './admission.js';
 import type { AccessDecision, Host, MuxTarget, Peers, ServiceCore, ServiceCounters, TimerHandle } from './core.js';
 import { serveDatagrams } from './datagram.js';
-import { serveInternal } from './internal.js';
+import { pumped, serveInternal } from './internal.js';
 import { startHandler } from './handler.js';
 import { handlerOverride, prepareConnection, runSpawns } from './options.js';
 import { acceptBurst } from './nowait.js';
@@ -110,7 +110,8 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
     this.guard = new RateGuard(plan.limits.rate.value);
     this.perSource = new PerSource(perSourceLimits(plan));
     this.readBanners();
-    this.unwatch = host.resources.watch(() => this.settle());
+    const unwatch = [host.resources.watch(() => this.settle()), host.streams.watch(() => this.settle())];
+    this.unwatch = () => unwatch.forEach((fn) => fn());
   }
 
   get fd(): number {
@@ -304,7 +305,9 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
   private available(): 'listening' | 'full' | 'backoff' {
     if (this.host.resources.exhausted) return 'backoff';
     const max = this.plan.limits.instances.value;
-    return max > 0 && this.running >= max ? 'full' : 'listening';
+    if (max > 0 && this.running >= max) return 'full';
+    // The daemon-wide cap on in-process stream connections (streams.ts) fills every such service.
+    return this.host.streams.full && pumped(this.plan.entry) ? 'full' : 'listening';
   }
 
   /** The rate guard tripped: close the socket so clients are refused, and bind it again after `ms`. */

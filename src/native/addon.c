@@ -1,16 +1,19 @@
 /*
  * addon.c: the addon's one exports table: which C function each JavaScript name calls, the
- * Poller class, and the numeric constants of this platform that callers pass back in. It takes
- * no decisions and makes no system calls. The functions live in one file per concern:
+ * Poller and Pump classes, and the numeric constants of this platform that callers pass back
+ * in. It takes no decisions and makes no system calls. The functions live in one file per
+ * concern:
  *
  *   napi.c      the failure convention, argument readers and value setters
  *   sockaddr.c  text and SockAddr objects <-> struct sockaddr
  *   sock.c      socket system calls by fd number
  *   sockfile.c  unix socket files with their mode at birth, chowned by fd
  *   fd.c        fd flags, close, close-on-exec, the pid file lock
+ *   mem.c       giving freed malloc memory back to the system
  *   nss.c       user and group lookups
  *   spawn.c     handler spawn, exit status, pidfds
  *   poller.c    readiness without reading (uv_poll)
+ *   pump.c      the bytes of in-process stream services, moved on the fd (uv_poll)
  *
  * src/native/index.ts is its only importer, and carries the types.
  */
@@ -60,14 +63,16 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       FN(getpwnam),        FN(getsockname),     FN(getsockopt),      FN(listen),          FN(lockPidFile),
       FN(pidfdOpen),       FN(recvfrom),        FN(recvfromRaw),     FN(send),            FN(sendto),
       FN(sendtoRaw),       FN(sendtoUnix),      FN(setLinger),       FN(setNonBlocking),  FN(setsockopt),
-      FN(socket),
-      FN(spawnHandler),    FN(waitPidfd),
+      FN(socket),          FN(spawnHandler),    FN(trimMemory),      FN(waitPidfd),
   };
   CHECK(napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns));
 
   napi_value poller = poller_class(env);
   if (poller == NULL) return NULL;
   CHECK(napi_set_named_property(env, exports, "Poller", poller));
+  napi_value pump = pump_class(env);
+  if (pump == NULL) return NULL;
+  CHECK(napi_set_named_property(env, exports, "Pump", pump));
 
   napi_value consts;
   CHECK(napi_create_object(env, &consts));

@@ -47,8 +47,14 @@ NINETD_FN(pidfdOpen);
 NINETD_FN(spawnHandler);
 NINETD_FN(waitPidfd);
 
+/* mem.c */
+NINETD_FN(trimMemory);
+
 /* poller.c: the Poller class (constructor and its methods). */
 napi_value poller_class(napi_env env);
+
+/* pump.c: the Pump class (constructor and its methods). */
+napi_value pump_class(napi_env env);
 
 #undef NINETD_FN
 

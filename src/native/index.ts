@@ -51,6 +51,40 @@ export interface PollerConstructor {
   new (fd: number, cb: PollCallback): Poller;
 }
 
+/** What a Pump does with a connection's bytes: the `mode` of `serve`. */
+export const PUMP_MODES = { echo: 0, discard: 1, generate: 2 } as const;
+
+/** Called once when a pumped connection has ended: 'eof' (the client closed), 'idle', or an errno name. */
+export type PumpEndCallback = (id: number, reason: string, bytesIn: number, bytesOut: number) => void;
+
+/** What a Pump reports of one open connection (for tests and the state dump). */
+export interface PumpInfo {
+  bytesIn: number;
+  bytesOut: number;
+  /** 'write' while bytes wait for the client to read (it is not keeping up), else 'read'. */
+  waiting: 'read' | 'write';
+}
+
+/**
+ * Moves the bytes of in-process stream services on their fds from the event loop's readiness
+ * watcher, at most `budget` bytes per connection per turn; no JavaScript runs per byte.
+ */
+export interface Pump {
+  /** Takes a connected fd (made non-blocking, closed when it ends) and serves it; returns its id. On a throw the fd is still the caller's. */
+  serve(fd: number, mode: (typeof PUMP_MODES)[keyof typeof PUMP_MODES]): number;
+  /** Ends every connection (closing its fd) without calling back; idempotent. */
+  close(): void;
+  /** An open connection's counts, or null. */
+  info(id: number): PumpInfo | null;
+  /** Connections open now. */
+  readonly size: number;
+}
+
+/** Constructor of Pump: `idleMs` (0: none) ends a connection where nothing moved that long; `pattern` is what generate sends. */
+export interface PumpConstructor {
+  new (onEnd: PumpEndCallback, idleMs: number, budget: number, pattern: Buffer): Pump;
+}
+
 /** The names of the addon's numeric constants, sorted. */
 const CONSTANT_NAMES = [
   'AF_INET',
@@ -146,7 +180,9 @@ interface Addon {
   spawnHandler(file: string, argv: string[], env: string[], opts: SpawnOptions): SpawnedChild;
   waitPidfd(pidfd: number): ChildStatus | null;
   pidfdOpen(pid: number): number;
+  trimMemory(): boolean;
   Poller: PollerConstructor;
+  Pump: PumpConstructor;
   constants: Constants;
 }
 
@@ -356,3 +392,13 @@ export function pidfdOpen(pid: number): number {
 export const Poller = function Poller(fd: number, cb: PollCallback): Poller {
   return new (addon().Poller)(fd, cb);
 } as unknown as PollerConstructor;
+
+/** The byte pump of in-process stream services; see the Pump interface. `new` loads the addon if needed. */
+export const Pump = function Pump(onEnd: PumpEndCallback, idleMs: number, budget: number, pattern: Buffer): Pump {
+  return new (addon().Pump)(onEnd, idleMs, budget, pattern);
+} as unknown as PumpConstructor;
+
+/** malloc_trim(3): gives freed malloc memory back to the system (after start-up and reloads); true when some was. */
+export function trimMemory(): boolean {
+  return addon().trimMemory();
+}

@@ -93,6 +93,11 @@ describe('parseSettings', () => {
     ['umask may have a leading 0', daemon('umask = 0022'), { umask: 0o22 }],
     ['umask 0777 is the largest', daemon('umask = 0777'), { umask: 0o777 }],
     ['retry_time as long as a timer can wait', daemon('retry_time = 2147483'), { retry_time: 2147483 }],
+    [
+      'internal stream limits: idle timeout (0 is never) and the daemon-wide cap',
+      daemon('internal_idle_timeout = 0', 'internal_max_connections = 500'),
+      { internal_idle_timeout: 0, internal_max_connections: 500 },
+    ],
     ['a comment may follow a value', daemon('umask = 077 ; tight', 'rate = 10 # per minute'), { umask: 0o77, rate: 10 }],
     ['a quoted value keeps ; and #', daemon('pidfile = "/run/a;b#c.pid"'), { pidfile: '/run/a;b#c.pid' }],
     ["a single-quoted number is still text to validate", daemon("rate = '12'"), { rate: 12 }],

@@ -1,4 +1,8 @@
 // The real daemon serving nowait stream services: exec'd handlers, internal services, limits.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { exchange, fdCount, open, zombies } from '../helpers/client.js';
 import { FIXTURES, FIXTURE_BIN, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
@@ -8,6 +12,16 @@ const SERVICES = ['t-cat', 't-report', 't-hello', 't-exit', 't-crash', 't-hang',
   .join('\n');
 
 const running: RunningDaemon[] = [];
+const dirs: string[] = [];
+
+/** A settings file with `text`, removed after the test. */
+function settingsFile(text: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'ninetd-settings-'));
+  dirs.push(dir);
+  const file = path.join(dir, 'ninetd.ini');
+  writeFileSync(file, text);
+  return file;
+}
 async function daemon(config: string, args: string[] = [], extra = {}): Promise<RunningDaemon> {
   const d = await startDaemon(`127.0.0.1:\n${config}\n`, { services: SERVICES, args, ...extra });
   running.push(d);
@@ -15,6 +29,7 @@ async function daemon(config: string, args: string[] = [], extra = {}): Promise<
 }
 afterEach(async () => {
   await Promise.all(running.splice(0).map((d) => d.stop()));
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
 function report(text: string): { fds: string[]; env: Record<string, string>; kv: Record<string, string> } {
@@ -203,9 +218,11 @@ describe('nowait stream services', () => {
   });
 
   it('pauses instead of spinning when it runs out of file descriptors, then serves again', async () => {
-    // Internal connections hold an fd in the supervisor until the client closes.
-    const d = await daemon('discard stream tcp nowait - internal\necho stream tcp nowait - internal', ['-R', '0'], { fdLimit: 48 });
-    const conns = await Promise.all(Array.from({ length: 60 }, () => open(d.port('discard')).catch(() => null)));
+    // Internal connections hold an fd in the supervisor until the client closes; their
+    // daemon-wide cap (a quarter of the fd limit by default) is lifted here to run out of fds.
+    const ini = settingsFile('[daemon]\ninternal_max_connections = 1000\n');
+    const d = await daemon('discard stream tcp nowait - internal\necho stream tcp nowait - internal', ['-R', '0', '--settings', ini], { fdLimit: 64 });
+    const conns = await Promise.all(Array.from({ length: 80 }, () => open(d.port('discard')).catch(() => null)));
     await d.waitFor((r) => typeof r.msg === 'string' && r.msg.startsWith('out of resources'), 'resource back-off');
     for (const c of conns) c?.destroy();
     expect((await exchange(d.port('echo'), 'again')).toString()).toBe('again');
@@ -259,6 +276,85 @@ describe('internal stream services', () => {
     const t = got.readUInt32BE(0);
     expect(t).toBeGreaterThanOrEqual(before % 2 ** 32);
     expect(t).toBeLessThanOrEqual(after % 2 ** 32);
+  });
+});
+
+describe('internal stream services are fair and bounded', () => {
+  /** A connected client that counts what it reads and records when the server closes. */
+  async function client(port: number): Promise<{ sock: net.Socket; read: () => number; data: Promise<Buffer>; closed: Promise<void> }> {
+    const sock = net.connect(port, '127.0.0.1');
+    sock.on('error', () => {});
+    let read = 0;
+    const data = new Promise<Buffer>((r) => sock.once('data', (c: Buffer) => r(c)));
+    sock.on('data', (c: Buffer) => (read += c.length));
+    const closed = new Promise<void>((r) => sock.once('close', () => r()));
+    await new Promise((r) => sock.once('connect', r));
+    return { sock, read: () => read, data, closed };
+  }
+
+  it('answer other services while a client reads chargen as fast as it can', async () => {
+    const d = await daemon(`chargen stream tcp nowait - internal\necho stream tcp nowait - internal\nt-hello stream tcp nowait - ${FIXTURE_BIN}/hello hello`);
+    const reader = await client(d.port('chargen'));
+    try {
+      // In full flow: several megabytes read already.
+      await new Promise<void>((r) => {
+        const check = (): void => void (reader.read() > 8 * 1024 * 1024 ? r() : reader.sock.once('data', check));
+        check();
+      });
+      for (let i = 0; i < 5; i++) {
+        expect((await exchange(d.port('echo'), `ping ${i}`)).toString()).toBe(`ping ${i}`);
+        expect((await exchange(d.port('t-hello'))).toString()).toBe('hello\n');
+      }
+      // The reader was served all along, and still is.
+      const before = reader.read();
+      await new Promise((r) => reader.sock.once('data', r));
+      expect(reader.read()).toBeGreaterThan(before);
+    } finally {
+      reader.sock.destroy();
+    }
+  });
+
+  it('are capped daemon-wide (the next client waits in the backlog) and closed when idle', async () => {
+    const ini = settingsFile('[daemon]\ninternal_max_connections = 2\ninternal_idle_timeout = 3\n');
+    const d = await daemon('echo stream tcp nowait - internal\nchargen stream tcp nowait - internal', ['--settings', ini]);
+    const first = await client(d.port('echo'));
+    first.sock.write('one');
+    expect((await first.data).toString()).toBe('one');
+    const second = await client(d.port('chargen'));
+    await second.data;
+    // It stops reading: once the buffers are full, no byte moves on either connection.
+    second.sock.pause();
+    // A third client connects (the kernel's backlog) but is not served while the cap holds.
+    const third = await client(d.port('echo'));
+    third.sock.write('three');
+    process.kill(d.pid, 'SIGUSR2');
+    const dump = await d.waitFor((r) => r.msg === 'state', 'state dump');
+    expect(dump.services).toEqual(
+      expect.arrayContaining([expect.objectContaining({ service: 'echo', state: 'full', children: 1 }), expect.objectContaining({ service: 'chargen', state: 'full', children: 1 })]),
+    );
+    // The idle timeout closes the first two (the paused chargen client cannot see its close, the
+    // log says it), and that makes room for the third.
+    await first.closed;
+    await d.waitFor((r) => r.msg === 'idle connection closed' && r.service === 'echo', 'echo idle record');
+    await d.waitFor((r) => r.msg === 'idle connection closed' && r.service === 'chargen', 'chargen idle record');
+    expect((await third.data).toString()).toBe('three');
+    second.sock.destroy();
+    third.sock.destroy();
+  });
+
+  it('are capped per service by its instances limit', async () => {
+    const d = await daemon('echo stream tcp nowait/1 - internal');
+    const first = await client(d.port('echo'));
+    first.sock.write('one');
+    expect((await first.data).toString()).toBe('one');
+    const second = await client(d.port('echo'));
+    second.sock.write('two');
+    process.kill(d.pid, 'SIGUSR2');
+    const dump = await d.waitFor((r) => r.msg === 'state', 'state dump');
+    expect(dump.services).toEqual([expect.objectContaining({ service: 'echo', state: 'full', children: 1 })]);
+    first.sock.end();
+    expect((await second.data).toString()).toBe('two');
+    second.sock.destroy();
   });
 });
 

@@ -6,6 +6,7 @@ import pino from 'pino';
 import type { HostsFiles } from '../../src/access/gate.js';
 import type { DispatchSettings, Host, Peers, TimerHandle, Timers } from '../../src/dispatch/core.js';
 import { Resources, type Reserve } from '../../src/dispatch/resources.js';
+import { Streams } from '../../src/dispatch/streams.js';
 import type { PollCallback, Poller } from '../../src/native/index.js';
 import * as native from '../../src/native/index.js';
 import { bindService, closeService } from '../../src/net/listener.js';
@@ -116,11 +117,13 @@ export function testHost(settings: Partial<DispatchSettings> = {}, hosts: HostsF
     close: (fd) => native.close(fd),
   };
   let nextPid = 1000;
+  const full: DispatchSettings = { retryTimeMs: 60_000, logConnections: false, udpLoopback: true, internalIdleMs: 0, internalMax: 0, ...settings };
   const host: Host = {
     logger,
-    settings: { retryTimeMs: 60_000, logConnections: false, udpLoopback: true, ...settings },
+    settings: full,
     hosts,
     resources: new Resources(logger, () => clock.now, timers, reserve),
+    streams: new Streams({ idleMs: full.internalIdleMs, max: full.internalMax || 64 }),
     env: { TZ: 'UTC' },
     uid: 4242,
     now: () => clock.now,
