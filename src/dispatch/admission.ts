@@ -8,15 +8,18 @@ import type { Admission, ServiceCore } from './core.js';
 
 /** Decides whether `client` is served by `svc` now; on admission the connection holds a slot. */
 export function admit(svc: ServiceCore, client: ClientAddress, name?: ClientName): Admission {
-  const rule = svc.refusal(client, name);
-  if (rule) return { kind: 'refused', rule };
+  const refusal = svc.refusal(client, name);
+  if (refusal) return { kind: 'refused', ...refusal };
   if (client.key) {
     const { perSource, cps } = svc.plan.limits;
     const verdict = svc.perSource.admit(client.key, svc.host.now());
-    if (verdict === 'concurrent') return { kind: 'refused', rule: perSource.from };
-    if (verdict === 'rate') return { kind: 'refused', rule: cps.from };
+    if (verdict === 'concurrent') return { kind: 'refused', rule: perSource.from, reason: 'per_source' };
+    if (verdict === 'rate') return { kind: 'refused', rule: cps.from, reason: 'cps' };
   }
-  if (!svc.accepting()) return { kind: 'unavailable', state: svc.stateName() };
-  if (svc.looping()) return { kind: 'unavailable', state: 'suspended' };
+  if (!svc.accepting()) {
+    const state = svc.stateName();
+    return { kind: 'unavailable', state, reason: state === 'full' ? 'full' : state === 'suspended' ? 'suspended' : null };
+  }
+  if (svc.looping()) return { kind: 'unavailable', state: 'suspended', reason: 'rate' };
   return { kind: 'admitted', slot: svc.slot(client.key ? client : null) };
 }

@@ -11,6 +11,7 @@ import type { ServiceEntry } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
 import type { PollCallback, Poller } from '../native/index.js';
 import type { HandlerEnd, SpawnRequest } from '../spawn/request.js';
+import type { RefusalReason, ServiceCounters } from './counters.js';
 import type { Resources } from './resources.js';
 import type { Slot } from './slot.js';
 
@@ -76,25 +77,21 @@ export interface Peers {
   tcpmuxNames(): string[];
 }
 
-/** Counters reported in the state dump; they survive reloads. */
-export interface ServiceCounters {
-  /** Connections accepted and datagrams read. */
-  connections: number;
-  spawns: number;
-  spawnErrors: number;
-  suspensions: number;
-  /** Datagrams an internal service did not answer (reflection-loop defence). */
-  drops: number;
-  refused: number;
+/** An access rule that refuses a client: where it is written, and which kind of rule it is. */
+export interface Refusal {
+  readonly rule: string;
+  readonly reason: Extract<RefusalReason, 'hosts' | 'no_access' | 'only_from'>;
 }
+
+export type { ServiceCounters } from './counters.js';
 
 /** What admission decided for one client. */
 export type Admission =
   | { readonly kind: 'admitted'; readonly slot: Slot }
-  /** An access rule or a per-client limit said no; `rule` names the setting. */
-  | { readonly kind: 'refused'; readonly rule: string }
+  /** An access rule or a per-client limit said no; `rule` names the setting, `reason` its kind. */
+  | { readonly kind: 'refused'; readonly rule: string; readonly reason: RefusalReason }
   /** The service cannot take it now (full, suspended, or the rate guard just tripped). */
-  | { readonly kind: 'unavailable'; readonly state: string };
+  | { readonly kind: 'unavailable'; readonly state: string; readonly reason: Extract<RefusalReason, 'full' | 'rate' | 'suspended'> | null };
 
 /** The service as the dispatch modes see it. */
 export interface ServiceCore {
@@ -116,7 +113,7 @@ export interface ServiceCore {
   /** The name of its state: listening, full, busy, suspended, backoff, unbound, closed. */
   stateName(): string;
   /** The rule (service rules, then hosts files) that refuses `client`, or null. */
-  refusal(client: ClientAddress, name?: ClientName): string | null;
+  refusal(client: ClientAddress, name?: ClientName): Refusal | null;
   /** Counts one dispatch against the rate guard; true when it tripped (the service is then suspended). */
   looping(): boolean;
   /** A slot for one connection or handler: counts it until released. */

@@ -8,6 +8,7 @@ import * as native from '../native/index.js';
 import { handlerEnv, settingsEnv } from '../spawn/env.js';
 import { SpawnError, type HandlerEnd, type SpawnRequest } from '../spawn/request.js';
 import type { ServiceCore } from './core.js';
+import { countExit } from './counters.js';
 import type { Slot } from './slot.js';
 
 /** Resource-limit settings → RLIMIT_* names of the addon's constants. Sorted. */
@@ -82,14 +83,17 @@ function request(plan: ServicePlan, fd: number, client: ClientAddress | null, wa
   return { file: e.server, argv: e.argv, fd, env, uid: e.uid, gid: e.gid, groups: e.groups, umask: p.umask, nice: p.nice, rlimits, cwd: p.cwd };
 }
 
-/** Logs a handler's end, and counts one that never ran. */
+/** Logs and counts a handler's end (outcome, duration, CPU time), or one that never ran. */
 function ended(svc: ServiceCore, pid: number, end: HandlerEnd, peer: string, t0: number): void {
   const ms = svc.host.now() - t0;
   if (end.err) {
     svc.counters.spawnErrors += 1;
     svc.log.error({ peer, pid, err: { code: end.err.code, message: end.err.message } }, 'handler failed to start');
     svc.host.resources.ranOut(end.err);
-  } else if (svc.host.settings.logConnections) {
+    return;
+  }
+  countExit(svc.counters, pid, end, ms, svc.host.now());
+  if (svc.host.settings.logConnections) {
     svc.log.info({ peer, pid, code: end.code, signal: end.signal, ms }, 'connection');
   } else if (end.signal || end.code) {
     svc.log.debug({ peer, pid, code: end.code, signal: end.signal, ms }, 'handler ended abnormally');

@@ -7,6 +7,7 @@ import * as native from '../native/index.js';
 import type { NativeError } from '../native/index.js';
 import { admit } from './admission.js';
 import type { ServiceCore } from './core.js';
+import { countRefusal, type RefusalReason } from './counters.js';
 import { startHandler } from './handler.js';
 import { serveInternal } from './internal.js';
 import { closeAfterReply, sendQuietly } from './reply.js';
@@ -39,9 +40,10 @@ export function acceptBurst(svc: ServiceCore): void {
 /** Admits and serves one accepted connection, or refuses it. */
 function serveAccepted(svc: ServiceCore, fd: number, client: ClientAddress, name?: ClientName): void {
   const a = admit(svc, client, name);
-  if (a.kind === 'refused') return refuse(svc, fd, client, a.rule);
+  if (a.kind === 'refused') return refuse(svc, fd, client, a.rule, a.reason);
   if (a.kind === 'unavailable') {
     // The rate guard just tripped (the socket is closed now), or the service left listening.
+    if (a.reason) countRefusal(svc.counters, a.reason);
     native.close(fd);
     return;
   }
@@ -66,8 +68,8 @@ function admitAfterLookup(svc: ServiceCore, fd: number, client: ClientAddress): 
 }
 
 /** Refuses an accepted connection: banner_fail, then close; logged with the rule and counted. */
-export function refuse(svc: ServiceCore, fd: number, client: ClientAddress, rule: string): void {
-  svc.counters.refused += 1;
+export function refuse(svc: ServiceCore, fd: number, client: ClientAddress, rule: string, reason: RefusalReason): void {
+  countRefusal(svc.counters, reason);
   if (svc.bannerFail) sendQuietly(fd, svc.bannerFail);
   closeAfterReply(fd, svc.scratch());
   svc.log.info({ peer: client.text, rule }, 'refused');

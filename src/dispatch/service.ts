@@ -13,7 +13,8 @@ import type { Logger } from '../log/logger.js';
 import * as native from '../native/index.js';
 import type { NativeError, Poller } from '../native/index.js';
 import { admit } from './admission.js';
-import type { Host, MuxTarget, Peers, ServiceCore, ServiceCounters, TimerHandle } from './core.js';
+import type { Host, MuxTarget, Peers, Refusal, ServiceCore, TimerHandle } from './core.js';
+import { copyCounters, countRefusal, newCounters, type ServiceCounters } from './counters.js';
 import { serveDatagrams } from './datagram.js';
 import { serveInternal } from './internal.js';
 import { startHandler } from './handler.js';
@@ -56,6 +57,10 @@ interface Socket {
 export interface ServiceSnapshot extends ServiceCounters {
   service: string;
   proto: string;
+  /** `127.0.0.1:7`, `[::1]:7`, `*:7` (the bound port), a unix path, or `tcpmux` for a sub-service. */
+  address: string;
+  /** `wait` or `nowait`, and `internal` for in-process services. */
+  mode: string;
   state: State['kind'];
   /** Handlers (and in-process connections) running now. */
   children: number;
@@ -70,7 +75,7 @@ export interface ServiceSnapshot extends ServiceCounters {
 
 /** One service of the table. */
 export class Service implements ServiceCore, MuxTarget, SlotOwner {
-  readonly counters: ServiceCounters = { connections: 0, spawns: 0, spawnErrors: 0, suspensions: 0, drops: 0, refused: 0 };
+  readonly counters: ServiceCounters = newCounters();
   readonly perSource: PerSource;
   readonly log: Logger;
   banner: Buffer | null = null;
@@ -141,11 +146,28 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
   snapshot(): ServiceSnapshot {
     const e = this.plan.entry;
     const s = this.state;
-    const out: ServiceSnapshot = { service: e.service, proto: e.protocol, state: s.kind, children: this.running, ...this.counters };
+    const out: ServiceSnapshot = {
+      service: e.service,
+      proto: e.protocol,
+      address: this.address(),
+      mode: `${e.wait ? 'wait' : 'nowait'}${e.server === 'internal' ? ' internal' : ''}`,
+      state: s.kind,
+      children: this.running,
+      ...copyCounters(this.counters),
+    };
     if (s.kind === 'busy') out.pid = s.pid;
     if (s.kind === 'suspended') out.until = new Date(s.until).toISOString();
     if (s.kind === 'unbound') Object.assign(out, { error: s.error, retryAt: new Date(s.retryAt).toISOString() });
     return out;
+  }
+
+  /** Where it listens, as the snapshot shows it. */
+  private address(): string {
+    const e = this.plan.entry;
+    if (e.tcpmux) return 'tcpmux';
+    if (e.family === 'unix') return e.path;
+    const port = this.boundPort || e.port;
+    return `${e.host.includes(':') ? `[${e.host}]` : e.host}:${port}`;
   }
 
   /** The port it listens on (the bound one for port 0); 0 for unix sockets and sub-services. */
@@ -163,14 +185,16 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
     return (this.buffer ??= Buffer.allocUnsafe(SCRATCH_BYTES));
   }
 
-  refusal(client: ClientAddress, name?: ClientName): string | null {
+  refusal(client: ClientAddress, name?: ClientName): Refusal | null {
     const { access, section, entry } = this.plan;
     const hosts = this.host.hosts;
     // The common case, checked first: no rule at all, nothing to look at per connection.
     if (!access.only_from && !access.no_access && !hosts) return null;
     const own = serviceRefusal(access, section, client.addr);
-    if (own || !hosts || !client.ip) return own;
-    return hosts.refusal([path.basename(entry.argv[0] ?? entry.server), entry.service], client.ip, name);
+    if (own) return { rule: own, reason: own.endsWith(' no_access') ? 'no_access' : 'only_from' };
+    if (!hosts || !client.ip) return null;
+    const rule = hosts.refusal([path.basename(entry.argv[0] ?? entry.server), entry.service], client.ip, name);
+    return rule ? { rule, reason: 'hosts' } : null;
   }
 
   looping(): boolean {
@@ -221,11 +245,12 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
     this.counters.connections += 1;
     const a = admit(this, client, name);
     if (a.kind === 'refused') {
-      this.counters.refused += 1;
+      countRefusal(this.counters, a.reason);
       this.log.info({ peer: client.text, rule: a.rule }, 'refused');
       return false;
     }
     if (a.kind === 'unavailable') {
+      if (a.reason) countRefusal(this.counters, a.reason);
       // Full or suspended: the client is told so at once. Debug only: a full service is busy, not wrong.
       this.log.debug({ peer: client.text, state: a.state }, 'unavailable');
       return false;

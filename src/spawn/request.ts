@@ -29,6 +29,15 @@ export interface HandlerEnd {
   code: number | null;
   signal: string | null;
   err?: NodeJS.ErrnoException;
+  /** What it cost, when known (the native spawn reports it; the child_process fallback does not). */
+  usage?: HandlerUsage;
+}
+
+/** A handler's CPU times (microseconds) and peak resident set size (KiB), from waitid's rusage. */
+export interface HandlerUsage {
+  utimeUs: number;
+  stimeUs: number;
+  maxRssKb: number;
 }
 
 /** Error thrown when a handler cannot be started; `cause` is the OS error (its `code`, e.g. EMFILE, and `syscall`). */
