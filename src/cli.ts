@@ -15,6 +15,9 @@ import { loadConfig } from './config/load.js';
 import { resolveLimitDefaults } from './config/resolve.js';
 import { loadSettings, type DaemonSettings } from './config/settings.js';
 import { formatConfigError, type ConfigError } from './config/types.js';
+import { checkDiff, CONTROL_COMMANDS, CONTROL_OPTIONS, isControlCommand, runControlCommand } from './control/commands.js';
+import { DEFAULT_METRICS_FROM } from './control/http.js';
+import { controlSocketPath } from './control/path.js';
 import { Daemon, DaemonError, type DaemonOptions } from './daemon.js';
 import { createLogger, LOG_LEVELS, type LineSink, type LoggerOptions, type LogLevel } from './log/logger.js';
 import * as native from './native/index.js';
@@ -38,7 +41,10 @@ function parseArgs(argv: string[]) {
     .scriptName('ninetd')
     // A repeated option takes its last value, as getopt-based daemons do.
     .parserConfiguration({ 'duplicate-arguments-array': false })
-    .usage('$0 [options] [config]\n\nServe the services of an inetd.conf file (default /etc/inetd.conf).')
+    .usage(
+      `$0 [options] [config]\n\nServe the services of an inetd.conf file (default /etc/inetd.conf).\n\n` +
+        Object.entries(CONTROL_COMMANDS).map(([cmd, what]) => `$0 ${cmd} --help: ${what}`).join('\n'),
+    )
     .option('foreground', { alias: 'd', type: 'boolean', describe: 'stay in the foreground and log to stderr [default: detach]' })
     .option('check', { type: 'boolean', describe: 'check the configuration and settings, print every error, and exit' })
     .option('log-connections', { alias: 'l', type: 'boolean', describe: 'log one record per connection' })
@@ -53,6 +59,8 @@ function parseArgs(argv: string[]) {
     .option('per-source-rate', { alias: 'C', type: 'number', requiresArg: true, describe: 'connections per minute per client address when the service sets none, 0 for no limit [default: 0]' })
     .option('tcp-wrappers', { alias: 'w', type: 'boolean', describe: 'check hosts.allow and hosts.deny before serving a client' })
     .option('retry-time', { type: 'number', requiresArg: true, describe: 'seconds a suspended service waits, and between bind retries [default: 600]' })
+    // The console: the control socket, and --check --diff against the running daemon.
+    .options(CONTROL_OPTIONS)
     .check((args) => {
       for (const name of COUNTS) {
         const v = args[name] as number | undefined;
@@ -60,6 +68,7 @@ function parseArgs(argv: string[]) {
       }
       if (args['retry-time'] === 0) throw new Error('--retry-time must be at least 1');
       if (args._.length > 1) throw new Error(`only one config file may be given (got ${args._.length})`);
+      if (args.diff && !args.check) throw new Error('--diff needs --check');
       return true;
     })
     .strictOptions()
@@ -113,6 +122,8 @@ function resolveOptions(args: Args, s: DaemonSettings, detached: boolean): RunOp
         udpLoopback: s.udp_loopback ?? true,
       },
       limits: resolveLimitDefaults({ instances: args['max-children'], perSource: args['per-source'], cps: args['per-source-rate'], rate: args.rate }, s),
+      controlSocket: controlSocketPath(args['control-socket'], s.control_socket, pidfile),
+      metrics: s.metrics_listen ? { listen: s.metrics_listen, from: s.metrics_from ?? DEFAULT_METRICS_FROM } : null,
       hostsFiles:
         (args['tcp-wrappers'] ?? s.tcp_wrappers ?? false)
           ? { allow: s.hosts_allow ?? '/etc/hosts.allow', deny: s.hosts_deny ?? '/etc/hosts.deny', lookupMs: (s.reverse_lookup ?? 0) * 1000 }
@@ -189,6 +200,7 @@ class ReadyPipe implements LineSink {
 
 /** Runs ninetd with `argv` (without node and script); resolves to the exit code. */
 export async function run(argv: string[]): Promise<number> {
+  if (isControlCommand(argv)) return runControlCommand(argv);
   let args: Args;
   try {
     args = parseArgs(argv);
@@ -207,6 +219,7 @@ export async function run(argv: string[]): Promise<number> {
   opts.daemon.settingsFile = settingsFile ? abs(settingsFile) : null;
   opts.daemon.processDefaults = settings.daemon;
   opts.daemon.serviceSettings = settings.services;
+  if (args.check && args.diff) return checkDiff(opts.daemon.controlSocket ?? null, args._[0] === undefined ? undefined : String(args._[0]));
   if (args.check) return check(opts, settingsErrors);
   if (!args.foreground && !detached) {
     if (settingsErrors.length > 0) {

@@ -42,12 +42,12 @@ describe('Daemon', () => {
     await settle();
     expect(loader.calls).toHaveLength(2);
     loader.calls[1]!.answer(conf('b'));
-    expect(await first).toBe(true);
+    expect(await first).toMatchObject({ ok: true });
     await settle();
     expect(loader.calls).toHaveLength(3);
     expect(loader.calls[2]!.withSettings).toBe(true);
     loader.calls[2]!.answer(conf('c'));
-    expect(await second).toBe(true);
+    expect(await second).toMatchObject({ ok: true, summary: { added: [expect.objectContaining({ service: 'c' })], removed: [expect.objectContaining({ service: 'b' })], unchanged: 0 } });
     expect(d.dump().map((s) => s.service)).toEqual(['c']);
     d.stop();
   });
@@ -60,7 +60,7 @@ describe('Daemon', () => {
     const reloaded = d.reload();
     await settle();
     loader.calls[1]!.answer({ ...conf('c'), errors: [{ file: 'inetd.conf', line: 3, code: 'ERR_CONFIG_SOCKET_TYPE', message: 'unknown socket type "strem"' }] });
-    expect(await reloaded).toBe(false);
+    expect(await reloaded).toEqual({ ok: false, errors: [expect.objectContaining({ line: 3, code: 'ERR_CONFIG_SOCKET_TYPE' })] });
     expect(d.dump().map((s) => [s.service, s.state])).toEqual([
       ['a', 'listening'],
       ['b', 'listening'],
@@ -77,7 +77,7 @@ describe('Daemon', () => {
     d.stop();
     await d.stopped;
     expect(d.dump().map((s) => s.state)).toEqual([]);
-    expect(await d.reload()).toBe(false);
+    expect(await d.reload()).toMatchObject({ ok: false, errors: [] });
     expect(loader.calls).toHaveLength(1);
   });
 });
