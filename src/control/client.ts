@@ -44,7 +44,7 @@ export function ask(socketPath: string, req: Request, timeoutMs: number): Promis
       else resolve(reply!);
     };
     const timer = setTimeout(
-      () => finish(new ControlClientError('ERR_CONTROL_UNAVAILABLE', `${socketPath}: no answer within ${Math.round(timeoutMs / 1000)} s`)),
+      () => finish(new ControlClientError('ERR_CONTROL_UNAVAILABLE', `${socketPath}: no answer within ${timeoutMs / 1000} s`)),
       timeoutMs,
     );
     const tryLine = (): boolean => {
