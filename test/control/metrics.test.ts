@@ -2,9 +2,13 @@
 // histogram buckets, escaped label values, and the whole text valid for the real
 // `promtool check metrics` (skipped, with a message, where promtool is not installed).
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { escapeLabel, exposition } from '../../src/control/metrics.js';
 import { countExit, countRefusal } from '../../src/dispatch/counters.js';
+import { ROOT } from '../helpers/daemon.js';
 import { daemonSnap, serviceSnap } from '../helpers/snapshot.js';
 
 const promtool = !spawnSync('promtool', ['--version']).error;
@@ -77,5 +81,29 @@ describe('exposition', () => {
     const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
     expect(r.stdout + r.stderr).toBe('');
     expect(r.status).toBe(0);
+  });
+});
+
+describe('the example alerts of docs/operations.md', () => {
+  const doc = readFileSync(path.join(ROOT, 'docs', 'operations.md'), 'utf8');
+  const rules = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!).find((y) => y.startsWith('groups:'))!;
+
+  it('name only metrics and labels ninetd serves', () => {
+    const text = exposition(busySnapshot());
+    for (const name of new Set(rules.match(/ninetd_[a-z_]+/g))) expect(text).toMatch(new RegExp(`^${name}[{ ]`, 'm'));
+    expect(text).toContain('state="suspended"');
+  });
+
+  it('pass promtool check rules', (ctx) => {
+    if (!promtool) return ctx.skip('promtool is not installed (Debian package prometheus): cannot check the rules');
+    const dir = mkdtempSync(path.join(tmpdir(), 'ninetd-rules-'));
+    try {
+      writeFileSync(path.join(dir, 'ninetd.rules.yml'), rules);
+      const r = spawnSync('promtool', ['check', 'rules', path.join(dir, 'ninetd.rules.yml')], { encoding: 'utf8' });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
