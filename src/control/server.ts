@@ -198,6 +198,8 @@ export class ControlServer {
     const timeoutMs = this.opts.timeoutMs ?? TIMEOUT_MS;
     const lines = new LineSplitter();
     let queued = 0;
+    /** The client has sent all it will (half-closed): no more lines to wait for. */
+    let ended = false;
     let chain: Promise<void> = Promise.resolve();
     let timer: NodeJS.Timeout | undefined;
     this.clients.add(sock);
@@ -244,12 +246,14 @@ export class ControlServer {
         clearTimeout(timer);
         chain = chain.then(() => answer(line)).then(() => {
           queued -= 1;
-          if (queued === 0 && !sock.destroyed) arm();
+          if (queued === 0 && !ended && !sock.destroyed) arm();
         });
       }
     });
     sock.on('end', () => {
       // The client sent all it will: answer what came, then close.
+      ended = true;
+      clearTimeout(timer);
       void chain.then(() => sock.end());
     });
     sock.on('error', () => sock.destroy());

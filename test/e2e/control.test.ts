@@ -110,6 +110,21 @@ describe('ninetd status', () => {
     expect(r.stderr).toContain('"nosuch"');
   });
 
+  it('finds the socket named by control_socket in the settings file, and has none with --control-socket ""', async () => {
+    const sock = path.join(settingsDir, 'named.sock');
+    const ini = path.join(settingsDir, 'named.ini');
+    writeFileSync(ini, `[daemon]\ncontrol_socket = ${sock}\n`);
+    const d = await startDaemon(`${ECHO}\n`, { services: SERVICES, args: ['--settings', ini] });
+    running.push(d);
+    expect(lstatSync(sock).isSocket()).toBe(true);
+    expect(() => lstatSync(socketOf(d))).toThrow();
+    expect(JSON.parse((await ninetd('status', '--json', '--settings', ini)).stdout)).toMatchObject({ pid: d.pid });
+    const none = await startDaemon(`${ECHO}\n`, { services: SERVICES, args: ['--control-socket', ''] });
+    running.push(none);
+    expect(none.records.some((r) => r.msg === 'control socket listening')).toBe(false);
+    expect(() => lstatSync(socketOf(none))).toThrow();
+  });
+
   it('makes its socket mode 0600, and removes it when the daemon stops', async () => {
     const d = await daemon(`${ECHO}\n`);
     expect(lstatSync(socketOf(d)).mode & 0o777).toBe(0o600);
