@@ -19,6 +19,8 @@ const TIMEOUT_MS = 10_000;
 const MAX_CLIENTS = 8;
 /** Requests of one connection waiting for their answers; more are a client misbehaving. */
 const MAX_QUEUED = 16;
+/** Replies written and not yet read by the client, in bytes, beyond which it is cut off. */
+const MAX_UNREAD_BYTES = 16 * 2 ** 20;
 /** Connections accepted per readiness event. */
 const BURST = 16;
 /** After an accept failed for want of resources, how long to wait before watching again. */
@@ -231,7 +233,14 @@ export class ControlServer {
           reply = errorReply(CONTROL_CODES.failed, (err as Error).message);
         }
       }
-      if (!sock.destroyed && sock.writable) sock.write(encodeReply(reply));
+      if (sock.destroyed || !sock.writable) return;
+      // A client that asks and asks but never reads would grow our buffer without end: cut it off.
+      if (sock.writableLength > MAX_UNREAD_BYTES) {
+        log.debug({ uid: peer.uid, pid: peer.pid }, 'control client does not read its replies; closed');
+        sock.destroy();
+        return;
+      }
+      sock.write(encodeReply(reply));
     };
 
     sock.on('data', (chunk: Buffer) => {

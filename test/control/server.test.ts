@@ -13,6 +13,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ControlServer, type ControlHandler, type ControlServerOptions } from '../../src/control/server.js';
 import type { Reply } from '../../src/control/protocol.js';
 import * as native from '../../src/native/index.js';
+import { until } from '../helpers/wait.js';
 
 const base = mkdtempSync(path.join(tmpdir(), 'ninetd-control-'));
 chmodSync(base, 0o755);
@@ -126,6 +127,24 @@ describe('control socket', () => {
     expect(await ask(srv.path, '{"cmd":"status"}\n')).toEqual(PONG);
     finishReload(PONG);
     expect(await slow.lines).toEqual([PONG]);
+  });
+
+  it('cuts off a client that keeps asking and never reads its replies, answering others meanwhile', async () => {
+    const big = { ok: true, status: { pad: 'x'.repeat(3 * 2 ** 20) } } as unknown as Reply;
+    const { srv, records } = server({ handle: () => big });
+    const greedy = net.connect(srv.path);
+    clients.push(greedy);
+    greedy.on('error', () => {});
+    greedy.pause();
+    greedy.on('connect', () => greedy.write('{"cmd":"status"}\n'.repeat(8)));
+    await until(() => records.some((r) => r.msg === 'control client does not read its replies; closed'), 'the greedy client to be cut off');
+    const other = net.connect(srv.path);
+    clients.push(other);
+    let got = '';
+    other.on('data', (c: Buffer) => (got += c.toString()));
+    other.on('connect', () => other.end('{"cmd":"status"}\n'));
+    await new Promise((r) => other.once('close', r));
+    expect(JSON.parse(got)).toEqual(big);
   });
 
   it('turns away clients beyond its limit with ERR_CONTROL_BUSY', async () => {
