@@ -299,9 +299,10 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
 
   private resume(): void {
     this.guard.reset();
-    this.log.info('resumed after suspension');
+    // Said once the socket is back, so that whoever reads the record can connect at once.
     if (this.socket || this.plan.entry.tcpmux) this.ready();
-    else this.open(false);
+    else if (!this.open(false)) return;
+    this.log.info('resumed after suspension');
   }
 
   private unbound(error: string, retryMs: number): void {
