@@ -20,6 +20,9 @@ import { loadSettings, type DaemonSettings } from './config/settings.js';
 import { strictModesFor } from './config/strict-modes.js';
 import { formatConfigError, type ConfigError } from './config/types.js';
 import { formatRpcEntry } from './rpc/registry.js';
+import { checkDiff, CONTROL_COMMANDS, CONTROL_OPTIONS, isControlCommand, runControlCommand } from './control/commands.js';
+import { DEFAULT_METRICS_FROM } from './control/http.js';
+import { controlSocketPath } from './control/path.js';
 import { Daemon, DaemonError, type DaemonOptions } from './daemon.js';
 import { createLogger, LOG_LEVELS, type LineSink, type LoggerOptions, type LogLevel } from './log/logger.js';
 import * as native from './native/index.js';
@@ -68,7 +71,10 @@ function parseArgs(argv: string[]) {
     .scriptName('ninetd')
     // A repeated option takes its last value, as getopt-based daemons do.
     .parserConfiguration({ 'duplicate-arguments-array': false })
-    .usage('$0 [options] [config]\n\nServe the services of an inetd.conf file (default /etc/inetd.conf).')
+    .usage(
+      `$0 [options] [config]\n\nServe the services of an inetd.conf file (default /etc/inetd.conf).\n\n` +
+        Object.entries(CONTROL_COMMANDS).map(([cmd, what]) => `$0 ${cmd} --help: ${what}`).join('\n'),
+    )
     .option('foreground', { alias: ['d', 'i'], type: 'boolean', describe: 'stay in the foreground and log to stderr [default: detach]' })
     .option('check', { type: 'boolean', describe: 'check the configuration and settings, print every error, and exit' })
     .option('log-connections', { alias: 'l', type: 'boolean', describe: 'log one record per connection' })
@@ -87,6 +93,8 @@ function parseArgs(argv: string[]) {
     .option('backlog', { alias: 'q', type: 'number', requiresArg: true, describe: 'listen queue length of stream and seqpacket sockets [default: 1024]' })
     .option('bind-address', { alias: 'a', type: 'string', requiresArg: true, describe: 'address for entries without a host: prefix [default: *]' })
     .option('keep-env', { alias: 'E', type: 'boolean', describe: "FreeBSD inetd's -E, accepted: handlers never inherit ninetd's environment here (see passenv)" })
+    // The console: the control socket, and --check --diff against the running daemon.
+    .options(CONTROL_OPTIONS)
     .check((args) => {
       for (const [name, { short, min }] of Object.entries(COUNTS)) {
         const v = args[name] as number | undefined;
@@ -100,6 +108,7 @@ function parseArgs(argv: string[]) {
       const a = args['bind-address'];
       if (a !== undefined && bindAddress(a) === null) throw new Error(`--bind-address (-a): "${a}" is not an IP address or * (host names are not resolved)`);
       if (args._.length > 1) throw new Error(`only one config file may be given (got ${args._.length})`);
+      if (args.diff && !args.check) throw new Error('--diff needs --check');
       return true;
     })
     .strictOptions()
@@ -159,6 +168,8 @@ function resolveOptions(args: Args, s: DaemonSettings, detached: boolean): RunOp
         internalMax: s.internal_max_connections ?? 0,
       },
       limits: resolveLimitDefaults({ instances: args['max-children'], perSource: args['per-source'], cps: args['per-source-rate'], rate: args.rate }, s),
+      controlSocket: controlSocketPath(args['control-socket'], s.control_socket, pidfile),
+      metrics: s.metrics_listen ? { listen: s.metrics_listen, from: s.metrics_from ?? DEFAULT_METRICS_FROM } : null,
       hostsFiles:
         (args['tcp-wrappers'] ?? s.tcp_wrappers ?? false)
           ? { allow: s.hosts_allow ?? '/etc/hosts.allow', deny: s.hosts_deny ?? '/etc/hosts.deny', lookupMs: (s.reverse_lookup ?? 0) * 1000 }
@@ -247,6 +258,7 @@ class ReadyPipe implements LineSink {
 
 /** Runs ninetd with `argv` (without node and script); resolves to the exit code. */
 export async function run(argv: string[]): Promise<number> {
+  if (isControlCommand(argv)) return runControlCommand(argv);
   let args: Args;
   try {
     args = parseArgs(argv);
@@ -268,6 +280,7 @@ export async function run(argv: string[]): Promise<number> {
   opts.daemon.processDefaults = settings.daemon;
   opts.daemon.strictModes = strictModesFor(settings.daemon.strict_modes);
   opts.daemon.serviceSettings = settings.services;
+  if (args.check && args.diff) return checkDiff(opts.daemon.controlSocket ?? null, args._[0] === undefined ? undefined : String(args._[0]));
   if (args.check) return check(opts, settingsErrors);
   if (!args.foreground && !detached) {
     if (settingsErrors.length > 0) {

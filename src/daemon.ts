@@ -1,14 +1,22 @@
 // The daemon's lifecycle: take the pid file, load the configuration into plans, hand them to the
 // service table, reload on request (one reload at a time, the last request's file winning), stop.
-// Signals become method calls here and nowhere else. It does not parse argv (cli.ts) and does not
-// dispatch connections (dispatch/).
+// Signals and control requests become method calls here and nowhere else. It does not parse argv
+// (cli.ts), does not dispatch connections (dispatch/) and does not speak the control protocol
+// (control/).
 import { unlinkSync } from 'node:fs';
+import type { AddressPattern } from './access/address.js';
 import { HostsFiles } from './access/gate.js';
-import { keyEntries } from './config/diff.js';
+import { summarize, type ChangeSummary, type Outcome } from './control/changes.js';
+import { MetricsListener } from './control/http.js';
+import { exposition } from './control/metrics.js';
+import type { Reply, Request } from './control/protocol.js';
+import { ControlServer } from './control/server.js';
+import { daemonSnapshot, ninetdVersion, processFds, type DaemonFacts, type DaemonSnapshot } from './control/snapshot.js';
+import { keyEntries, reconcile, type Changes } from './config/diff.js';
 import { loadConfig } from './config/load.js';
 import { checkProxyUse } from './config/proxy.js';
 import { resolveServices, sectionName, type LimitDefaults, type ServicePlan } from './config/resolve.js';
-import { loadSettings, type ProcessSettings, type ServiceSettings } from './config/settings.js';
+import { loadSettings, type ListenAddress, type ProcessSettings, type ServiceSettings } from './config/settings.js';
 import type { StrictModes } from './config/strict-modes.js';
 import { formatConfigError, type ConfigError, type ServiceEntry } from './config/types.js';
 import type { DispatchSettings, Host } from './dispatch/core.js';
@@ -46,7 +54,16 @@ export interface DaemonOptions {
   /** Address of entries without a host before any `host:` line (-a). */
   bindAddress?: string;
   serviceSettings?: Map<string, ServiceSettings & { line: number }>;
+  /** The control socket's path; null or absent for none. */
+  controlSocket?: string | null;
+  /** Where to serve /metrics and to whom; null or absent for nowhere. */
+  metrics?: { listen: ListenAddress; from: readonly AddressPattern[] } | null;
 }
+
+/** What a reload came to: the changes it applied, or every error that kept the configuration unchanged. */
+export type ReloadResult =
+  | { ok: true; changes: Changes; summary: ChangeSummary }
+  | { ok: false; errors: ConfigError[]; message?: string };
 
 /** A configuration read whole: the plans to serve and every error found on the way. */
 export interface Loaded {
@@ -57,7 +74,7 @@ export interface Loaded {
 /** Error that ends a daemon start; `exitCode` follows sysexits. */
 export class DaemonError extends Error {
   constructor(
-    readonly code: 'ERR_NO_SERVICES' | 'ERR_NO_BIND' | 'ERR_RUNNING' | 'ERR_PIDFILE',
+    readonly code: 'ERR_NO_SERVICES' | 'ERR_NO_BIND' | 'ERR_RUNNING' | 'ERR_PIDFILE' | 'ERR_CONTROL_SOCKET' | 'ERR_METRICS_LISTEN',
     message: string,
     readonly exitCode: number,
   ) {
@@ -74,12 +91,15 @@ export class Daemon {
   private pidFd = -1;
   private readonly notify = SdNotify.fromEnv(process.env);
   private watchdog: NodeJS.Timeout | undefined;
-  private lastReload = 'none';
+  /** Who we are and what the reloads did, for the snapshot. */
+  private readonly facts: DaemonFacts;
+  private control: ControlServer | null = null;
+  private metrics: MetricsListener | null = null;
   /** [service:…] sections in force, by NAME/PROTO. */
   private sections: Map<string, ServiceSettings & { line: number }>;
   /** The reload that runs now (or the resolved start), and the one queued behind it. */
   private reloading: Promise<unknown> = Promise.resolve();
-  private queued: Promise<boolean> | null = null;
+  private queued: Promise<ReloadResult> | null = null;
   private resolveStopped!: () => void;
   /** Resolves once stop() has closed everything. */
   readonly stopped = new Promise<void>((resolve) => (this.resolveStopped = resolve));
@@ -99,17 +119,21 @@ export class Daemon {
     ),
   ) {
     this.sections = opts.serviceSettings ?? new Map();
-    this.load = load ?? ((withSettings) => this.loadFiles(withSettings));
+    this.load = load ?? ((withSettings, file) => this.loadFiles(withSettings, file));
     this.rpc = new RpcRegistry({ logger, retryMs: opts.settings.retryTimeMs });
+    const version = ninetdVersion();
+    this.facts = { pid: process.pid, version, startedAt: host.now(), configFile: opts.configFile, lastReload: null, reloads: { ok: 0, rejected: 0 } };
   }
 
-  private readonly load: (withSettings: boolean) => Promise<Loaded>;
+  /** Reads the configuration; `file`, when given, is read instead of ours for a dry run, which keeps nothing. */
+  private readonly load: (withSettings: boolean, file?: string) => Promise<Loaded>;
   /** Registrations of the bound rpc services with rpcbind. */
   private readonly rpc: RpcRegistry;
 
   /** Reads inetd.conf (and on reload the settings file) and resolves every good entry's plan. */
-  private async loadFiles(withSettings: boolean): Promise<Loaded> {
-    const { configFile, servicesFile, rpcFile, defaultFamily, settingsFile, strictModes, bindAddress: defaultHost } = this.opts;
+  private async loadFiles(withSettings: boolean, dryRunFile?: string): Promise<Loaded> {
+    const { servicesFile, rpcFile, defaultFamily, settingsFile, strictModes, bindAddress: defaultHost } = this.opts;
+    const configFile = dryRunFile ?? this.opts.configFile;
     const config = await loadConfig(configFile, {
       servicesFile,
       rpcFile,
@@ -127,7 +151,7 @@ export class Daemon {
     const sections = settings && settings.errors.length === 0 ? settings.settings.services : this.sections;
     const proxy = checkProxyUse(byKey.values(), sections, settingsFile ?? '');
     const all = [...config.errors, ...errors, ...(settings?.errors ?? []), ...proxy.errors];
-    if (all.length === 0) {
+    if (all.length === 0 && dryRunFile === undefined) {
       this.sections = sections;
       this.warnStraySections(byKey.values(), sections);
     }
@@ -166,6 +190,7 @@ export class Daemon {
       this.releasePidFile();
       throw new DaemonError('ERR_NO_BIND', 'no service could be bound', 71);
     }
+    await this.openConsole();
     this.keepAlive = setInterval(() => {}, 2 ** 30);
     this.logger.info({ services: services - unbound, unbound }, 'started');
     // Loading the modules and the configuration left freed malloc memory resident (1-3 MiB).
@@ -173,6 +198,38 @@ export class Daemon {
     this.tellManager({ READY: '1' });
     const every = watchdogIntervalMs(process.env, process.pid);
     if (every > 0) this.watchdog = setInterval(() => this.tellManager({ WATCHDOG: '1' }), every);
+  }
+
+  /** Opens the control socket and the metrics listener that are asked for; throws DaemonError when one cannot be. */
+  private async openConsole(): Promise<void> {
+    const { controlSocket, metrics } = this.opts;
+    try {
+      if (controlSocket) {
+        this.control = ControlServer.open({ path: controlSocket, logger: this.logger, handle: (req) => this.answer(req) });
+        this.logger.info({ path: controlSocket }, 'control socket listening');
+      }
+      if (metrics) this.metrics = await MetricsListener.open(metrics.listen, metrics.from, this.logger, () => exposition(this.snapshot()));
+    } catch (err) {
+      this.closeConsole();
+      this.closeTable();
+      this.releasePidFile();
+      const e = err as Error & { code: 'ERR_CONTROL_SOCKET' | 'ERR_METRICS_LISTEN' };
+      throw new DaemonError(e.code, e.message, 71);
+    }
+  }
+
+  private closeConsole(): void {
+    this.control?.close();
+    this.metrics?.close();
+    this.control = null;
+    this.metrics = null;
+  }
+
+  /** Answers one control request. */
+  private async answer(req: Request): Promise<Reply> {
+    if (req.cmd === 'status') return { ok: true, status: this.snapshot() };
+    if (req.cmd === 'reload') return { ok: true, reload: outcomeOf(await this.reload()) };
+    return { ok: true, diff: await this.diff(req.config) };
   }
 
   /** Takes the pid-file lock, or throws "already running (pid N)". */
@@ -204,7 +261,9 @@ export class Daemon {
   private tellManager(fields: Record<string, string>): void {
     if (!this.notify) return;
     const { services, unbound } = this.table?.counts() ?? { services: 0, unbound: 0 };
-    const status = `${services - unbound} services, ${unbound} unbound; last reload: ${this.lastReload}`;
+    const r = this.facts.lastReload;
+    const last = !r ? 'none' : r.result === 'ok' ? 'ok' : `rejected (${r.errors} errors)`;
+    const status = `${services - unbound} services, ${unbound} unbound; last reload: ${last}`;
     const err = this.notify.send({ ...fields, STATUS: status });
     if (err) this.logger.debug({ err: { message: err.message } }, 'cannot notify the service manager');
   }
@@ -214,7 +273,7 @@ export class Daemon {
    * at a time; requests made while one runs are served by one more reload after it, which reads
    * the files as they are then, so the last request's file wins.
    */
-  reload(): Promise<boolean> {
+  reload(): Promise<ReloadResult> {
     if (this.queued) return this.queued;
     const next = this.reloading.then(() => {
       this.queued = null;
@@ -225,27 +284,39 @@ export class Daemon {
     return next;
   }
 
-  private async reloadNow(): Promise<boolean> {
-    if (this.stopping || !this.table) return false;
+  private async reloadNow(): Promise<ReloadResult> {
+    const stopping: ReloadResult = { ok: false, errors: [], message: 'ninetd is stopping' };
+    if (this.stopping || !this.table) return stopping;
     this.tellManager({ RELOADING: '1', MONOTONIC_USEC: monotonicUsec() });
     const { plans, errors } = await this.load(true);
-    if (this.stopping) return false;
+    if (this.stopping) return stopping;
+    const at = new Date(this.host.now()).toISOString();
     if (errors.length > 0) {
       this.logErrors(errors);
       this.logger.error({ file: this.opts.configFile }, 'reload rejected: configuration unchanged');
-      this.lastReload = `rejected (${errors.length} errors)`;
+      this.facts.lastReload = { at, result: 'rejected', errors: errors.length };
+      this.facts.reloads.rejected += 1;
       this.tellManager({ READY: '1' });
-      return false;
+      return { ok: false, errors };
     }
+    const before = this.table.plans();
     const changes = this.table.apply(plans);
-    this.logger.info(
-      { added: changes.added.length, changed: changes.changed.length, removed: changes.removed.length, unchanged: changes.unchanged.length },
-      'reloaded',
-    );
-    this.lastReload = 'ok';
+    const counts = { added: changes.added.length, changed: changes.changed.length, removed: changes.removed.length, unchanged: changes.unchanged.length };
+    this.logger.info(counts, 'reloaded');
+    this.facts.lastReload = { at, result: 'ok', ...counts };
+    this.facts.reloads.ok += 1;
     native.trimMemory();
     this.tellManager({ READY: '1' });
-    return true;
+    return { ok: true, changes, summary: summarize(changes, before) };
+  }
+
+  /** What a reload would do with `file` (default: our own configuration file); changes nothing. */
+  async diff(file?: string): Promise<Outcome> {
+    if (this.stopping || !this.table) return { accepted: false, errors: [], message: 'ninetd is stopping' };
+    const { plans, errors } = await this.load(true, file ?? this.opts.configFile);
+    if (errors.length > 0) return { accepted: false, errors };
+    const before = this.table.plans();
+    return { accepted: true, changes: summarize(reconcile(before, new Map(plans.map((p) => [p.key, p]))), before) };
   }
 
   /** Stops listening and closes every socket; running handlers are left to finish. */
@@ -257,6 +328,7 @@ export class Daemon {
     // Handlers are left to finish, as inetd leaves them; say which.
     const running = this.table?.runningHandlers() ?? [];
     this.logger.info({ count: running.length, handlers: running }, 'handlers still running');
+    this.closeConsole();
     this.closeTable();
     this.releasePidFile();
     this.notify?.close();
@@ -281,7 +353,10 @@ export class Daemon {
       ['SIGINT', () => this.stop()],
       ['SIGTERM', () => this.stop()],
       ['SIGUSR1', () => this.reopenLog()],
-      ['SIGUSR2', () => this.logger.info({ services: this.dump() }, 'state')],
+      ['SIGUSR2', () => {
+        const { services, ...daemon } = this.snapshot();
+        this.logger.info({ daemon, services }, 'state');
+      }],
     ];
     for (const [sig, fn] of handlers) process.on(sig, fn);
     return () => {
@@ -293,4 +368,20 @@ export class Daemon {
   dump(): ServiceSnapshot[] {
     return this.table?.snapshot() ?? [];
   }
+
+  /** The one snapshot: the SIGUSR2 record, `ninetd status` and /metrics are all made from it. */
+  snapshot(): DaemonSnapshot {
+    return daemonSnapshot(this.facts, this.dump(), processFds(), this.host.now());
+  }
+
+  /** The port /metrics is served on; null when it is not. */
+  get metricsPort(): number | null {
+    return this.metrics?.port ?? null;
+  }
+}
+
+/** A reload's result as the control socket tells it. */
+function outcomeOf(r: ReloadResult): Outcome {
+  if (r.ok) return { accepted: true, changes: r.summary };
+  return r.message ? { accepted: false, errors: r.errors, message: r.message } : { accepted: false, errors: r.errors };
 }

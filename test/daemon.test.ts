@@ -42,12 +42,12 @@ describe('Daemon', () => {
     await settle();
     expect(loader.calls).toHaveLength(2);
     loader.calls[1]!.answer(conf('b'));
-    expect(await first).toBe(true);
+    expect(await first).toMatchObject({ ok: true });
     await settle();
     expect(loader.calls).toHaveLength(3);
     expect(loader.calls[2]!.withSettings).toBe(true);
     loader.calls[2]!.answer(conf('c'));
-    expect(await second).toBe(true);
+    expect(await second).toMatchObject({ ok: true, summary: { added: [expect.objectContaining({ service: 'c' })], removed: [expect.objectContaining({ service: 'b' })], unchanged: 0 } });
     expect(d.dump().map((s) => s.service)).toEqual(['c']);
     d.stop();
   });
@@ -60,7 +60,7 @@ describe('Daemon', () => {
     const reloaded = d.reload();
     await settle();
     loader.calls[1]!.answer({ ...conf('c'), errors: [{ file: 'inetd.conf', line: 3, code: 'ERR_CONFIG_SOCKET_TYPE', message: 'unknown socket type "strem"' }] });
-    expect(await reloaded).toBe(false);
+    expect(await reloaded).toEqual({ ok: false, errors: [expect.objectContaining({ line: 3, code: 'ERR_CONFIG_SOCKET_TYPE' })] });
     expect(d.dump().map((s) => [s.service, s.state])).toEqual([
       ['a', 'listening'],
       ['b', 'listening'],
@@ -77,7 +77,48 @@ describe('Daemon', () => {
     d.stop();
     await d.stopped;
     expect(d.dump().map((s) => s.state)).toEqual([]);
-    expect(await d.reload()).toBe(false);
+    expect(await d.reload()).toMatchObject({ ok: false, errors: [] });
     expect(loader.calls).toHaveLength(1);
+  });
+
+  it('answers a dry run with what a reload would change, and changes nothing', async () => {
+    const { d, loader } = daemon();
+    const started = d.start();
+    loader.calls[0]!.answer(conf('a', 'b'));
+    await started;
+    const dry = d.diff('/other.conf');
+    await settle();
+    expect(loader.calls[1]).toMatchObject({ withSettings: true });
+    loader.calls[1]!.answer(conf('b', 'c'));
+    expect(await dry).toEqual({
+      accepted: true,
+      changes: { added: [expect.objectContaining({ service: 'c' })], removed: [expect.objectContaining({ service: 'a' })], changed: [], unchanged: 1 },
+    });
+    expect(d.dump().map((s) => s.service)).toEqual(['a', 'b']);
+    expect(d.snapshot()).toMatchObject({ lastReload: null, reloads: { ok: 0, rejected: 0 } });
+    d.stop();
+  });
+
+  it('keeps the last reload and the counts by result in its snapshot', async () => {
+    const { d, loader, t } = daemon();
+    const started = d.start();
+    loader.calls[0]!.answer(conf('a'));
+    await started;
+    const bad = d.reload();
+    await settle();
+    loader.calls[1]!.answer({ ...conf('a'), errors: [{ file: 'inetd.conf', line: 1, code: 'ERR_CONFIG_FIELDS', message: 'too few fields' }] });
+    await bad;
+    t.clock.now += 5000;
+    const good = d.reload();
+    await settle();
+    loader.calls[2]!.answer(conf('a', 'b'));
+    await good;
+    expect(d.snapshot()).toMatchObject({
+      reloads: { ok: 1, rejected: 1 },
+      lastReload: { at: new Date(t.clock.now).toISOString(), result: 'ok', added: 1, changed: 0, removed: 0, unchanged: 1 },
+      uptimeSeconds: 5,
+      services: [expect.objectContaining({ service: 'a' }), expect.objectContaining({ service: 'b' })],
+    });
+    d.stop();
   });
 });

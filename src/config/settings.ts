@@ -12,7 +12,7 @@ import ini from 'ini';
 // Types only: the log modules load the native addon, and this parser must stay pure.
 import type { LogDestination, LogLevel } from '../log/logger.js';
 import type { SyslogFormat } from '../log/syslog.js';
-import { parseAddressList, type AddressPattern } from '../access/address.js';
+import { parseAddressList, parseIp, type AddressPattern } from '../access/address.js';
 import { fileProblemReason, isFileProblem, readRegularFile } from '../files/regular-file.js';
 import { checkFile, strictModesFor } from './strict-modes.js';
 import type { ConfigError } from './types.js';
@@ -117,6 +117,18 @@ export interface DaemonSettings extends ProcessSettings {
   cps?: number;
   /** Unsafe ownership or modes (strict-modes.ts) are errors instead of warnings. */
   strict_modes?: boolean;
+  /** The control socket's path (`ninetd status`, `ninetd reload`); '' = none. */
+  control_socket?: string;
+  /** Where /metrics is served; not served when left out (the default). */
+  metrics_listen?: ListenAddress;
+  /** Client addresses allowed to read /metrics; default loopback only. */
+  metrics_from?: AddressPattern[];
+}
+
+/** An address and port to listen on; host `*` is every address. */
+export interface ListenAddress {
+  host: string;
+  port: number;
 }
 
 /** Everything the settings file sets: `[daemon]`, and each `[service:NAME/PROTO]` by `NAME/PROTO`. */
@@ -266,6 +278,24 @@ const addressList: Validator<AddressPattern[]> = (raw) => {
   return patterns;
 };
 
+/** The control socket: an absolute path (no abstract name: it would have no file mode), or nothing for none. */
+const controlSocketPath: Validator<string> = (raw) => {
+  if (raw === '') return raw;
+  if (!raw.startsWith('/')) return new Invalid(`"${raw}" is not an absolute path (expected /path, or nothing for none)`);
+  const bytes = Buffer.byteLength(raw);
+  return bytes <= MAX_UNIX_PATH ? raw : new Invalid(`"${raw}" is ${bytes} bytes long (expected at most ${MAX_UNIX_PATH})`);
+};
+
+/** `ADDRESS:PORT` with an IPv4 literal, `[IPv6]` or `*`. */
+const listenAddress: Validator<ListenAddress> = (raw) => {
+  const m = /^(\*|\[[^\]]+\]|[0-9.]+):([0-9]{1,5})$/.exec(raw);
+  const host = m ? m[1]!.replace(/^\[(.*)\]$/, '$1') : '';
+  const port = m ? Number(m[2]) : NaN;
+  const ipOk = host === '*' || (parseIp(host) !== null && (m![1]!.startsWith('[') ? host.includes(':') : !host.includes(':')));
+  if (!m || !ipOk || port > 65535) return new Invalid(`"${raw}" is not an address and port (expected e.g. 127.0.0.1:9101, [::1]:9101 or *:9101)`);
+  return { host, port };
+};
+
 /** Keys of AccessSettings → validator. Sorted. */
 const ACCESS_KEYS = {
   banner: absolutePath(false),
@@ -300,6 +330,7 @@ const PROCESS_KEYS = {
 /** `[daemon]` key → validator. Sorted; `satisfies` keeps it and DaemonSettings in step. */
 const DAEMON_KEYS = {
   ...PROCESS_KEYS,
+  control_socket: controlSocketPath,
   cps: integer(0, MAX_COUNT),
   default_family: word(FAMILIES),
   hosts_allow: absolutePath(false),
@@ -311,6 +342,8 @@ const DAEMON_KEYS = {
   log_file: absolutePath(false),
   log_level: word(LOG_LEVELS),
   max_children: integer(0, MAX_COUNT),
+  metrics_from: addressList,
+  metrics_listen: listenAddress,
   per_source: integer(0, MAX_COUNT),
   pidfile: absolutePath(true),
   rate: integer(0, MAX_COUNT),

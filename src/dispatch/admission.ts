@@ -9,14 +9,17 @@ import type { Admission, ServiceCore } from './core.js';
 /** Decides whether `client` is served by `svc` now; on admission the connection holds a slot. */
 export function admit(svc: ServiceCore, client: ClientAddress, name?: ClientName, fd?: number): Admission {
   const { refusedBy, hosts } = svc.access(client, name, fd);
-  if (refusedBy) return { kind: 'refused', rule: refusedBy, hosts };
+  if (refusedBy) return { kind: 'refused', ...refusedBy, hosts };
   if (client.key) {
     const { perSource, cps } = svc.plan.limits;
     const verdict = svc.perSource.admit(client.key, svc.host.now());
-    if (verdict === 'concurrent') return { kind: 'refused', rule: perSource.from, hosts };
-    if (verdict === 'rate') return { kind: 'refused', rule: cps.from, hosts };
+    if (verdict === 'concurrent') return { kind: 'refused', rule: perSource.from, reason: 'per_source', hosts };
+    if (verdict === 'rate') return { kind: 'refused', rule: cps.from, reason: 'cps', hosts };
   }
-  if (!svc.accepting()) return { kind: 'unavailable', state: svc.stateName() };
-  if (svc.looping(client)) return { kind: 'unavailable', state: 'suspended' };
+  if (!svc.accepting()) {
+    const state = svc.stateName();
+    return { kind: 'unavailable', state, reason: state === 'full' ? 'full' : state === 'suspended' ? 'suspended' : null };
+  }
+  if (svc.looping(client)) return { kind: 'unavailable', state: 'suspended', reason: 'rate' };
   return { kind: 'admitted', slot: svc.slot(client.key ? client : null), hosts };
 }

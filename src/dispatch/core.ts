@@ -12,6 +12,7 @@ import type { Logger } from '../log/logger.js';
 import type { PollCallback, Poller } from '../native/index.js';
 import type { HandlerEnd, SpawnRequest } from '../spawn/request.js';
 import type { ReplyBudget } from './reply-budget.js';
+import type { RefusalReason, ServiceCounters } from './counters.js';
 import type { Resources } from './resources.js';
 import type { Slot } from './slot.js';
 import type { Streams } from './streams.js';
@@ -99,36 +100,30 @@ export interface RunningHandler {
   since: number;
 }
 
-/** Counters reported in the state dump; they survive reloads. */
-export interface ServiceCounters {
-  /** Connections accepted and datagrams read. */
-  connections: number;
-  spawns: number;
-  spawnErrors: number;
-  suspensions: number;
-  /** Datagrams an internal service did not answer (reflection-loop defence). */
-  drops: number;
-  refused: number;
-  /** Connections closed for a missing, malformed or late PROXY header. */
-  proxyErrors: number;
+/** An access rule that refuses a client: where it is written, and which kind of rule it is. */
+export interface Refusal {
+  readonly rule: string;
+  readonly reason: Extract<RefusalReason, 'hosts' | 'no_access' | 'only_from'>;
 }
+
+export type { ServiceCounters } from './counters.js';
 
 /**
  * What access control said about one client: the rule that refuses it (null: not refused), and
  * the hosts files' outcome, whose options (spawn, banners, twist, …) apply either way.
  */
 export interface AccessDecision {
-  readonly refusedBy: string | null;
+  readonly refusedBy: Refusal | null;
   readonly hosts: AccessOutcome | null;
 }
 
 /** What admission decided for one client; `hosts` as in AccessDecision. */
 export type Admission =
   | { readonly kind: 'admitted'; readonly slot: Slot; readonly hosts: AccessOutcome | null }
-  /** An access rule or a per-client limit said no; `rule` names the setting. */
-  | { readonly kind: 'refused'; readonly rule: string; readonly hosts: AccessOutcome | null }
+  /** An access rule or a per-client limit said no; `rule` names the setting, `reason` its kind. */
+  | { readonly kind: 'refused'; readonly rule: string; readonly reason: RefusalReason; readonly hosts: AccessOutcome | null }
   /** The service cannot take it now (full, suspended, or the rate guard just tripped). */
-  | { readonly kind: 'unavailable'; readonly state: string };
+  | { readonly kind: 'unavailable'; readonly state: string; readonly reason: Extract<RefusalReason, 'full' | 'rate' | 'suspended'> | null };
 
 /** The service as the dispatch modes see it. */
 export interface ServiceCore {
@@ -154,7 +149,7 @@ export interface ServiceCore {
   /** Service rules, then hosts files, for `client` (on the connection `fd`, whose local address `%A` and `daemon@host` need). */
   access(client: ClientAddress, name?: ClientName, fd?: number): AccessDecision;
   /** The rule (service rules, then hosts files) that refuses `client`, or null; for datagrams, where no option applies. */
-  refusal(client: ClientAddress, name?: ClientName): string | null;
+  refusal(client: ClientAddress, name?: ClientName): Refusal | null;
   /** Counts one dispatch (for `client`, when known) against the rate guard; true when it tripped (the service is then suspended). */
   looping(client?: ClientAddress): boolean;
   /** A slot for one connection or handler: counts it until released. */

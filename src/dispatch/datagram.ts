@@ -10,6 +10,7 @@ import * as native from '../native/index.js';
 import type { NativeError, SockAddr } from '../native/index.js';
 import { RawSockaddr } from '../net/sockaddr.js';
 import type { ServiceCore } from './core.js';
+import { countRefusal } from './counters.js';
 import { badDatagramSource } from './dgram-guard.js';
 
 
@@ -75,11 +76,11 @@ function unixLoops(svc: ServiceCore, path: string): boolean {
 /** True (counted, and logged at debug) when an internal service must not answer this sender. */
 function drops(svc: ServiceCore, from: RawSockaddr): boolean {
   const { access } = svc.plan;
-  const rule = access.only_from || access.no_access || svc.host.hosts ? svc.refusal(clientFromRaw(from)) : null;
+  const refusal = access.only_from || access.no_access || svc.host.hosts ? svc.refusal(clientFromRaw(from)) : null;
   // Logged at debug only: a datagram flood must not become a log flood.
-  if (rule) {
-    svc.counters.refused += 1;
-    if (svc.log.isLevelEnabled('debug')) svc.log.debug({ peer: clientFromRaw(from).text, rule }, 'refused');
+  if (refusal) {
+    countRefusal(svc.counters, refusal.reason);
+    if (svc.log.isLevelEnabled('debug')) svc.log.debug({ peer: clientFromRaw(from).text, rule: refusal.rule }, 'refused');
     return true;
   }
   const family = from.family === 4 ? 4 : 6;

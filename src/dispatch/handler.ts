@@ -8,6 +8,7 @@ import * as native from '../native/index.js';
 import { handlerEnv, settingsEnv } from '../spawn/env.js';
 import { SpawnError, type HandlerEnd, type SpawnRequest } from '../spawn/request.js';
 import type { ServiceCore } from './core.js';
+import { countExit } from './counters.js';
 import type { Slot } from './slot.js';
 
 /** Resource-limit settings → RLIMIT_* names of the addon's constants. Sorted. */
@@ -105,7 +106,7 @@ function request(plan: ServicePlan, fd: number, client: ClientAddress | null, wa
   return { file: e.server, argv: e.argv, fd, env, uid: e.uid, gid: e.gid, groups: e.groups, umask: p.umask, nice: p.nice, rlimits, cwd: p.cwd };
 }
 
-/** Logs a handler's end, and counts one that never ran. */
+/** Logs and counts a handler's end (outcome, duration, CPU time), or one that never ran. */
 function ended(svc: ServiceCore, pid: number, end: HandlerEnd, peer: { peer: string; proxy?: string }, t0: number): void {
   const ms = svc.host.now() - t0;
   if (end.err) {
@@ -114,8 +115,9 @@ function ended(svc: ServiceCore, pid: number, end: HandlerEnd, peer: { peer: str
     svc.host.resources.ranOut(end.err);
     return;
   }
+  countExit(svc.counters, pid, end, ms, svc.host.now());
   const u = end.usage;
-  const usage = u ? { cpuUserMs: Math.round(u.userUs / 1000), cpuSystemMs: Math.round(u.systemUs / 1000), maxRssKb: u.maxRssKb } : {};
+  const usage = u ? { cpuUserMs: Math.round(u.utimeUs / 1000), cpuSystemMs: Math.round(u.stimeUs / 1000), maxRssKb: u.maxRssKb } : {};
   if (svc.host.settings.logConnections) svc.log.info({ ...peer, pid, code: end.code, signal: end.signal, ms, ...usage }, 'connection');
   else if (end.signal || end.code) svc.log.debug({ ...peer, pid, code: end.code, signal: end.signal, ms, ...usage }, 'handler ended abnormally');
 }

@@ -9,6 +9,7 @@ import * as native from '../native/index.js';
 import type { NativeError } from '../native/index.js';
 import { admit } from './admission.js';
 import type { ServiceCore } from './core.js';
+import { countRefusal, type RefusalReason } from './counters.js';
 import { startHandler } from './handler.js';
 import { handlerOverride, prepareConnection, runSpawns } from './options.js';
 import { serveInternal } from './internal.js';
@@ -35,7 +36,7 @@ export function acceptBurst(svc: ServiceCore): void {
     svc.counters.connections += 1;
     const { fd, ...peer } = conn;
     const client = clientAddress(peer);
-    if (svc.plan.proxy) readProxyHeader(svc, fd, client, { serve: (c) => admitClient(svc, fd, c), refuse: (c, rule) => refuse(svc, fd, c, rule) });
+    if (svc.plan.proxy) readProxyHeader(svc, fd, client, { serve: (c) => admitClient(svc, fd, c), refuse: (c, rule) => refuse(svc, fd, c, rule, 'proxy_from') });
     else admitClient(svc, fd, client);
   }
 }
@@ -51,6 +52,7 @@ function serveAccepted(svc: ServiceCore, fd: number, client: ClientAddress, name
   const a = admit(svc, client, name, fd);
   if (a.kind === 'unavailable') {
     // The rate guard just tripped (the socket is closed now), or the service left listening.
+    if (a.reason) countRefusal(svc.counters, a.reason);
     native.close(fd);
     return;
   }
@@ -58,12 +60,12 @@ function serveAccepted(svc: ServiceCore, fd: number, client: ClientAddress, name
   if (a.hosts) runSpawns(svc, a.hosts);
   if (a.kind === 'refused') {
     if (a.hosts) prepareConnection(svc, fd, a.hosts);
-    return refuse(svc, fd, client, a.rule, a.hosts?.effects.severity?.level);
+    return refuse(svc, fd, client, a.rule, a.reason, a.hosts?.effects.severity?.level);
   }
   const override = handlerOverride(svc, a.hosts);
   if (typeof override === 'string') {
     a.slot.release();
-    return refuse(svc, fd, client, override);
+    return refuse(svc, fd, client, override, 'hosts');
   }
   const e = svc.plan.entry;
   if (a.hosts) prepareConnection(svc, fd, a.hosts);
@@ -89,8 +91,8 @@ function admitAfterLookup(svc: ServiceCore, fd: number, client: ClientAddress): 
 }
 
 /** Refuses an accepted connection: banner_fail, then close; logged with the rule and counted. */
-export function refuse(svc: ServiceCore, fd: number, client: ClientAddress, rule: string, level: LogLevel = 'info'): void {
-  svc.counters.refused += 1;
+export function refuse(svc: ServiceCore, fd: number, client: ClientAddress, rule: string, reason: RefusalReason, level: LogLevel = 'info'): void {
+  countRefusal(svc.counters, reason);
   if (svc.bannerFail) sendQuietly(fd, svc.bannerFail);
   closeAfterReply(fd, svc.scratch());
   svc.log[level]({ ...peerFields(client), rule }, 'refused');

@@ -13,7 +13,8 @@ import type { Logger } from '../log/logger.js';
 import * as native from '../native/index.js';
 import type { NativeError, Poller } from '../native/index.js';
 import { admit } from './admission.js';
-import type { AccessDecision, Host, MuxTarget, Peers, ServiceCore, ServiceCounters, TimerHandle } from './core.js';
+import type { AccessDecision, Host, MuxTarget, Peers, Refusal, ServiceCore, TimerHandle } from './core.js';
+import { copyCounters, countRefusal, newCounters, type ServiceCounters } from './counters.js';
 import { serveDatagrams } from './datagram.js';
 import { pumped, serveInternal } from './internal.js';
 import { startHandler } from './handler.js';
@@ -58,6 +59,10 @@ interface Socket {
 export interface ServiceSnapshot extends ServiceCounters {
   service: string;
   proto: string;
+  /** `127.0.0.1:7`, `[::1]:7`, `*:7` (the bound port), a unix path, or `tcpmux` for a sub-service. */
+  address: string;
+  /** `wait` or `nowait`, and `internal` for in-process services. */
+  mode: string;
   state: State['kind'];
   /** Handlers (and in-process connections) running now. */
   children: number;
@@ -80,7 +85,7 @@ export interface ServiceEvents {
 
 /** One service of the table. */
 export class Service implements ServiceCore, MuxTarget, SlotOwner {
-  readonly counters: ServiceCounters = { connections: 0, spawns: 0, spawnErrors: 0, suspensions: 0, drops: 0, refused: 0, proxyErrors: 0 };
+  readonly counters: ServiceCounters = newCounters();
   readonly perSource: PerSource;
   readonly log: Logger;
   banner: Buffer | null = null;
@@ -155,11 +160,28 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
   snapshot(): ServiceSnapshot {
     const e = this.plan.entry;
     const s = this.state;
-    const out: ServiceSnapshot = { service: e.service, proto: e.protocol, state: s.kind, children: this.running, ...this.counters };
+    const out: ServiceSnapshot = {
+      service: e.service,
+      proto: e.protocol,
+      address: this.address(),
+      mode: `${e.wait ? 'wait' : 'nowait'}${e.server === 'internal' ? ' internal' : ''}`,
+      state: s.kind,
+      children: this.running,
+      ...copyCounters(this.counters),
+    };
     if (s.kind === 'busy') out.pid = s.pid;
     if (s.kind === 'suspended') out.until = new Date(s.until).toISOString();
     if (s.kind === 'unbound') Object.assign(out, { error: s.error, retryAt: new Date(s.retryAt).toISOString() });
     return out;
+  }
+
+  /** Where it listens, as the snapshot shows it. */
+  private address(): string {
+    const e = this.plan.entry;
+    if (e.tcpmux) return 'tcpmux';
+    if (e.family === 'unix') return e.path;
+    const port = this.boundPort || e.port;
+    return `${e.host.includes(':') ? `[${e.host}]` : e.host}:${port}`;
   }
 
   /** The port it listens on (the bound one for port 0); 0 for unix sockets and sub-services. */
@@ -187,7 +209,7 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
     // The common case, checked first: no rule at all, nothing to look at per connection.
     if (!access.only_from && !access.no_access && !hosts) return NO_RULES;
     const own = serviceRefusal(access, section, client.addr);
-    if (own) return { refusedBy: own, hosts: null };
+    if (own) return { refusedBy: { rule: own, reason: own.endsWith(' no_access') ? 'no_access' : 'only_from' }, hosts: null };
     if (!hosts || !client.ip) return NO_RULES;
     // Behind a load balancer the server address is the one the client connected to (the header's).
     const dest = client.proxy?.destination;
@@ -198,13 +220,14 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
       ...(name ? { client: name } : {}),
       ...(serverIp ? { serverIp } : {}),
     });
-    return { refusedBy: outcome.action === 'refuse' ? (outcome.rule ?? 'hosts.deny') : null, hosts: outcome };
+    const refusedBy = outcome.action === 'refuse' ? { rule: outcome.rule ?? 'hosts.deny', reason: 'hosts' as const } : null;
+    return { refusedBy, hosts: outcome };
   }
 
-  refusal(client: ClientAddress, name?: ClientName): string | null {
+  refusal(client: ClientAddress, name?: ClientName): Refusal | null {
     const d = this.access(client, name);
     // A datagram has no connection to twist: a twist rule refuses it.
-    return d.refusedBy ?? (d.hosts?.action === 'twist' ? (d.hosts.rule ?? 'hosts.deny') : null);
+    return d.refusedBy ?? (d.hosts?.action === 'twist' ? { rule: d.hosts.rule ?? 'hosts.deny', reason: 'hosts' } : null);
   }
 
   looping(client?: ClientAddress): boolean {
@@ -256,11 +279,12 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
     const a = admit(this, client, name, fd);
     if (a.kind !== 'unavailable' && a.hosts) runSpawns(this, a.hosts);
     if (a.kind === 'refused') {
-      this.counters.refused += 1;
+      countRefusal(this.counters, a.reason);
       this.log.info({ ...peerFields(client), rule: a.rule }, 'refused');
       return false;
     }
     if (a.kind === 'unavailable') {
+      if (a.reason) countRefusal(this.counters, a.reason);
       // Full or suspended: the client is told so at once. Debug only: a full service is busy, not wrong.
       this.log.debug({ ...peerFields(client), state: a.state }, 'unavailable');
       return false;
@@ -319,9 +343,10 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
 
   private resume(): void {
     this.guard.reset();
-    this.log.info('resumed after suspension');
+    // Said once the socket is back, so that whoever reads the record can connect at once.
     if (this.socket || this.plan.entry.tcpmux) this.ready();
-    else this.open(false);
+    else if (!this.open(false)) return;
+    this.log.info('resumed after suspension');
   }
 
   private unbound(error: string, retryMs: number): void {

@@ -32,8 +32,7 @@ export class ServiceTable implements Peers {
   /** Moves the table to `plans` and says what changed. */
   apply(plans: readonly ServicePlan[]): Changes {
     const next = new Map(plans.map((p) => [p.key, p]));
-    const running = new Map([...this.services].map(([key, svc]) => [key, svc.plan]));
-    const changes = reconcile(running, next);
+    const changes = reconcile(this.plans(), next);
     // Unchanged ones take the new plan too: only where it was written may differ.
     for (const key of changes.unchanged) this.services.get(key)!.update(next.get(key)!);
     for (const { key, to } of changes.changed) {
@@ -79,6 +78,11 @@ export class ServiceTable implements Peers {
     let unbound = 0;
     for (const svc of this.services.values()) if (svc.stateName() === 'unbound') unbound += 1;
     return { services: this.services.size, unbound };
+  }
+
+  /** The plan of every service, by key: what the table serves now. */
+  plans(): Map<string, ServicePlan> {
+    return new Map([...this.services].map(([key, svc]) => [key, svc.plan]));
   }
 
   /** Every service with its state and counters. */

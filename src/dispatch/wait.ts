@@ -5,13 +5,14 @@
 import { clientAddress } from '../addr/client.js';
 import * as native from '../native/index.js';
 import type { ServiceCore } from './core.js';
+import { countRefusal } from './counters.js';
 import { startHandler } from './handler.js';
 
 /** Hands the service's socket to a new handler, unless the rate guard trips. */
 export function handOver(svc: ServiceCore): void {
   if (svc.plan.entry.socketType === 'dgram' && droppedRefusedDatagram(svc)) return;
   svc.counters.connections += 1;
-  if (svc.looping()) return;
+  if (svc.looping()) return countRefusal(svc.counters, 'rate');
   startHandler(svc, svc.fd, null, svc.slot(null), true);
 }
 
@@ -32,14 +33,14 @@ function droppedRefusedDatagram(svc: ServiceCore): boolean {
   }
   if (!r || r.from.family === 'unix') return false;
   const client = clientAddress(r.from);
-  const rule = svc.refusal(client);
-  if (!rule) return false;
+  const refusal = svc.refusal(client);
+  if (!refusal) return false;
   try {
     native.recvfrom(svc.fd, probe);
   } catch {
     // gone already
   }
-  svc.counters.refused += 1;
-  svc.log.info({ peer: client.text, rule }, 'refused');
+  countRefusal(svc.counters, refusal.reason);
+  svc.log.info({ peer: client.text, rule: refusal.rule }, 'refused');
   return true;
 }

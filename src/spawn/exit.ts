@@ -22,7 +22,7 @@ export function watchExit(pidfd: number, onEnd: (end: HandlerEnd) => void): void
     let status: HandlerEnd | null;
     try {
       const s = native.waitPidfd(pidfd);
-      status = s && { code: s.code, signal: s.signal, usage: { userUs: s.utimeUs, systemUs: s.stimeUs, maxRssKb: s.maxRssKb } };
+      status = s && { code: s.code, signal: s.signal, usage: { utimeUs: s.utimeUs, stimeUs: s.stimeUs, maxRssKb: s.maxRssKb } };
     } catch {
       // ECHILD: someone else reaped it (a waitpid(-1) elsewhere); how it ended is lost.
       status = { code: null, signal: null };

@@ -29,16 +29,14 @@ export interface HandlerEnd {
   code: number | null;
   signal: string | null;
   err?: NodeJS.ErrnoException;
-  /** What the handler used, from the kernel's rusage (native spawn only). */
+  /** What it cost, when known (the native spawn reports it; the child_process fallback does not). */
   usage?: HandlerUsage;
 }
 
-/** A handler's resource use as wait reports it. */
+/** A handler's CPU times (microseconds) and peak resident set size (KiB), from waitid's rusage. */
 export interface HandlerUsage {
-  /** User and system CPU time, in microseconds. */
-  userUs: number;
-  systemUs: number;
-  /** Peak resident set size in KiB; see ChildStatus.maxRssKb for why it is never below ninetd's own. */
+  utimeUs: number;
+  stimeUs: number;
   maxRssKb: number;
 }
 

@@ -92,6 +92,8 @@ describe('suspension (the rate guard)', () => {
     t.poller(svc.fd).fire();
     expect(t.children).toHaveLength(1);
     expect(svc.snapshot()).toMatchObject({ state: 'suspended', suspensions: 1, until: new Date(t.clock.now + 30_000).toISOString() });
+    // The connection that tripped the guard was closed unserved: a refusal for "rate", not an access refusal.
+    expect(svc.snapshot()).toMatchObject({ connections: 2, refused: 0, refusals: expect.objectContaining({ rate: 1 }) });
     expect(svc.fd).toBe(-1);
     expect(await attempt(port)).toBe('ECONNREFUSED');
     t.timers.advance(30_000);
@@ -168,5 +170,37 @@ describe('close', () => {
     expect(svc.stateName()).toBe('closed');
     expect(await attempt(port)).toBe('ECONNREFUSED');
     expect(pendingCount(t)).toBe(0);
+  });
+});
+
+describe('counters in the snapshot', () => {
+  it('count handler exits by outcome, with durations, CPU time and the last exit', async () => {
+    const t = testHost();
+    const svc = service(t, '127.0.0.1:0 stream tcp nowait - /bin/cat cat');
+    for (let i = 0; i < 3; i++) await connect(svc.port);
+    t.poller(svc.fd).fire();
+    expect(t.children).toHaveLength(3);
+    t.clock.now += 250;
+    t.children[0]!.end({ code: 0, signal: null, usage: { utimeUs: 1000, stimeUs: 2000, maxRssKb: 9 } });
+    t.children[1]!.end({ code: 2, signal: null });
+    t.children[2]!.end({ code: null, signal: 'SIGKILL' });
+    expect(svc.snapshot()).toMatchObject({
+      exits: { ok: 1, nonzero: 1, signal: 1 },
+      durations: { count: 3, sum: 0.75 },
+      cpu: { user: 0.001, system: 0.002 },
+      lastExit: { pid: t.children[2]!.pid, signal: 'SIGKILL', ms: 250 },
+      address: `127.0.0.1:${svc.port}`,
+      mode: 'nowait',
+    });
+  });
+
+  it('are copies: a snapshot does not change afterwards', async () => {
+    const t = testHost();
+    const svc = service(t, '127.0.0.1:0 stream tcp nowait - /bin/cat cat');
+    const before = svc.snapshot();
+    await connect(svc.port);
+    t.poller(svc.fd).fire();
+    t.children[0]!.end({ code: 0, signal: null });
+    expect(before).toMatchObject({ connections: 0, exits: { ok: 0 }, durations: { count: 0 } });
   });
 });

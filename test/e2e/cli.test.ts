@@ -302,7 +302,7 @@ describe('log destinations that cannot be written at start', () => {
   }
 
   it('detached, with no syslog socket: says so on the terminal, keeps going, and reports the drops once the socket appears', async () => {
-    const socket = path.join(dir, 'late-syslog.sock');
+    const socket = path.join(dir, 'late-syslog.syslog');
     const ini = file('late-syslog.ini', `[daemon]\nsyslog_socket = ${socket}\n`);
     const { stderr, pid } = detached('late-syslog', '--settings', ini);
     expect(stderr).toContain(`cannot write to syslog socket ${socket}`);
@@ -320,7 +320,7 @@ describe('log destinations that cannot be written at start', () => {
   });
 
   it('detached, with an unwritable log file: says so and logs readable lines to syslog instead', async () => {
-    const socket = path.join(dir, 'file-fallback.sock');
+    const socket = path.join(dir, 'file-fallback.syslog');
     const sink = unixDgramSink(socket);
     const ini = file('file-fallback.ini', `[daemon]\nsyslog_socket = ${socket}\n`);
     const logFile = path.join(dir, 'no-such-dir', 'ninetd.log');

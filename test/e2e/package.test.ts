@@ -109,7 +109,7 @@ describe.skipIf(!pandoc)('the packed and installed package', () => {
     // The unit as an operator installs it, with ExecStart where this prefix put the command.
     const unitDir = path.join(dir, 'unit');
     mkdirSync(unitDir);
-    writeFileSync(path.join(unitDir, 'ninetd.service'), shipped.replace('/usr/local/bin/ninetd', bin));
+    writeFileSync(path.join(unitDir, 'ninetd.service'), shipped.replaceAll('/usr/local/bin/ninetd', bin));
     const env = { ...process.env, MANPATH: path.join(prefix, 'share', 'man') };
     const r = spawnSync('systemd-analyze', ['verify', path.join(unitDir, 'ninetd.service')], { encoding: 'utf8', env, timeout: 60_000 });
     expect(r.stdout + r.stderr).toBe('');

@@ -179,6 +179,8 @@ describe('spawnHandler', () => {
     await new Promise((r) => setImmediate(r));
     expect(exit.ends).toEqual([expect.objectContaining({ code: 7, signal: null })]);
     expect(killed.ends).toEqual([expect.objectContaining({ code: null, signal: 'SIGSEGV' })]);
+    // The native spawn reports what the handler cost; the child_process fallback cannot.
+    if (nativeSpawn()) expect(killed.ends[0]!.usage).toEqual({ utimeUs: expect.any(Number), stimeUs: expect.any(Number), maxRssKb: expect.any(Number) });
     expect(exit.pid).toBeGreaterThan(0);
   });
 

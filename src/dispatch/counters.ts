@@ -1,0 +1,110 @@
+// A service's counters: what it accepted, refused (and why), started, and how its handlers
+// ended (outcome, duration, CPU time). One place adds to them; the service keeps them across
+// reloads, and the snapshot copies them out for the state dump, `ninetd status` and /metrics.
+// It does not log and does not decide anything.
+import type { HandlerEnd } from '../spawn/request.js';
+
+/** Why a client was not served. Sorted; the names are the settings that refused, or the state. */
+export const REFUSAL_REASONS = ['cps', 'full', 'hosts', 'no_access', 'only_from', 'per_source', 'proxy_from', 'rate', 'suspended'] as const;
+export type RefusalReason = (typeof REFUSAL_REASONS)[number];
+
+/** How a handler ended: exit status 0, another exit status, or killed by a signal. */
+export const EXIT_OUTCOMES = ['nonzero', 'ok', 'signal'] as const;
+export type ExitOutcome = (typeof EXIT_OUTCOMES)[number];
+
+/** Upper bounds (seconds) of the handler-duration histogram's buckets; +Inf is implied. */
+export const DURATION_BUCKETS = [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800, 3600] as const;
+
+/** The last handler that ended. */
+export interface LastExit {
+  pid: number;
+  code: number | null;
+  signal: string | null;
+  /** When it ended (ISO time). */
+  at: string;
+  ms: number;
+}
+
+/** Counters reported in the state dump and the metrics; they survive reloads. */
+export interface ServiceCounters {
+  /** Connections accepted and datagrams read. */
+  connections: number;
+  spawns: number;
+  spawnErrors: number;
+  suspensions: number;
+  /** Datagrams an internal service did not answer (reflection-loop defence). */
+  drops: number;
+  /** Clients refused by access rules and per-client limits (hosts, only_from, no_access, per_source, cps, proxy_from). */
+  refused: number;
+  /** Connections closed for a missing, malformed or late PROXY header. */
+  proxyErrors: number;
+  /** Clients not served, by reason (the ones in `refused`, and those turned away by rate, full, suspended). */
+  refusals: Record<RefusalReason, number>;
+  /** Handlers that ended, by outcome. */
+  exits: Record<ExitOutcome, number>;
+  /** How long handlers ran: cumulative counts per bucket of DURATION_BUCKETS, then +Inf; and the sum in seconds. */
+  durations: { buckets: number[]; sum: number; count: number };
+  /** CPU time used by handlers that ended, in seconds. */
+  cpu: { user: number; system: number };
+  lastExit: LastExit | null;
+}
+
+/** Reasons that are access decisions, counted in `refused` as well. */
+const ACCESS_REASONS: ReadonlySet<RefusalReason> = new Set(['cps', 'hosts', 'no_access', 'only_from', 'per_source', 'proxy_from']);
+
+/** All counters at zero. */
+export function newCounters(): ServiceCounters {
+  return {
+    connections: 0,
+    spawns: 0,
+    spawnErrors: 0,
+    suspensions: 0,
+    drops: 0,
+    refused: 0,
+    proxyErrors: 0,
+    refusals: Object.fromEntries(REFUSAL_REASONS.map((r) => [r, 0])) as Record<RefusalReason, number>,
+    exits: Object.fromEntries(EXIT_OUTCOMES.map((o) => [o, 0])) as Record<ExitOutcome, number>,
+    durations: { buckets: new Array<number>(DURATION_BUCKETS.length + 1).fill(0), sum: 0, count: 0 },
+    cpu: { user: 0, system: 0 },
+    lastExit: null,
+  };
+}
+
+/** Counts one client not served for `reason`. */
+export function countRefusal(c: ServiceCounters, reason: RefusalReason): void {
+  c.refusals[reason] += 1;
+  if (ACCESS_REASONS.has(reason)) c.refused += 1;
+}
+
+/** The outcome of a handler's end. */
+export function exitOutcome(end: Pick<HandlerEnd, 'code' | 'signal'>): ExitOutcome {
+  if (end.signal) return 'signal';
+  return end.code === 0 ? 'ok' : 'nonzero';
+}
+
+/** Counts a handler that ran and ended after `ms` milliseconds, at `at` (ms since the epoch). */
+export function countExit(c: ServiceCounters, pid: number, end: HandlerEnd, ms: number, at: number): void {
+  c.exits[exitOutcome(end)] += 1;
+  const s = ms / 1000;
+  const d = c.durations;
+  for (let i = 0; i <= DURATION_BUCKETS.length; i++) if (i === DURATION_BUCKETS.length || s <= DURATION_BUCKETS[i]!) d.buckets[i]! += 1;
+  d.sum += s;
+  d.count += 1;
+  if (end.usage) {
+    c.cpu.user += end.usage.utimeUs / 1e6;
+    c.cpu.system += end.usage.stimeUs / 1e6;
+  }
+  c.lastExit = { pid, code: end.code, signal: end.signal, at: new Date(at).toISOString(), ms };
+}
+
+/** A deep copy, so a snapshot does not change under its reader. */
+export function copyCounters(c: ServiceCounters): ServiceCounters {
+  return {
+    ...c,
+    refusals: { ...c.refusals },
+    exits: { ...c.exits },
+    durations: { buckets: [...c.durations.buckets], sum: c.durations.sum, count: c.durations.count },
+    cpu: { ...c.cpu },
+    lastExit: c.lastExit && { ...c.lastExit },
+  };
+}
