@@ -11,7 +11,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { readHostsFile } from './access/gate.js';
 import { keyEntries } from './config/diff.js';
-import { loadConfig } from './config/load.js';
+import { CONFIG_FORMATS, loadSource, type ConfigFormat } from './config/source.js';
 import { resolveLimitDefaults } from './config/resolve.js';
 import { loadSettings, type DaemonSettings } from './config/settings.js';
 import { formatConfigError, type ConfigError } from './config/types.js';
@@ -44,6 +44,7 @@ function parseArgs(argv: string[]) {
     .option('log-connections', { alias: 'l', type: 'boolean', describe: 'log one record per connection' })
     .option('log-level', { choices: LOG_LEVELS, describe: 'least severe level logged [default: info]' })
     .option('log-file', { type: 'string', requiresArg: true, describe: 'log to this file (reopened on SIGUSR1)' })
+    .option('format', { choices: CONFIG_FORMATS, describe: 'format of the config file: inetd.conf, an xinetd.conf tree, or told apart by its syntax [default: auto]' })
     .option('services', { type: 'string', requiresArg: true, describe: 'services database for names in the config [default: /etc/services]' })
     .option('settings', { type: 'string', requiresArg: true, describe: `settings file [default: ${DEFAULT_SETTINGS} if it exists]` })
     .option('pidfile', { alias: 'p', type: 'string', describe: 'pid file, locked while ninetd runs; "" for none [default: /run/ninetd.pid]' })
@@ -104,6 +105,7 @@ function resolveOptions(args: Args, s: DaemonSettings, detached: boolean): RunOp
     },
     daemon: {
       configFile: abs(String(args._[0] ?? '/etc/inetd.conf')),
+      format: (args.format ?? 'auto') as ConfigFormat,
       servicesFile: abs(args.services ?? '/etc/services'),
       defaultFamily: s.default_family ?? 'inet4',
       pidfile: pidfile === '' ? '' : abs(pidfile),
@@ -131,8 +133,9 @@ function printErrors(errors: ConfigError[]): void {
  * the hosts files; 78 if there is one.
  */
 async function check(opts: RunOptions, settingsErrors: ConfigError[]): Promise<number> {
-  const { configFile, servicesFile, defaultFamily, hostsFiles } = opts.daemon;
-  const config = await loadConfig(configFile, { servicesFile, defaultFamily });
+  const { configFile, servicesFile, defaultFamily, hostsFiles, format } = opts.daemon;
+  const config = await loadSource(configFile, { servicesFile, defaultFamily, format: format ?? 'auto' });
+  for (const w of config.warnings) process.stderr.write(`${w.file}:${w.line}: warning: ${w.message}\n`);
   const { byKey, errors } = keyEntries(config.entries);
   const hostsErrors = hostsFiles ? [hostsFiles.allow, hostsFiles.deny].flatMap((f) => readHostsFile(f).errors) : [];
   const all = [...settingsErrors, ...[...config.errors, ...errors].sort((a, b) => a.line - b.line), ...hostsErrors];

@@ -5,7 +5,7 @@
 import { unlinkSync } from 'node:fs';
 import { HostsFiles } from './access/gate.js';
 import { keyEntries } from './config/diff.js';
-import { loadConfig } from './config/load.js';
+import { loadSource, mergeSections, type ConfigFormat } from './config/source.js';
 import { resolveServices, sectionName, type LimitDefaults, type ServicePlan } from './config/resolve.js';
 import { loadSettings, type ProcessSettings, type ServiceSettings } from './config/settings.js';
 import { formatConfigError, type ConfigError, type ServiceEntry } from './config/types.js';
@@ -21,6 +21,8 @@ import { monotonicUsec, SdNotify, watchdogIntervalMs } from './net/sd-notify.js'
 /** What the daemon is told by the command line and the settings file. */
 export interface DaemonOptions {
   configFile: string;
+  /** inetd.conf, an xinetd.conf tree, or `auto` (by syntax; the default). */
+  format?: ConfigFormat;
   servicesFile?: string;
   defaultFamily?: 'inet4' | 'inet46';
   /** Pid file to lock for life; '' for none. */
@@ -95,7 +97,8 @@ export class Daemon {
   /** Reads inetd.conf (and on reload the settings file) and resolves every good entry's plan. */
   private async loadFiles(withSettings: boolean): Promise<Loaded> {
     const { configFile, servicesFile, defaultFamily, settingsFile } = this.opts;
-    const config = await loadConfig(configFile, { servicesFile, defaultFamily });
+    const config = await loadSource(configFile, { servicesFile, defaultFamily, format: this.opts.format ?? 'auto' });
+    for (const w of config.warnings) this.logger.warn({ file: w.file, line: w.line }, formatConfigError(w));
     const { byKey, errors } = keyEntries(config.entries);
     const settings = withSettings && settingsFile ? await loadSettings(settingsFile) : null;
     const all = [...config.errors, ...errors, ...(settings?.errors ?? [])];
@@ -105,7 +108,8 @@ export class Daemon {
       this.sections = sections;
       this.warnStraySections(byKey.values(), sections);
     }
-    return { plans: resolveServices(byKey.values(), sections, this.opts.limits, this.opts.processDefaults ?? {}), errors: all };
+    const own = mergeSections(config.sections, sections);
+    return { plans: resolveServices(byKey.values(), own, this.opts.limits, this.opts.processDefaults ?? {}), errors: all };
   }
 
   /** Warns about [service:…] sections that name no entry: most likely a typo. */

@@ -14,8 +14,11 @@ import type { Slot } from './slot.js';
 const RLIMITS = {
   rlimit_as: 'RLIMIT_AS',
   rlimit_cpu: 'RLIMIT_CPU',
+  rlimit_data: 'RLIMIT_DATA',
   rlimit_nofile: 'RLIMIT_NOFILE',
   rlimit_nproc: 'RLIMIT_NPROC',
+  rlimit_rss: 'RLIMIT_RSS',
+  rlimit_stack: 'RLIMIT_STACK',
 } as const satisfies Record<RlimitKey, keyof native.Constants>;
 
 /**
@@ -89,7 +92,7 @@ function ended(svc: ServiceCore, pid: number, end: HandlerEnd, peer: string, t0:
     svc.counters.spawnErrors += 1;
     svc.log.error({ peer, pid, err: { code: end.err.code, message: end.err.message } }, 'handler failed to start');
     svc.host.resources.ranOut(end.err);
-  } else if (svc.host.settings.logConnections) {
+  } else if (svc.host.settings.logConnections || svc.plan.log?.onSuccess.length) {
     svc.log.info({ peer, pid, code: end.code, signal: end.signal, ms }, 'connection');
   } else if (end.signal || end.code) {
     svc.log.debug({ peer, pid, code: end.code, signal: end.signal, ms }, 'handler ended abnormally');

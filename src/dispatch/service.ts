@@ -75,6 +75,7 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
   readonly log: Logger;
   banner: Buffer | null = null;
   bannerFail: Buffer | null = null;
+  bannerSuccess: Buffer | null = null;
   private state: State = { kind: 'listening' };
   private socket: Socket | null = null;
   /** Handlers and in-process connections running now. */
@@ -95,7 +96,7 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
   ) {
     const e = plan.entry;
     this.log = host.logger.child({ service: e.service, proto: e.protocol });
-    this.guard = new RateGuard(plan.limits.rate.value);
+    this.guard = new RateGuard(plan.limits.rate.value, plan.looping.windowMs);
     this.perSource = new PerSource(perSourceLimits(plan));
     this.readBanners();
     this.unwatch = host.resources.watch(() => this.settle());
@@ -117,7 +118,8 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
 
   /** Takes a new plan for the next dispatch (arguments, user, limits, rules); the socket stays. */
   update(plan: ServicePlan): void {
-    if (plan.limits.rate.value !== this.plan.limits.rate.value) this.guard = new RateGuard(plan.limits.rate.value);
+    const { rate } = plan.limits;
+    if (rate.value !== this.plan.limits.rate.value || plan.looping.windowMs !== this.plan.looping.windowMs) this.guard = new RateGuard(rate.value, plan.looping.windowMs);
     this.plan = plan;
     this.perSource.setLimits(perSourceLimits(plan));
     this.readBanners();
@@ -175,9 +177,10 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
 
   looping(): boolean {
     if (!this.guard.hit(this.host.now())) return false;
-    const ms = this.host.settings.retryTimeMs;
+    const { windowMs, suspendMs } = this.plan.looping;
+    const ms = suspendMs ?? this.host.settings.retryTimeMs;
     this.counters.suspensions += 1;
-    this.log.warn({ ms }, `looping: more than ${this.plan.limits.rate.value} connections in 60 s; suspended for ${Math.round(ms / 1000)} s`);
+    this.log.warn({ ms }, `looping: more than ${this.plan.limits.rate.value} connections in ${windowMs / 1000} s; suspended for ${Math.round(ms / 1000)} s`);
     this.suspend(ms);
     return true;
   }
@@ -360,6 +363,7 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
     };
     this.banner = read(this.plan.access.banner);
     this.bannerFail = read(this.plan.access.banner_fail);
+    this.bannerSuccess = read(this.plan.access.banner_success);
   }
 }
 

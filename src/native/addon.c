@@ -10,12 +10,14 @@
  *   fd.c        fd flags, close, close-on-exec, the pid file lock
  *   nss.c       user and group lookups
  *   spawn.c     handler spawn, exit status, pidfds
+ *   splice.c    relayed connections: pipes, splice(2), shutdown(2)
  *   poller.c    readiness without reading (uv_poll)
  *
  * src/native/index.ts is its only importer, and carries the types.
  */
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <uv.h>
@@ -24,8 +26,7 @@
 #include "napi.h"
 
 /*
- * Sorted by name. Each one is used by a caller in src/, but UV_READABLE, kept because it gives
- * meaning to the events mask a Poller reports.
+ * Sorted by name. Each one is used by a caller in src/.
  */
 static const struct {
   const char *name;
@@ -35,19 +36,28 @@ static const struct {
     {"AF_INET6", AF_INET6},
     {"AF_UNIX", AF_UNIX},
     {"IPPROTO_IPV6", IPPROTO_IPV6},
+    {"IPPROTO_TCP", IPPROTO_TCP},
     {"IPV6_V6ONLY", IPV6_V6ONLY},
     {"O_NONBLOCK", O_NONBLOCK},
     {"RLIMIT_AS", RLIMIT_AS},
     {"RLIMIT_CPU", RLIMIT_CPU},
+    {"RLIMIT_DATA", RLIMIT_DATA},
     {"RLIMIT_NOFILE", RLIMIT_NOFILE},
     {"RLIMIT_NPROC", RLIMIT_NPROC},
+    {"RLIMIT_RSS", RLIMIT_RSS},
+    {"RLIMIT_STACK", RLIMIT_STACK},
+    {"SHUT_WR", SHUT_WR},
     {"SOCK_DGRAM", SOCK_DGRAM},
     {"SOCK_SEQPACKET", SOCK_SEQPACKET},
     {"SOCK_STREAM", SOCK_STREAM},
     {"SOL_SOCKET", SOL_SOCKET},
+    {"SO_ERROR", SO_ERROR},
+    {"SO_KEEPALIVE", SO_KEEPALIVE},
     {"SO_REUSEADDR", SO_REUSEADDR},
     {"SO_TYPE", SO_TYPE},
+    {"TCP_NODELAY", TCP_NODELAY},
     {"UV_READABLE", UV_READABLE},
+    {"UV_WRITABLE", UV_WRITABLE},
 };
 
 #define FN(name) {#name, NULL, js_##name, NULL, NULL, NULL, napi_enumerable, NULL}
@@ -57,9 +67,9 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       FN(accept),          FN(bind),            FN(bindUnix),        FN(chownSocketFile), FN(close),
       FN(cloexecFrom),     FN(connect),         FN(getgrnam),        FN(getgrouplist),    FN(getpeercred),
       FN(getpwnam),        FN(getsockname),     FN(getsockopt),      FN(listen),          FN(lockPidFile),
-      FN(pidfdOpen),       FN(recvfrom),        FN(recvfromRaw),     FN(send),            FN(sendto),
-      FN(sendtoRaw),       FN(sendtoUnix),      FN(setNonBlocking),  FN(setsockopt),      FN(socket),
-      FN(spawnHandler),    FN(waitPidfd),
+      FN(pidfdOpen),       FN(pipe),            FN(recvfrom),        FN(recvfromRaw),     FN(send),
+      FN(sendto),          FN(sendtoRaw),       FN(sendtoUnix),      FN(setNonBlocking),  FN(setsockopt),
+      FN(shutdown),        FN(socket),          FN(spawnHandler),    FN(splice),          FN(waitPidfd),
   };
   CHECK(napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns));
 

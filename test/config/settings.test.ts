@@ -150,7 +150,7 @@ describe('parseSettings', () => {
     ['keys are spelled exactly', daemon('Umask = 022', 'log-level = info'), [[2, 'ERR_SETTINGS_KEY'], [3, 'ERR_SETTINGS_KEY']]],
     ["an ini array key", daemon('rate[] = 1'), [[2, 'ERR_SETTINGS_KEY']]],
     ['an unknown section, whose keys are not checked', '[deamon]\numask = 999\nwhatever = 1\n', [[1, 'ERR_SETTINGS_SECTION']]],
-    ['a daemon-only key in a service section', `${daemon('rate = 1')}[service:echo/tcp]\nrate = 5\n`, [[4, 'ERR_SETTINGS_KEY']]],
+    ['a daemon-only key in a service section', `${daemon('retry_time = 1')}[service:echo/tcp]\nretry_time = 5\n`, [[4, 'ERR_SETTINGS_KEY']]],
     ['a service section without a protocol', '[service:echo]\numask = 022\n', [[1, 'ERR_SETTINGS_SECTION']]],
     ['a nice value out of range', daemon('nice = 20'), [[2, 'ERR_SETTINGS_VALUE']]],
     ['a size suffix on a count limit', daemon('rlimit_nofile = 1K'), [[2, 'ERR_SETTINGS_VALUE']]],
