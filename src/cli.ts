@@ -192,6 +192,9 @@ class ReadyPipe implements LineSink {
 
 /** Runs ninetd with `argv` (without node and script); resolves to the exit code. */
 export async function run(argv: string[]): Promise<number> {
+  // `ninetd convert …`: a command of its own, with its own options (cli-convert.ts).
+  if (argv[0] === 'convert') return (await import('./cli-convert.js')).runConvert(argv.slice(1));
+
   let args: Args;
   try {
     args = parseArgs(argv);
