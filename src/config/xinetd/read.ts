@@ -145,6 +145,7 @@ export function readTree(file: string, reader: TreeReader): XinetdTree {
     // After `service NAME` or `defaults`, the next statement must be `{`.
     let header: Open | null = null;
     let defaultsInFile = false;
+    let skipping = false;
     const close = (o: Open): void => {
       if (o.kind === 'service') read.push(o);
     };
@@ -157,12 +158,13 @@ export function readTree(file: string, reader: TreeReader): XinetdTree {
           continue;
         }
         error(f, h.line, 'ERR_XINETD_SYNTAX', `missing "{" after "${h.kind === 'service' ? `service ${h.name}` : 'defaults'}" (expected { alone on the next line)`);
-        // xinetd skips to the next `}`; so do we.
-        open = { ...h, bad: true };
-        if (st.kind === 'close') {
-          open = null;
-          continue;
-        }
+        // xinetd skips to the next `}`; so do we, without more errors on the lines between.
+        skipping = st.kind !== 'close';
+        continue;
+      }
+      if (skipping) {
+        if (st.kind === 'close') skipping = false;
+        continue;
       }
       if (open) {
         if (st.kind === 'close') {
