@@ -172,8 +172,14 @@ export function serveRedirect(svc: ServiceCore, fd: number, client: ClientAddres
   const poller = svc.host.poller(sock, (err) => {
     svc.host.timers.clear(timer!);
     poller.close();
-    if (err) return fail(err);
-    const soError = native.getsockopt(sock, C.SOL_SOCKET, C.SO_ERROR);
+    // A failed connect shows as POLLERR, which libuv reports as EBADF: SO_ERROR has the real cause.
+    let soError: number;
+    try {
+      soError = native.getsockopt(sock, C.SOL_SOCKET, C.SO_ERROR);
+    } catch (e) {
+      return fail(e as NativeError);
+    }
+    if (soError === 0 && err) return fail(err);
     if (soError !== 0) return fail({ code: `errno ${soError}`, message: `connect: ${errnoText(soError)}` });
     try {
       new Relay(svc, fd, sock, slot, client.text, t0);
