@@ -74,7 +74,7 @@ export function iniValue(v: string): string {
 /** Parses the xinetd tree at `file` with `lookups`; pure but for `reader`. */
 export function xinetdConfig(file: string, lookups: Lookups, reader: TreeReader = fsReader): XinetdConfig {
   const tree = readTree(file, reader);
-  const where = new Map<string, { file: string; line: number }>();
+  const where = new Map<string, { file: string; line: number; id: string; text: string }>();
   const out: XinetdConfig = { entries: [], sections: new Map(), errors: [...tree.errors], warnings: [...tree.warnings], lowered: [] };
   // A warning about an inherited defaults line would repeat for every service: say it once.
   const said = new Set<string>();
@@ -108,6 +108,13 @@ export function xinetdConfig(file: string, lookups: Lookups, reader: TreeReader 
       continue;
     }
     const first = where.get(name);
+    const same = first && first.id === svc.id && first.text === `${inetdLine(low)}\n${ini.split('\n').slice(1).join('\n')}`;
+    if (same) {
+      // Debian's package ships chargen's datagram service twice (chargen and chargen-udp), and
+      // xinetd serves the copy without a word: the same service twice is served once, said once.
+      warn({ file: svc.file, line: svc.line, code: 'WARN_XINETD', message: `service "${svc.id}" repeats ${first.file}:${first.line} exactly; served once` });
+      continue;
+    }
     if (first) {
       out.errors.push({
         file: svc.file,
@@ -119,7 +126,7 @@ export function xinetdConfig(file: string, lookups: Lookups, reader: TreeReader 
     }
     const section = settings.settings.services.get(name)!;
     out.sections.set(name, { ...section, line: svc.line });
-    where.set(name, { file: svc.file, line: svc.line });
+    where.set(name, { file: svc.file, line: svc.line, id: svc.id, text: `${inetdLine(low)}\n${ini.split('\n').slice(1).join('\n')}` });
     out.entries.push(...parsed.entries);
     out.lowered.push(low);
   }

@@ -7,6 +7,7 @@
 // already checks (socket type, users, programs, ports) are left to parse.ts. Pure.
 import { isIPv4, isIPv6 } from 'node:net';
 import path from 'node:path';
+import { BUILTIN_NAMES, isBuiltinName } from '../../builtins/names.js';
 import type { ConfigError } from '../types.js';
 import { FLAGS, LOG_ON_FAILURE, LOG_ON_SUCCESS, TYPES } from './attributes.js';
 import type { Value, XinetdCode, XinetdService } from './read.js';
@@ -110,6 +111,10 @@ function accessTimes(v: Value): string | Problem {
     const m = /^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$/.exec(w);
     const ok = m && Number(m[1]) <= 24 && Number(m[3]) <= 24 && Number(m[2]) <= 59 && Number(m[4]) <= 59;
     if (!ok) return new Problem(v, `access_times: "${w}" is not an interval (expected hour:min-hour:min, e.g. 2:00-9:00)`);
+    // xinetd refuses an interval that runs past midnight ("invalid time interval"): write two.
+    if (Number(m[1]) * 60 + Number(m[2]) > Number(m[3]) * 60 + Number(m[4])) {
+      return new Problem(v, `access_times: "${w}" runs past midnight (expected from <= to; write ${m[1]}:${m[2]}-23:59 0:00-${m[3]}:${m[4]})`);
+    }
   }
   return v.values.join(' ');
 }
@@ -228,12 +233,18 @@ export function lower(svc: XinetdService, lookups: LowerLookups, warn: (w: Confi
   const groupV = a('group');
   const redirect = a('redirect');
   const serverV = a('server');
-  let user = userV?.values[0] ?? (internal || redirect ? 'root' : '');
-  if (!userV && !internal && !redirect) missing('user', 'user = NAME for a service that runs a program');
+  let user = userV?.values[0] ?? (internal ? 'root' : '');
+  // xinetd wants a user for redirected services too, though it starts no program for them.
+  if (!userV && !internal) missing('user', 'user = NAME for a service that is not INTERNAL');
   if (groupV) user = `${user}:${groupV.values[0]}`;
   let server: string[] = [];
   if (internal) {
-    server = ['internal'];
+    // argv[0] names the builtin: the service field may be a port number (UNLISTED).
+    if (!isBuiltinName(svc.name)) {
+      const names = Object.keys(BUILTIN_NAMES).filter((n) => n !== 'tcpmux');
+      errors.push({ file: type!.file, line: type!.line, code: 'ERR_XINETD_VALUE', message: `internal service "${svc.name}" is not supported (expected ${oneOf(names)}; xinetd's servers, services and xadmin are not built in)` });
+    }
+    server = ['internal', svc.name];
   } else if (redirect) {
     // xinetd: "If the server attribute is specified, this attribute takes priority."
     const [rhost = '', rport = ''] = redirect.values;

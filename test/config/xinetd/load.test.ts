@@ -44,7 +44,7 @@ const TREE = [
   svc('echo', 'id = echo-dgram', 'type = INTERNAL', 'socket_type = dgram', 'wait = yes'),
   svc('nrpe', 'socket_type = stream', 'wait = no', 'user = nobody', 'group = nogroup', 'server = /usr/sbin/nrpe', 'server_args = -c /etc/nrpe.cfg --inetd', 'only_from += 192.168.{1,2}', 'log_on_success += DURATION', 'cps = 20 5', 'per_source = 2', 'env = LANG=C', 'rlimit_as = 64M', 'groups = yes'),
   svc('health', 'type = UNLISTED', 'port = 9200', 'socket_type = stream', 'protocol = tcp', 'wait = no', 'user = nobody', 'server = /usr/bin/tcpd', 'server_args = check /usr/local/bin/check', 'flags = NAMEINARGS NODELAY', 'bind = 127.0.0.1', 'access_times = 8:00-18:30 20:00-21:00', 'instances = UNLIMITED'),
-  svc('fwd', 'type = UNLISTED', 'port = 8080', 'socket_type = stream', 'wait = no', 'redirect = 127.0.0.1 80', 'flags = IPv6', 'v6only = yes', 'only_from ='),
+  svc('fwd', 'type = UNLISTED', 'port = 8080', 'socket_type = stream', 'wait = no', 'user = nobody', 'redirect = 127.0.0.1 80', 'flags = IPv6', 'v6only = yes', 'only_from ='),
 ].join('');
 
 describe('lowering xinetd services', () => {
@@ -56,7 +56,7 @@ describe('lowering xinetd services', () => {
       ['echo', 'udp46', 'inet46', '*', true, 'root', 'internal', 'echo'],
       ['nrpe', 'tcp46', 'inet46', '*', false, 'nobody', '/usr/sbin/nrpe', 'nrpe -c /etc/nrpe.cfg --inetd'],
       ['9200', 'tcp4', 'inet4', '127.0.0.1', false, 'nobody', '/usr/bin/tcpd', 'check /usr/local/bin/check'],
-      ['8080', 'tcp6', 'inet6', '*', false, 'root', 'redirect', 'redirect 127.0.0.1 80'],
+      ['8080', 'tcp6', 'inet6', '*', false, 'nobody', 'redirect', 'redirect 127.0.0.1 80'],
     ]);
   });
 
@@ -93,11 +93,22 @@ describe('lowering xinetd services', () => {
     ['an unknown user', svc('echo', 'socket_type = stream', 'wait = no', 'user = nosuch', 'server = /bin/cat'), 1, 'ERR_CONFIG_USER'],
     ['a missing program', svc('echo', 'socket_type = stream', 'wait = no', 'user = root', 'server = /nope'), 1, 'ERR_CONFIG_SERVER'],
     ['a bad nice', svc('echo', 'socket_type = stream', 'wait = no', 'user = root', 'server = /bin/cat', 'nice = 99'), 7, 'ERR_SETTINGS_VALUE'],
-    ['a redirect to a name', svc('echo', 'socket_type = stream', 'wait = no', 'redirect = db.example 80'), 5, 'ERR_XINETD_VALUE'],
+    ['a redirect to a name', svc('echo', 'socket_type = stream', 'wait = no', 'user = nobody', 'redirect = db.example 80'), 6, 'ERR_XINETD_VALUE'],
+    ['a redirect without a user, as xinetd wants one', svc('echo', 'socket_type = stream', 'wait = no', 'redirect = 127.0.0.1 80'), 1, 'ERR_XINETD_ATTRIBUTE'],
+    ['an access_times interval past midnight', svc('echo', 'type = INTERNAL', 'socket_type = stream', 'wait = no', 'access_times = 23:00-1:00'), 6, 'ERR_XINETD_VALUE'],
+    ['an internal service ninetd does not have', svc('servers', 'type = INTERNAL UNLISTED', 'port = 9099', 'socket_type = stream', 'wait = no'), 3, 'ERR_XINETD_VALUE'],
   ])('refuses %s on its line', (_w, text, line, code) => {
     const c = load(text);
     expect(c.errors.map((e) => [e.file, e.line, e.code])).toEqual([['/x', line, code]]);
     expect(c.entries).toEqual([]);
+  });
+
+  it('serves a service repeated exactly (Debian ships chargen-dgram twice) once, with a warning', () => {
+    const dgram = svc('echo', 'id = echo-dgram', 'type = INTERNAL', 'socket_type = dgram', 'wait = yes');
+    const c = load(dgram + dgram);
+    expect(c.errors).toEqual([]);
+    expect(c.entries.length).toBe(1);
+    expect(c.warnings.map((w) => [w.line, w.code])).toEqual([[8, 'WARN_XINETD']]);
   });
 
   it('warns that USERID does nothing, once', () => {
