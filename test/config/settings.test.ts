@@ -161,6 +161,11 @@ describe('parseSettings', () => {
     ['an empty no_access', '[service:echo/tcp]\nno_access =\n', [[2, 'ERR_SETTINGS_VALUE']]],
     ['a relative banner', '[service:echo/tcp]\nbanner = motd\n', [[2, 'ERR_SETTINGS_VALUE']]],
     ['xinetd cps syntax', '[service:echo/tcp]\ncps = 50 10\n', [[2, 'ERR_SETTINGS_VALUE']]],
+    ['an access_times word that is no interval', '[service:echo/tcp]\naccess_times = 8-18\n', [[2, 'ERR_SETTINGS_VALUE']]],
+    ['an access_times minute out of range', '[service:echo/tcp]\naccess_times = 8:60-9:00\n', [[2, 'ERR_SETTINGS_VALUE']]],
+    ['an unknown log_on_success word', '[service:echo/tcp]\nlog_on_success = PID USERID\n', [[2, 'ERR_SETTINGS_VALUE']]],
+    ['a zero rate_window', '[service:echo/tcp]\nrate_window = 0\n', [[2, 'ERR_SETTINGS_VALUE']]],
+    ['a size suffix on rlimit_stack that is not K, M or G', '[service:echo/tcp]\nrlimit_stack = 8T\n', [[2, 'ERR_SETTINGS_VALUE']]],
     ['a daemon-only key (tcp_wrappers) in a service section', '[service:echo/tcp]\ntcp_wrappers = yes\n', [[2, 'ERR_SETTINGS_KEY']]],
     ['a dotted section name, which ini would nest', '[daemon.sub]\nrate = 1\n', [[1, 'ERR_SETTINGS_SECTION']]],
     ['[daemon] with a name', '[daemon:x]\n', [[1, 'ERR_SETTINGS_SECTION']]],
@@ -216,6 +221,29 @@ describe('parseSettings', () => {
     const echo = settings.services.get('echo/tcp')!;
     expect(echo.only_from?.map((p) => p.text)).toEqual(['127.0.0.0/8', '[::1]']);
     expect(echo).toMatchObject({ instances: 4, per_source: 2, cps: 30, banner: '/etc/motd', banner_fail: '/etc/go-away' });
+  });
+
+  it('reads the xinetd-derived service keys', () => {
+    const { settings, errors } = parseSettings(
+      '[service:echo/tcp]\naccess_times = 8:00-18:30 20:00-24:00\nbanner_success = /etc/ok\ngroups = no\nkeepalive = yes\ntcp_nodelay = on\nlog_on_success = PID HOST DURATION\nlog_on_failure = none\nrate = 50\nrate_window = 1\nrate_suspend = 10\nrlimit_data = 64M\nrlimit_rss = unlimited\nrlimit_stack = 8M\n',
+      FILE,
+    );
+    expect(errors).toEqual([]);
+    expect(settings.services.get('echo/tcp')).toMatchObject({
+      access_times: [[480, 1110], [1200, 1440]],
+      banner_success: '/etc/ok',
+      groups: false,
+      keepalive: true,
+      tcp_nodelay: true,
+      log_on_success: ['PID', 'HOST', 'DURATION'],
+      log_on_failure: [],
+      rate: 50,
+      rate_window: 1,
+      rate_suspend: 10,
+      rlimit_data: 64 << 20,
+      rlimit_rss: -1,
+      rlimit_stack: 8 << 20,
+    });
   });
 
   it('reads each [service:NAME/PROTO] section by NAME/PROTO, with its line', () => {
