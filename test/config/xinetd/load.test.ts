@@ -103,6 +103,18 @@ describe('lowering xinetd services', () => {
     expect(c.entries).toEqual([]);
   });
 
+  it('makes TCPMUX and TCPMUXPLUS services tcpmux sub-services of an INTERNAL tcpmux', () => {
+    const c = xinetdConfig('/x', { ...lookups, port: (n, t) => (n === 'tcpmux' && t === 'tcp' ? 1 : lookups.port(n, t)) }, one(
+      svc('tcpmux', 'type = INTERNAL', 'socket_type = stream', 'protocol = tcp', 'wait = no') +
+        svc('myorg_date', 'type = TCPMUXPLUS', 'socket_type = stream', 'protocol = tcp', 'wait = no', 'user = nobody', 'server = /bin/date'),
+    ));
+    expect(c.errors).toEqual([]);
+    expect(c.entries.map((e) => [e.service, e.builtin ?? e.server, e.tcpmux])).toEqual([
+      ['tcpmux', 'tcpmux', undefined],
+      ['tcpmux/myorg_date', '/bin/date', { name: 'myorg_date', plus: true }],
+    ]);
+  });
+
   it('serves a service repeated exactly (Debian ships chargen-dgram twice) once, with a warning', () => {
     const dgram = svc('echo', 'id = echo-dgram', 'type = INTERNAL', 'socket_type = dgram', 'wait = yes');
     const c = load(dgram + dgram);
