@@ -245,7 +245,10 @@ function parseEntry(fields: string[], sticky: StickyHosts, ctx: EntryContext): E
   const exec = parseServer(serverField, args, builtinHint, socketType, ctx);
   if (exec instanceof Problem) return exec;
   if (exec.redirect && (wait.wait || proto.transport !== 'tcp')) {
-    return new Problem('ERR_CONFIG_REDIRECT', `redirect needs nowait over tcp, not ${waitField} ${protoField} (expected nowait and tcp, tcp4, tcp46 or tcp6)`);
+    return new Problem('ERR_CONFIG_REDIRECT', `redirect needs nowait over tcp, not "${waitField} ${protoField}" (expected nowait and tcp, tcp4, tcp46 or tcp6)`);
+  }
+  if (exec.redirect && where.tcpmux) {
+    return new Problem('ERR_CONFIG_REDIRECT', `tcpmux service "${svc}" cannot be redirected (expected a program or internal)`);
   }
 
   return where.places.map((place) => ({
