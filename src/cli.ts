@@ -138,7 +138,10 @@ async function check(opts: RunOptions, settingsErrors: ConfigError[]): Promise<n
   for (const w of config.warnings) process.stderr.write(`${w.file}:${w.line}: warning: ${w.message}\n`);
   const { byKey, errors } = keyEntries(config.entries);
   const hostsErrors = hostsFiles ? [hostsFiles.allow, hostsFiles.deny].flatMap((f) => readHostsFile(f).errors) : [];
-  const all = [...settingsErrors, ...[...config.errors, ...errors].sort((a, b) => a.line - b.line), ...hostsErrors];
+  // By file (in the order the files were read: an xinetd tree has several), then by line.
+  const files = [...new Set([...config.errors, ...errors].map((e) => e.file))];
+  const byPlace = (a: ConfigError, b: ConfigError): number => files.indexOf(a.file) - files.indexOf(b.file) || a.line - b.line;
+  const all = [...settingsErrors, ...[...config.errors, ...errors].sort(byPlace), ...hostsErrors];
   printErrors(all);
   if (all.length > 0) return EXIT.config;
   process.stdout.write(`${configFile}: ok, ${byKey.size} service${byKey.size === 1 ? '' : 's'}\n`);

@@ -17,7 +17,7 @@ afterEach(async () => {
 
 /** A target that echoes each connection back and ends its side when the client ends its own. */
 async function echoTarget(): Promise<number> {
-  const server = net.createServer((s) => s.pipe(s));
+  const server = net.createServer((s) => s.on('error', () => {}).pipe(s));
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return (server.address() as net.AddressInfo).port;

@@ -101,7 +101,8 @@ describe.skipIf(!hasXinetd)('xinetd files served by xinetd and by ninetd', () =>
       copyFileSync(path.join(ROOT, 'test', 'fixtures', 'xinetd', s), path.join(dir, s));
       chmodSync(path.join(dir, s), 0o755);
     }
-    target = net.createServer((s) => s.pipe(s));
+    // A relay ended by a reset must not become an unhandled error here.
+    target = net.createServer((s) => s.on('error', () => {}).pipe(s));
     await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
     for (const k of ['echo', 'discard', 'daytime', 'chargen', 'time', 'servers', 'services', 'health', 'agent', 'denied', 'limited', 'persrc', 'closed', 'open', 'fwd', 'tftp']) ports.set(k, await freePort());
     // The package's own files, all of them, with disable = no.
@@ -197,6 +198,34 @@ describe.skipIf(!hasXinetd)('xinetd files served by xinetd and by ninetd', () =>
     }
     return o;
   }
+
+  it('converts the whole tree to inetd.conf and [service:] sections that serve as many services, and back', () => {
+    const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+    const services = path.join(dir, 'no-services');
+    writeFileSync(services, '');
+    const count = (out: string): number => Number(/ok, (\d+) services?/.exec(out)?.[1] ?? -1);
+    const direct = run('--check', '--services', services, conf);
+    const ini = path.join(dir, 'converted.ini');
+    const inetd = path.join(dir, 'converted.conf');
+    const conv = run('convert', '--services', services, '--settings-out', ini, conf);
+    // The stock servers and services entries are refused, so the tree itself does not convert;
+    // without them it does.
+    expect(conv.status).toBe(78);
+    for (const f of ['servers', 'services']) rmSync(path.join(tree, f), { force: true });
+    const clean = run('--check', '--services', services, conf);
+    expect(clean.status).toBe(0);
+    const conv2 = run('convert', '--services', services, '--settings-out', ini, conf);
+    expect(conv2.status).toBe(0);
+    writeFileSync(inetd, conv2.stdout);
+    const viaInetd = run('--check', '--services', services, '--settings', ini, inetd);
+    expect([viaInetd.status, count(viaInetd.stdout)]).toEqual([0, count(clean.stdout)]);
+    const back = run('convert', '--services', services, '--settings', ini, inetd);
+    const again = path.join(dir, 'again.conf');
+    writeFileSync(again, back.stdout);
+    const againCheck = run('--check', '--services', services, again);
+    expect([againCheck.stderr, count(againCheck.stdout)]).toEqual(['', count(clean.stdout)]);
+    expect(direct.status).toBe(78);
+  });
 
   it('the stock files: echo, chargen, discard and time answer the same over tcp and udp', () => {
     for (const k of ['echoTcp', 'echoUdp', 'chargenUdpLength', 'discard', 'timeTcp', 'timeUdp']) expect([k, results.ninetd[k]]).toEqual([k, results.xinetd[k]]);

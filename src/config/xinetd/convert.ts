@@ -54,7 +54,8 @@ export function toXinetd(plans: readonly ServicePlan[], source: string): string 
     if (e.server === 'internal') types.push('INTERNAL');
     if (!named) {
       types.push('UNLISTED');
-      name = `port${e.port}`;
+      // xinetd finds a builtin by the service's name, so an internal service keeps the builtin's.
+      name = e.builtin ?? `port${e.port}`;
     }
     if (types.length) a.push(['type', types.join(' ')]);
     a.push(['socket_type', e.socketType], ['protocol', e.transport], ['wait', e.wait ? 'yes' : 'no']);
