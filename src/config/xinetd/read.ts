@@ -3,7 +3,8 @@
 // that contain a dot or end in `~`, and anything not a regular file, as xinetd does), the
 // operators `=`, `+=` and `-=` applied, and the `defaults` entry inherited. Services that are
 // disabled (`disable = yes`, `defaults { disabled = … }`, or left out of `enabled`) are dropped.
-// Every problem is a ConfigError on its file and line, and the service it is in is not served.
+// Every problem is a ConfigError on its file and line, and the service it is in is not served;
+// a problem in the defaults entry serves none (xinetd exits on one).
 // It does not interpret values (lower.ts does). The file system comes in through a TreeReader,
 // so this module is pure.
 import path from 'node:path';
@@ -103,6 +104,7 @@ export function readTree(file: string, reader: TreeReader): XinetdTree {
   const tree: XinetdTree = { services: [], errors: [], warnings: [], files: [] };
   const defaults = new Map<string, Value>();
   let defaultsAt: { file: string; line: number } | null = null;
+  let defaultsBad = false;
   const error = (f: string, line: number, code: XinetdCode, message: string): void => {
     tree.errors.push({ file: f, line, code, message });
   };
@@ -160,6 +162,7 @@ export function readTree(file: string, reader: TreeReader): XinetdTree {
         error(f, h.line, 'ERR_XINETD_SYNTAX', `missing "{" after "${h.kind === 'service' ? `service ${h.name}` : 'defaults'}" (expected { alone on the next line)`);
         // xinetd skips to the next `}`; so do we, without more errors on the lines between.
         skipping = st.kind !== 'close';
+        if (h.kind === 'defaults') defaultsBad = true;
         continue;
       }
       if (skipping) {
@@ -170,6 +173,9 @@ export function readTree(file: string, reader: TreeReader): XinetdTree {
         if (st.kind === 'close') {
           if (!open.bad && open.kind === 'service' && !open.disabled) close(open);
           if (open.kind === 'defaults' && !open.bad) for (const [k, v] of open.attrs) defaults.set(k, v);
+          // xinetd exits on a bad defaults entry; serving the services without it would drop,
+          // say, its only_from without a word. Nothing is served (the error says why).
+          if (open.kind === 'defaults' && open.bad) defaultsBad = true;
           open = null;
           continue;
         }
@@ -263,7 +269,7 @@ export function readTree(file: string, reader: TreeReader): XinetdTree {
   // in after reading everything); their sets started from the defaults' copy when they were read.
   const enabled = defaults.get('enabled');
   const disabled = new Set(defaults.get('disabled')?.values ?? []);
-  for (const svc of read) {
+  for (const svc of defaultsBad ? [] : read) {
     const attrs = new Map<string, Value>();
     for (const [k, v] of defaults) if (attribute(k)?.shape === 'single' && attribute(k)?.scope !== 'defaults') attrs.set(k, v);
     for (const [k, v] of svc.attrs) attrs.set(k, v);

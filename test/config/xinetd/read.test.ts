@@ -97,6 +97,15 @@ describe('readTree', () => {
     expect(t.services).toEqual([]);
   });
 
+  it('serves nothing when the defaults entry has an error: its only_from must not be lost silently', () => {
+    const t = readTree('/c', fs({ '/c': `defaults\n{\n\tonly_from = 127.0.0.1\n\tmax_load = 5\n}\n${svc('a', 'wait = no')}` }));
+    expect(t.errors.map((e) => [e.line, e.code])).toEqual([[4, 'ERR_XINETD_ATTRIBUTE']]);
+    expect(t.services).toEqual([]);
+    const open = readTree('/c', fs({ '/c': `defaults\n\tonly_from = 127.0.0.1\n}\n${svc('a', 'wait = no')}` }));
+    expect(open.errors.map((e) => [e.line, e.code])).toEqual([[1, 'ERR_XINETD_SYNTAX']]);
+    expect(open.services).toEqual([]);
+  });
+
   it('reports an error in an included file on that file and line, and stops an include loop', () => {
     const t = readTree('/c', fs({ '/c': 'include /i\n', '/i': `\n${svc('a', 'bogus = 1')}` }));
     expect(t.errors.map((e) => `${e.file}:${e.line} ${e.code}`)).toEqual(['/i:4 ERR_XINETD_ATTRIBUTE']);
