@@ -52,8 +52,9 @@ class Relay {
     private readonly peer: string,
     private readonly t0: number,
   ) {
-    this.up = direction(client, target);
-    this.down = direction(target, client);
+    const [up, down] = pipes();
+    this.up = direction(client, target, up);
+    this.down = direction(target, client, down);
     for (const fd of [client, target]) this.pollers.set(fd, svc.host.poller(fd, (err) => this.onReady(err)));
     this.pump();
   }
@@ -100,9 +101,21 @@ class Relay {
   }
 }
 
-/** A direction with its own pipe. */
-function direction(src: number, dst: number): Direction {
-  return { src, dst, pipe: native.pipe(), queued: 0, bytes: 0, eof: false, done: false, wantRead: false, wantWrite: false };
+/** Two relay pipes, or none: the first is closed again when the second cannot be had. */
+function pipes(): [RelayPipe, RelayPipe] {
+  const first = native.pipe();
+  try {
+    return [first, native.pipe()];
+  } catch (err) {
+    native.close(first.read);
+    native.close(first.write);
+    throw err;
+  }
+}
+
+/** A direction through its own pipe. */
+function direction(src: number, dst: number, pipe: RelayPipe): Direction {
+  return { src, dst, pipe, queued: 0, bytes: 0, eof: false, done: false, wantRead: false, wantWrite: false };
 }
 
 /** Moves a direction's bytes as far as it can without blocking; throws the socket's error. */
@@ -165,7 +178,10 @@ export function serveRedirect(svc: ServiceCore, fd: number, client: ClientAddres
     native.connect(sock, target.host, target.port);
   } catch (err) {
     const e = err as NativeError;
-    if (e.code !== 'EINPROGRESS') return fail(e);
+    if (e.code !== 'EINPROGRESS') {
+      svc.host.resources.ranOut(e);
+      return fail(e);
+    }
   }
   // The connect finishes when the socket is writable; the timer ends a connect that never does.
   let timer: TimerHandle | null = null;
@@ -184,6 +200,8 @@ export function serveRedirect(svc: ServiceCore, fd: number, client: ClientAddres
     try {
       new Relay(svc, fd, sock, slot, client.text, t0);
     } catch (e) {
+      // Out of descriptors for the pipes: the daemon-wide episode starts, as for an accept.
+      svc.host.resources.ranOut(e as NativeError);
       fail(e as NativeError);
     }
   });

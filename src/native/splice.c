@@ -19,8 +19,11 @@
 #include "exports.h"
 #include "napi.h"
 
-/* Bytes asked for each relay pipe: 16 pages of 64 KiB fewer calls than the 64 KiB default. */
-#define RELAY_PIPE_BYTES (1 << 20)
+/*
+ * Bytes asked for each relay pipe: four times the 64 KiB default, for fewer calls per MiB, and
+ * small enough that a stalled relay (both pipes full) pins at most 512 KiB of kernel memory.
+ */
+#define RELAY_PIPE_BYTES (256 << 10)
 
 /* pipe2(2) with O_CLOEXEC | O_NONBLOCK: { read, write, size }. */
 napi_value js_pipe(napi_env env, napi_callback_info info) {
