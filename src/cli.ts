@@ -38,7 +38,7 @@ function parseArgs(argv: string[]) {
     .scriptName('ninetd')
     // A repeated option takes its last value, as getopt-based daemons do.
     .parserConfiguration({ 'duplicate-arguments-array': false })
-    .usage('$0 [options] [config]\n\nServe the services of an inetd.conf file (default /etc/inetd.conf).')
+    .usage('$0 [options] [config]\n$0 convert [options] config\n\nServe the services of an inetd.conf file (default /etc/inetd.conf) or of an xinetd.conf tree.\n`ninetd convert --help` tells how to convert between the two.')
     .option('foreground', { alias: 'd', type: 'boolean', describe: 'stay in the foreground and log to stderr [default: detach]' })
     .option('check', { type: 'boolean', describe: 'check the configuration and settings, print every error, and exit' })
     .option('log-connections', { alias: 'l', type: 'boolean', describe: 'log one record per connection' })
