@@ -108,7 +108,7 @@ export function readTree(file: string, reader: TreeReader): XinetdTree {
   const error = (f: string, line: number, code: XinetdCode, message: string): void => {
     tree.errors.push({ file: f, line, code, message });
   };
-  /** Services as read, with a snapshot of the defaults' lists at that point (xinetd copies them then). */
+  /** Services as read, each holding a copy of the defaults' sets in force when it was read (xinetd copies them then). */
   const read: Open[] = [];
 
   const readFile = (f: string, depth: number, from: { file: string; line: number } | null): void => {
@@ -199,10 +199,9 @@ export function readTree(file: string, reader: TreeReader): XinetdTree {
           header = { kind: 'service', name: st.name, file: f, line: st.line, attrs: inheritedSets(defaults), bad: false, disabled: false };
           break;
         case 'defaults':
-          if (defaultsAt && !defaultsInFile) {
-            // One defaults entry per file in xinetd; entries in included files add to it.
-          } else if (defaultsAt) {
-            error(f, st.line, 'ERR_XINETD_SYNTAX', `second defaults entry (first at ${defaultsAt.file}:${defaultsAt.line}; expected one per file)`);
+          // One defaults entry per file, as xinetd has it; entries in included files add to it.
+          if (defaultsInFile) {
+            error(f, st.line, 'ERR_XINETD_SYNTAX', `second defaults entry (first at ${defaultsAt!.file}:${defaultsAt!.line}; expected one per file)`);
             header = { kind: 'defaults', name: 'defaults', file: f, line: st.line, attrs: new Map(), bad: true, disabled: false };
             break;
           }

@@ -106,6 +106,15 @@ describe('readTree', () => {
     expect(open.services).toEqual([]);
   });
 
+  it('takes one defaults entry per file; an included file\'s defaults add to it', () => {
+    const t = readTree('/c', fs({ '/c': 'defaults\n{\n\tonly_from = 10.0.0.1\n}\ninclude /i\n', '/i': `defaults\n{\n\tonly_from = 10.0.0.2\n\tinstances = 3\n}\n${svc('a', 'wait = no')}` }));
+    expect(t.errors).toEqual([]);
+    expect(t.services[0]!.attrs.get('only_from')!.values).toEqual(['10.0.0.1', '10.0.0.2']);
+    expect(t.services[0]!.attrs.get('instances')!.values).toEqual(['3']);
+    const twice = readTree('/c', fs({ '/c': `defaults\n{\n}\ndefaults\n{\n}\n${svc('a', 'wait = no')}` }));
+    expect(twice.errors.map((e) => [e.line, e.code])).toEqual([[4, 'ERR_XINETD_SYNTAX']]);
+  });
+
   it('reports an error in an included file on that file and line, and stops an include loop', () => {
     const t = readTree('/c', fs({ '/c': 'include /i\n', '/i': `\n${svc('a', 'bogus = 1')}` }));
     expect(t.errors.map((e) => `${e.file}:${e.line} ${e.code}`)).toEqual(['/i:4 ERR_XINETD_ATTRIBUTE']);
