@@ -38,6 +38,16 @@ export interface LowerLookups {
 /** xinetd's looping limit when a service sets no `cps`: 50 connections a second, then 10 s off. */
 export const XINETD_CPS = { max: 50, wait: 10 } as const;
 
+/** xinetd's rlimit attributes → the settings key, and whether K and M suffixes are allowed. Sorted. */
+const RLIMITS = [
+  ['rlimit_as', 'rlimit_as', true],
+  ['rlimit_cpu', 'rlimit_cpu', false],
+  ['rlimit_data', 'rlimit_data', true],
+  ['rlimit_files', 'rlimit_nofile', false],
+  ['rlimit_rss', 'rlimit_rss', true],
+  ['rlimit_stack', 'rlimit_stack', true],
+] as const;
+
 /** yes/no words of xinetd. Sorted. */
 const YES_NO = { no: false, yes: true } as const;
 
@@ -142,7 +152,7 @@ function yesNo(v: Value, name: string): boolean | Problem {
 }
 
 /** Checks words against a table of served (null) / refused (why) words. */
-function words<T extends Record<string, string | null>>(v: Value, name: string, table: T, refuse: boolean): Problem | { warnings: string[] } {
+function words(v: Value, name: string, table: Readonly<Record<string, string | null>>, refuse: boolean): Problem | { warnings: string[] } {
   const warnings: string[] = [];
   for (const w of v.values) {
     if (!Object.hasOwn(table, w)) return new Problem(v, `${name}: unknown value "${w}" (expected ${oneOf(Object.keys(table))})`);
@@ -322,14 +332,6 @@ export function lower(svc: XinetdService, lookups: LowerLookups, warn: (w: Confi
   }
   const passenv = a('passenv');
   if (passenv && passenv.values.length > 0) key('passenv', passenv.values.join(' '), passenv);
-  const RLIMITS = [
-    ['rlimit_as', 'rlimit_as', true],
-    ['rlimit_cpu', 'rlimit_cpu', false],
-    ['rlimit_data', 'rlimit_data', true],
-    ['rlimit_files', 'rlimit_nofile', false],
-    ['rlimit_rss', 'rlimit_rss', true],
-    ['rlimit_stack', 'rlimit_stack', true],
-  ] as const;
   for (const [name, ini, sized] of RLIMITS) {
     const v = a(name);
     if (!v) continue;
