@@ -27,6 +27,16 @@ function entry(name: string, attrs: Array<[string, string]>, notes: string[]): s
   return [...notes.map((n) => `# ${n}`), `service ${name}`, '{', ...attrs.map(([k, v]) => `\t${k.padEnd(width)} = ${v}`), '}', ''].join('\n');
 }
 
+/** Settings rlimit keys → xinetd's attribute; rlimit_nproc has none. Sorted. */
+const XINETD_RLIMITS = {
+  rlimit_as: 'rlimit_as',
+  rlimit_cpu: 'rlimit_cpu',
+  rlimit_data: 'rlimit_data',
+  rlimit_nofile: 'rlimit_files',
+  rlimit_rss: 'rlimit_rss',
+  rlimit_stack: 'rlimit_stack',
+} as const;
+
 /** A limit as xinetd writes it: 0 is UNLIMITED. */
 const limit = (n: number): string => (n === -1 ? 'UNLIMITED' : String(n));
 
@@ -101,9 +111,8 @@ export function toXinetd(plans: readonly ServicePlan[], source: string): string 
     if (pr.umask !== 0o022) a.push(['umask', pr.umask.toString(8).padStart(3, '0')]);
     if (Object.keys(pr.env).length) a.push(['env', Object.entries(pr.env).map(([k, v]) => `${k}=${v}`).join(' ')]);
     if (pr.passenv.length) a.push(['passenv', pr.passenv.join(' ')]);
-    const RL = { rlimit_as: 'rlimit_as', rlimit_cpu: 'rlimit_cpu', rlimit_data: 'rlimit_data', rlimit_nofile: 'rlimit_files', rlimit_rss: 'rlimit_rss', rlimit_stack: 'rlimit_stack' } as const;
     for (const [k, v] of Object.entries(pr.rlimits)) {
-      const x = (RL as Record<string, string>)[k];
+      const x = (XINETD_RLIMITS as Record<string, string>)[k];
       if (x) a.push([x, v === -1 ? 'UNLIMITED' : String(v)]);
       else notes.push(`${k} has no xinetd spelling`);
     }
