@@ -13,7 +13,8 @@
         "src/native/sock.c",
         "src/native/sockaddr.c",
         "src/native/sockfile.c",
-        "src/native/spawn.c"
+        "src/native/spawn.c",
+        "src/native/splice.c"
       ],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-O2", "-fvisibility=hidden"],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"]

@@ -14,6 +14,7 @@ import { readHostsFile } from './access/gate.js';
 import { keyEntries } from './config/diff.js';
 import { loadConfig } from './config/load.js';
 import { checkProxyUse } from './config/proxy.js';
+import { CONFIG_FORMATS, loadSource, mergeSections, type ConfigFormat } from './config/source.js';
 import { resolveLimitDefaults } from './config/resolve.js';
 import { privilegeWarnings, processPrivileges } from './config/privileges.js';
 import { loadSettings, type DaemonSettings } from './config/settings.js';
@@ -72,14 +73,15 @@ function parseArgs(argv: string[]) {
     // A repeated option takes its last value, as getopt-based daemons do.
     .parserConfiguration({ 'duplicate-arguments-array': false })
     .usage(
-      `$0 [options] [config]\n\nServe the services of an inetd.conf file (default /etc/inetd.conf).\n\n` +
-        Object.entries(CONTROL_COMMANDS).map(([cmd, what]) => `$0 ${cmd} --help: ${what}`).join('\n'),
+      `$0 [options] [config]\n$0 convert [options] config\n\nServe the services of an inetd.conf file (default /etc/inetd.conf) or of an xinetd.conf tree.\n\n` +
+        [...Object.entries(CONTROL_COMMANDS).map(([cmd, what]) => `$0 ${cmd} --help: ${what}`), '$0 convert --help: convert between inetd.conf and xinetd.conf'].join('\n'),
     )
     .option('foreground', { alias: ['d', 'i'], type: 'boolean', describe: 'stay in the foreground and log to stderr [default: detach]' })
     .option('check', { type: 'boolean', describe: 'check the configuration and settings, print every error, and exit' })
     .option('log-connections', { alias: 'l', type: 'boolean', describe: 'log one record per connection' })
     .option('log-level', { choices: LOG_LEVELS, describe: 'least severe level logged [default: info]' })
     .option('log-file', { type: 'string', requiresArg: true, describe: 'log to this file (reopened on SIGUSR1)' })
+    .option('format', { choices: CONFIG_FORMATS, describe: 'format of the config file: inetd.conf, an xinetd.conf tree, or told apart by its syntax [default: auto]' })
     .option('services', { type: 'string', requiresArg: true, describe: 'services database for names in the config [default: /etc/services]' })
     .option('rpc', { type: 'string', requiresArg: true, describe: 'rpc program database for names in rpc entries [default: /etc/rpc]' })
     .option('settings', { type: 'string', requiresArg: true, describe: `settings file [default: ${DEFAULT_SETTINGS} if it exists]` })
@@ -154,6 +156,7 @@ function resolveOptions(args: Args, s: DaemonSettings, detached: boolean): RunOp
     },
     daemon: {
       configFile: abs(String(args._[0] ?? '/etc/inetd.conf')),
+      format: (args.format ?? 'auto') as ConfigFormat,
       servicesFile: abs(args.services ?? '/etc/services'),
       rpcFile: abs(args.rpc ?? '/etc/rpc'),
       defaultFamily: s.default_family ?? 'inet4',
@@ -190,17 +193,20 @@ function printErrors(errors: ConfigError[]): void {
  * printed as `file:line: warning: …` and do not change the exit code.
  */
 async function check(opts: RunOptions, settingsErrors: ConfigError[]): Promise<number> {
-  const { configFile, servicesFile, rpcFile, defaultFamily, hostsFiles, serviceSettings, settingsFile, bindAddress: defaultHost } = opts.daemon;
+  const { configFile, servicesFile, rpcFile, defaultFamily, hostsFiles, serviceSettings, settingsFile, bindAddress: defaultHost, format } = opts.daemon;
   // processDefaults is the whole [daemon] section (run() sets it), strict_modes included.
   const strictModes = opts.daemon.strictModes ?? strictModesFor(undefined);
-  const config = await loadConfig(configFile, { servicesFile, rpcFile, defaultFamily, strictModes, ...(defaultHost ? { defaultHost } : {}) });
+  const config = await loadSource(configFile, { servicesFile, rpcFile, defaultFamily, strictModes, ...(defaultHost ? { defaultHost } : {}), format: format ?? 'auto' });
   const { byKey, errors } = keyEntries(config.entries);
   const hosts = hostsFiles ? [hostsFiles.allow, hostsFiles.deny].map((f) => readHostsFile(f, strictModes)) : [];
-  const proxyErrors = checkProxyUse(byKey.values(), serviceSettings ?? new Map(), settingsFile ?? '').errors;
-  const all = [...settingsErrors, ...proxyErrors, ...[...config.errors, ...errors].sort((a, b) => a.line - b.line), ...hosts.flatMap((h) => h.errors)];
+  const proxyErrors = checkProxyUse(byKey.values(), mergeSections(config.sections, serviceSettings ?? new Map()), settingsFile ?? '').errors;
+  // By file (in the order the files were read: an xinetd tree has several), then by line.
+  const files = [...new Set([...config.errors, ...errors].map((e) => e.file))];
+  const byPlace = (a: ConfigError, b: ConfigError): number => files.indexOf(a.file) - files.indexOf(b.file) || a.line - b.line;
+  const all = [...settingsErrors, ...proxyErrors, ...[...config.errors, ...errors].sort(byPlace), ...hosts.flatMap((h) => h.errors)];
   // The settings were loaded before the command line was read; read them again for their warnings.
   const settingsWarnings = settingsFile && settingsErrors.length === 0 ? (await loadSettings(settingsFile)).warnings : [];
-  const warnings = [...settingsWarnings, ...(config.warnings ?? []), ...hosts.flatMap((h) => h.warnings)];
+  const warnings = [...settingsWarnings, ...config.warnings, ...hosts.flatMap((h) => h.warnings)];
   for (const w of warnings) process.stderr.write(`${w.file}:${w.line}: warning: ${w.message}\n`);
   printErrors(all);
   // What will fail at run time for the user who checks: warnings, not errors (root may run it).
@@ -258,6 +264,9 @@ class ReadyPipe implements LineSink {
 
 /** Runs ninetd with `argv` (without node and script); resolves to the exit code. */
 export async function run(argv: string[]): Promise<number> {
+  // `ninetd convert …`: a command of its own, with its own options (cli-convert.ts).
+  if (argv[0] === 'convert') return (await import('./cli-convert.js')).runConvert(argv.slice(1));
+
   if (isControlCommand(argv)) return runControlCommand(argv);
   let args: Args;
   try {

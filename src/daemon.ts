@@ -13,8 +13,8 @@ import type { Reply, Request } from './control/protocol.js';
 import { ControlServer } from './control/server.js';
 import { daemonSnapshot, ninetdVersion, processFds, type DaemonFacts, type DaemonSnapshot } from './control/snapshot.js';
 import { keyEntries, reconcile, type Changes } from './config/diff.js';
-import { loadConfig } from './config/load.js';
 import { checkProxyUse } from './config/proxy.js';
+import { loadSource, mergeSections, type ConfigFormat } from './config/source.js';
 import { resolveServices, sectionName, type LimitDefaults, type ServicePlan } from './config/resolve.js';
 import { loadSettings, type ListenAddress, type ProcessSettings, type ServiceSettings } from './config/settings.js';
 import type { StrictModes } from './config/strict-modes.js';
@@ -32,6 +32,8 @@ import { RpcRegistry } from './rpc/registry.js';
 /** What the daemon is told by the command line and the settings file. */
 export interface DaemonOptions {
   configFile: string;
+  /** inetd.conf, an xinetd.conf tree, or `auto` (by syntax; the default). */
+  format?: ConfigFormat;
   servicesFile?: string;
   /** RPC program database (--rpc); default /etc/rpc. */
   rpcFile?: string;
@@ -134,12 +136,13 @@ export class Daemon {
   private async loadFiles(withSettings: boolean, dryRunFile?: string): Promise<Loaded> {
     const { servicesFile, rpcFile, defaultFamily, settingsFile, strictModes, bindAddress: defaultHost } = this.opts;
     const configFile = dryRunFile ?? this.opts.configFile;
-    const config = await loadConfig(configFile, {
+    const config = await loadSource(configFile, {
       servicesFile,
       rpcFile,
       defaultFamily,
       ...(strictModes ? { strictModes } : {}),
       ...(defaultHost ? { defaultHost } : {}),
+      format: this.opts.format ?? 'auto',
     });
     const { byKey, errors } = keyEntries(config.entries);
     const settings = withSettings && settingsFile ? await loadSettings(settingsFile) : null;
@@ -149,13 +152,15 @@ export class Daemon {
     }
     // Only the per-service sections take effect on reload; [daemon] keys need a restart.
     const sections = settings && settings.errors.length === 0 ? settings.settings.services : this.sections;
-    const proxy = checkProxyUse(byKey.values(), sections, settingsFile ?? '');
+    // An xinetd tree sets sections of its own; the settings file's go over them, key by key.
+    const own = mergeSections(config.sections, sections);
+    const proxy = checkProxyUse(byKey.values(), own, settingsFile ?? '');
     const all = [...config.errors, ...errors, ...(settings?.errors ?? []), ...proxy.errors];
     if (all.length === 0 && dryRunFile === undefined) {
       this.sections = sections;
       this.warnStraySections(byKey.values(), sections);
     }
-    return { plans: resolveServices(proxy.entries, sections, this.opts.limits, this.opts.processDefaults ?? {}), errors: all };
+    return { plans: resolveServices(proxy.entries, own, this.opts.limits, this.opts.processDefaults ?? {}), errors: all };
   }
 
   /** Warns about [service:…] sections that name no entry: most likely a typo. */

@@ -137,6 +137,7 @@ type ProblemCode =
   | 'ERR_CONFIG_INTERNAL'
   | 'ERR_CONFIG_PORT'
   | 'ERR_CONFIG_PROTOCOL'
+  | 'ERR_CONFIG_REDIRECT'
   | 'ERR_CONFIG_RPC'
   | 'ERR_CONFIG_RPC_PROGRAM'
   | 'ERR_CONFIG_SERVER'
@@ -294,6 +295,12 @@ function parseEntry(fields: string[], sticky: StickyHosts, ctx: EntryContext): E
   const builtinHint = proto.transport === 'unix' ? path.basename(where.path) : where.name;
   const exec = parseServer(serverField, args, builtinHint, socketType, ctx);
   if (exec instanceof Problem) return exec;
+  if (exec.redirect && (wait.wait || proto.transport !== 'tcp')) {
+    return new Problem('ERR_CONFIG_REDIRECT', `redirect needs nowait over tcp, not "${waitField} ${protoField}" (expected nowait and tcp, tcp4, tcp46 or tcp6)`);
+  }
+  if (exec.redirect && where.tcpmux) {
+    return new Problem('ERR_CONFIG_REDIRECT', `tcpmux service "${svc}" cannot be redirected (expected a program or internal)`);
+  }
 
   return where.places.map((place) => ({
     name: where.name,
@@ -626,7 +633,21 @@ function parseServer(
   serviceName: string,
   socketType: SocketType,
   ctx: EntryContext,
-): { server: string; argv: string[]; builtin?: BuiltinName } | Problem {
+): { server: string; argv: string[]; builtin?: BuiltinName; redirect?: { host: string; port: number } } | Problem {
+  if (field === 'redirect') {
+    // ninetd extension (xinetd's `redirect`): the supervisor relays the connection to host:port.
+    const [host = '', portText = '', ...extra] = args;
+    const port = /^\d+$/.test(portText) ? Number(portText) : ctx.lookups.port(portText, 'tcp');
+    const literal = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+    if (!isIPv4(literal) && !isIPv6(literal)) {
+      return new Problem('ERR_CONFIG_REDIRECT', `redirect target "${host}" is not an ip address (expected redirect ADDRESS PORT; host names are not resolved)`);
+    }
+    if (port === null || port < 1 || port > 65535 || extra.length > 0) {
+      return new Problem('ERR_CONFIG_REDIRECT', `bad redirect "${args.join(' ')}" (expected redirect ADDRESS PORT with a port from 1 to 65535)`);
+    }
+    if (socketType !== 'stream') return new Problem('ERR_CONFIG_REDIRECT', `redirect needs socket type stream, not "${socketType}" (expected stream)`);
+    return { server: 'redirect', argv: ['redirect', literal, String(port)], redirect: { host: literal, port } };
+  }
   if (field === 'internal') {
     const first = args[0];
     const name: BuiltinName | undefined = first !== undefined && isBuiltinName(first) ? first : isBuiltinName(serviceName) ? serviceName : undefined;

@@ -42,7 +42,7 @@ export interface ProcessPlan {
 }
 
 /** The resource-limit keys of the settings file. Sorted. */
-export const RLIMIT_KEYS = ['rlimit_as', 'rlimit_cpu', 'rlimit_nofile', 'rlimit_nproc'] as const;
+export const RLIMIT_KEYS = ['rlimit_as', 'rlimit_cpu', 'rlimit_data', 'rlimit_nofile', 'rlimit_nproc', 'rlimit_rss', 'rlimit_stack'] as const;
 export type RlimitKey = (typeof RLIMIT_KEYS)[number];
 
 /** How a service reads the PROXY header its load balancers send (see docs/fleet.md). */
@@ -64,10 +64,16 @@ export interface ServicePlan {
   section: string;
   limits: Limits;
   process: ProcessPlan;
-  /** Who may connect: address rules and banner files. */
+  /** Who may connect: address rules, times of day and banner files. */
   access: AccessSettings;
   /** The PROXY header read before anything else; null when the service reads none. */
   proxy: ProxyPlan | null;
+  /** The looping guard's window, and how long it suspends the service (null: retry_time). */
+  looping: { windowMs: number; suspendMs: number | null };
+  /** Socket options set on each accepted tcp connection. */
+  socket: { keepalive: boolean; nodelay: boolean };
+  /** xinetd-style per-service records; null when the section asks for none. */
+  log: { onSuccess: string[]; onFailure: string[] } | null;
 }
 
 /** The daemon-wide defaults of the per-service limits, flags over `[daemon]` over built-in values. */
@@ -81,6 +87,9 @@ export interface LimitFlags {
   rate?: number;
 }
 
+/** The AccessSettings keys a plan carries over from its section. Sorted. */
+const ACCESS_COPIED = ['access_times', 'banner', 'banner_fail', 'banner_success', 'no_access', 'only_from'] as const satisfies ReadonlyArray<keyof AccessSettings>;
+
 /** Built-in defaults, as the BSD inetds have them: 256 spawns a minute, nothing else limited. */
 const BUILT_IN = { instances: 0, perSource: 0, cps: 0, rate: 256 } as const;
 
@@ -89,7 +98,7 @@ const LIMIT_SOURCES = {
   cps: { flag: '-C', daemon: 'cps', section: 'cps', field: 'per-ip-per-minute' },
   instances: { flag: '-c', daemon: 'max_children', section: 'instances', field: 'max-child' },
   perSource: { flag: '-s', daemon: 'per_source', section: 'per_source', field: 'per-ip-children' },
-  rate: { flag: '-R', daemon: 'rate', section: null, field: '.max' },
+  rate: { flag: '-R', daemon: 'rate', section: 'rate', field: '.max' },
 } as const satisfies Record<keyof Limits, { flag: string; daemon: keyof DaemonSettings; section: keyof ServiceSettings | null; field: string }>;
 
 const LIMIT_NAMES = Object.keys(LIMIT_SOURCES) as Array<keyof Limits>;
@@ -162,13 +171,23 @@ export function resolveService(e: ServiceEntry, section: ServiceSettings | undef
       defaults[name],
     );
   }
-  const { banner, banner_fail, no_access, only_from } = own;
   const access: AccessSettings = {};
-  if (banner !== undefined) access.banner = banner;
-  if (banner_fail !== undefined) access.banner_fail = banner_fail;
-  if (no_access !== undefined) access.no_access = no_access;
-  if (only_from !== undefined) access.only_from = only_from;
-  return { key: serviceKey(e), entry: e, section: label, limits, process: resolveProcess(own, daemon), access, proxy: resolveProxy(own) };
+  for (const k of ACCESS_COPIED) if (own[k] !== undefined) (access as Record<string, unknown>)[k] = own[k];
+  // `groups = no` (xinetd's default): the handler gets its group and no supplementary ones.
+  const entry = (own.groups ?? daemon.groups) === false && e.gid >= 0 ? { ...e, groups: [e.gid] } : e;
+  const log = own.log_on_success !== undefined || own.log_on_failure !== undefined ? { onSuccess: own.log_on_success ?? [], onFailure: own.log_on_failure ?? [] } : null;
+  return {
+    key: serviceKey(e),
+    entry,
+    section: label,
+    limits,
+    process: resolveProcess(own, daemon),
+    access,
+    proxy: resolveProxy(own),
+    looping: { windowMs: (own.rate_window ?? 60) * 1000, suspendMs: own.rate_suspend === undefined ? null : own.rate_suspend * 1000 },
+    socket: { keepalive: own.keepalive ?? false, nodelay: own.tcp_nodelay ?? false },
+    log,
+  };
 }
 
 /** The section's PROXY protocol settings; null when it is off (settings.ts made sure proxy_from is there when it is on). */

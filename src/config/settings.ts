@@ -35,6 +35,14 @@ export interface ProcessSettings {
   rlimit_nofile?: number;
   /** Process-count limit of the handler's user (RLIMIT_NPROC); -1 = unlimited. */
   rlimit_nproc?: number;
+  /** Data-segment limit in bytes (RLIMIT_DATA); -1 = unlimited. */
+  rlimit_data?: number;
+  /** Resident-set limit in bytes (RLIMIT_RSS; Linux ignores it since 2.6, as it always did for xinetd); -1 = unlimited. */
+  rlimit_rss?: number;
+  /** Stack limit in bytes (RLIMIT_STACK); -1 = unlimited. */
+  rlimit_stack?: number;
+  /** Give the handler its user's supplementary groups (initgroups); false: only its group. Default true. */
+  groups?: boolean;
   /** File-mode creation mask; in `[daemon]` also ninetd's own. */
   umask?: number;
 }
@@ -55,6 +63,32 @@ export interface AccessSettings {
   only_from?: AddressPattern[];
   /** Handlers at once for one client address; 0 = no limit. */
   per_source?: number;
+  /** Times of day (local time) the service admits clients: [from, to] minutes after midnight, both included. */
+  access_times?: Array<[number, number]>;
+  /** File sent to a client once it is admitted, after `banner`. */
+  banner_success?: string;
+}
+
+/** What a service's records say, in xinetd's words; `none` turns a set off. */
+export const LOG_ON_SUCCESS_WORDS = ['DURATION', 'EXIT', 'HOST', 'PID', 'TRAFFIC'] as const;
+export const LOG_ON_FAILURE_WORDS = ['ATTEMPT', 'HOST'] as const;
+
+/** Per-service settings that only `[service:…]` sections have. */
+export interface ServiceOnlySettings {
+  /** Log a record when a handler starts and ends, with these fields. */
+  log_on_success?: Array<(typeof LOG_ON_SUCCESS_WORDS)[number]>;
+  /** Log refused clients with these fields. */
+  log_on_failure?: Array<(typeof LOG_ON_FAILURE_WORDS)[number]>;
+  /** Dispatches per rate_window before the service is suspended (the BSD looping guard; xinetd's cps); 0 = no limit. */
+  rate?: number;
+  /** Seconds of the rate window; default 60. */
+  rate_window?: number;
+  /** Seconds a suspended service stays suspended; default retry_time. */
+  rate_suspend?: number;
+  /** Set SO_KEEPALIVE on accepted tcp connections (xinetd's KEEPALIVE flag). */
+  keepalive?: boolean;
+  /** Set TCP_NODELAY on accepted tcp connections (xinetd's NODELAY flag). */
+  tcp_nodelay?: boolean;
 }
 
 /** Whether a service reads the PROXY protocol header its load balancers send, and from whom. */
@@ -68,7 +102,7 @@ export interface ProxySettings {
 }
 
 /** Settings of one `[service:NAME/PROTO]` section. */
-export type ServiceSettings = ProcessSettings & AccessSettings & ProxySettings;
+export type ServiceSettings = ProcessSettings & AccessSettings & ProxySettings & ServiceOnlySettings;
 
 /** A `[service:NAME/PROTO]` section as read: its settings, its header's line and the line of each key. */
 export type ServiceSection = ServiceSettings & { line: number; keyLines: Readonly<Record<string, number>> };
@@ -296,10 +330,36 @@ const listenAddress: Validator<ListenAddress> = (raw) => {
   return { host, port };
 };
 
+/** `hh:mm-hh:mm` intervals separated by blanks (xinetd's access_times); 24:00 may end one. */
+const timeIntervals: Validator<Array<[number, number]>> = (raw) => {
+  const out: Array<[number, number]> = [];
+  for (const w of raw.split(/\s+/).filter(Boolean)) {
+    const m = /^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$/.exec(w);
+    const [h1, m1, h2, m2] = (m ?? []).slice(1).map(Number) as [number, number, number, number];
+    const ok = m && h1 <= 24 && h2 <= 24 && m1 <= 59 && m2 <= 59 && h1 * 60 + m1 <= 1440 && h2 * 60 + m2 <= 1440;
+    if (!ok) return new Invalid(`"${w}" is not a time interval (expected hh:mm-hh:mm, e.g. 8:00-18:30)`);
+    out.push([h1 * 60 + m1, h2 * 60 + m2]);
+  }
+  return out.length > 0 ? out : new Invalid('no interval given (expected e.g. 8:00-18:30)');
+};
+
+/** Upper-case words of `allowed` separated by blanks, or `none` for the empty set. */
+function wordSet<W extends string>(allowed: readonly W[]): Validator<W[]> {
+  return (raw) => {
+    const got = raw.split(/\s+/).filter(Boolean);
+    if (got.length === 1 && got[0] === 'none') return [];
+    const bad = got.find((w) => !(allowed as readonly string[]).includes(w));
+    if (bad !== undefined || got.length === 0) return new Invalid(`unknown word "${bad ?? ''}" (expected some of ${oneOf([...allowed])}, or none)`);
+    return [...new Set(got)] as W[];
+  };
+}
+
 /** Keys of AccessSettings → validator. Sorted. */
 const ACCESS_KEYS = {
+  access_times: timeIntervals,
   banner: absolutePath(false),
   banner_fail: absolutePath(false),
+  banner_success: absolutePath(false),
   cps: integer(0, MAX_COUNT),
   instances: integer(0, MAX_COUNT),
   no_access: addressList,
@@ -318,12 +378,16 @@ const PROXY_KEYS = {
 const PROCESS_KEYS = {
   cwd: absolutePath(false),
   env: envPairs,
+  groups: boolean,
   nice: (raw: string) => (/^-?[0-9]+$/.test(raw) && Number(raw) >= -20 && Number(raw) <= 19 ? Number(raw) : new Invalid(`"${raw}" is not a nice value (expected -20 to 19)`)),
   passenv: envNames,
   rlimit_as: limit(true),
   rlimit_cpu: limit(false),
+  rlimit_data: limit(true),
   rlimit_nofile: limit(false),
   rlimit_nproc: limit(false),
+  rlimit_rss: limit(true),
+  rlimit_stack: limit(true),
   umask: octalMode,
 } as const satisfies { [K in keyof ProcessSettings]-?: Validator<NonNullable<ProcessSettings[K]>> };
 
@@ -378,8 +442,19 @@ interface SectionKind {
   checks: readonly CrossCheck[];
 }
 
+/** Keys of ServiceOnlySettings → validator. Sorted. */
+const SERVICE_ONLY_KEYS = {
+  keepalive: boolean,
+  log_on_failure: wordSet(LOG_ON_FAILURE_WORDS),
+  log_on_success: wordSet(LOG_ON_SUCCESS_WORDS),
+  rate: integer(0, MAX_COUNT),
+  rate_suspend: integer(1, MAX_RETRY_SECONDS),
+  rate_window: integer(1, 86400),
+  tcp_nodelay: boolean,
+} as const satisfies { [K in keyof ServiceOnlySettings]-?: Validator<NonNullable<ServiceOnlySettings[K]>> };
+
 /** `[service:NAME/PROTO]` key → validator. Sorted. */
-const SERVICE_KEYS = { ...ACCESS_KEYS, ...PROCESS_KEYS, ...PROXY_KEYS } as const satisfies {
+const SERVICE_KEYS = { ...ACCESS_KEYS, ...PROCESS_KEYS, ...PROXY_KEYS, ...SERVICE_ONLY_KEYS } as const satisfies {
   [K in keyof ServiceSettings]-?: Validator<NonNullable<ServiceSettings[K]>>;
 };
 

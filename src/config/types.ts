@@ -68,10 +68,12 @@ export interface ServiceEntry extends Origin {
   uid: number;
   gid: number;
   groups: number[];
-  /** `internal` for builtins, else the absolute program path. */
+  /** `internal` for builtins, `redirect` for relayed services, else the absolute program path. */
   server: string;
   /** argv, argv[0] first; for builtins the optional name and options. */
   argv: string[];
+  /** `redirect ADDRESS PORT`: the supervisor relays each connection there (redirect.ts). */
+  redirect?: { host: string; port: number };
   /** The internal service an `internal` entry runs. */
   builtin?: BuiltinName;
   /** tcpmux sub-service: `+` answered by us (`plus`), or by the handler. */

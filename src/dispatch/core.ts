@@ -138,6 +138,7 @@ export interface ServiceCore {
   /** Banner files' contents, read when the plan was taken. */
   readonly banner: Buffer | null;
   readonly bannerFail: Buffer | null;
+  readonly bannerSuccess: Buffer | null;
   /** A read buffer for datagrams and for draining connections before they close. */
   scratch(): Buffer;
   /** Replies per sender of an internal datagram service (made on first use). */

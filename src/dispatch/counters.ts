@@ -5,7 +5,7 @@
 import type { HandlerEnd } from '../spawn/request.js';
 
 /** Why a client was not served. Sorted; the names are the settings that refused, or the state. */
-export const REFUSAL_REASONS = ['cps', 'full', 'hosts', 'no_access', 'only_from', 'per_source', 'proxy_from', 'rate', 'suspended'] as const;
+export const REFUSAL_REASONS = ['access_times', 'cps', 'full', 'hosts', 'no_access', 'only_from', 'per_source', 'proxy_from', 'rate', 'suspended'] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
 /** How a handler ended: exit status 0, another exit status, or killed by a signal. */
@@ -50,7 +50,7 @@ export interface ServiceCounters {
 }
 
 /** Reasons that are access decisions, counted in `refused` as well. */
-const ACCESS_REASONS: ReadonlySet<RefusalReason> = new Set(['cps', 'hosts', 'no_access', 'only_from', 'per_source', 'proxy_from']);
+const ACCESS_REASONS: ReadonlySet<RefusalReason> = new Set(['access_times', 'cps', 'hosts', 'no_access', 'only_from', 'per_source', 'proxy_from']);
 
 /** All counters at zero. */
 export function newCounters(): ServiceCounters {

@@ -15,8 +15,11 @@ import type { Slot } from './slot.js';
 const RLIMITS = {
   rlimit_as: 'RLIMIT_AS',
   rlimit_cpu: 'RLIMIT_CPU',
+  rlimit_data: 'RLIMIT_DATA',
   rlimit_nofile: 'RLIMIT_NOFILE',
   rlimit_nproc: 'RLIMIT_NPROC',
+  rlimit_rss: 'RLIMIT_RSS',
+  rlimit_stack: 'RLIMIT_STACK',
 } as const satisfies Record<RlimitKey, keyof native.Constants>;
 
 /**
@@ -118,7 +121,7 @@ function ended(svc: ServiceCore, pid: number, end: HandlerEnd, peer: { peer: str
   countExit(svc.counters, pid, end, ms, svc.host.now());
   const u = end.usage;
   const usage = u ? { cpuUserMs: Math.round(u.utimeUs / 1000), cpuSystemMs: Math.round(u.stimeUs / 1000), maxRssKb: u.maxRssKb } : {};
-  if (svc.host.settings.logConnections) svc.log.info({ ...peer, pid, code: end.code, signal: end.signal, ms, ...usage }, 'connection');
+  if (svc.host.settings.logConnections || svc.plan.log?.onSuccess.length) svc.log.info({ ...peer, pid, code: end.code, signal: end.signal, ms, ...usage }, 'connection');
   else if (end.signal || end.code) svc.log.debug({ ...peer, pid, code: end.code, signal: end.signal, ms, ...usage }, 'handler ended abnormally');
 }
 

@@ -14,6 +14,7 @@ import { startHandler } from './handler.js';
 import { handlerOverride, prepareConnection, runSpawns } from './options.js';
 import { serveInternal } from './internal.js';
 import { readProxyHeader } from './proxy.js';
+import { serveRedirect } from './redirect.js';
 import { closeAfterReply, sendQuietly } from './reply.js';
 import { serveTcpmux } from './tcpmux.js';
 
@@ -69,10 +70,13 @@ function serveAccepted(svc: ServiceCore, fd: number, client: ClientAddress, name
   }
   const e = svc.plan.entry;
   if (a.hosts) prepareConnection(svc, fd, a.hosts);
+  setSocketOptions(svc, fd);
   if (svc.banner) sendQuietly(fd, svc.banner);
+  if (svc.bannerSuccess) sendQuietly(fd, svc.bannerSuccess);
   // A twist command replaces whatever the entry runs, the multiplexer and builtins included.
   if (override.file) startHandler(svc, fd, client, a.slot, false, override);
   else if (e.builtin === 'tcpmux') serveTcpmux(svc, fd, client, a.slot, name);
+  else if (e.redirect) serveRedirect(svc, fd, client, a.slot);
   else if (e.server === 'internal') serveInternal(svc, fd, client, a.slot);
   else startHandler(svc, fd, client, a.slot, false, override);
 }
@@ -88,6 +92,19 @@ function admitAfterLookup(svc: ServiceCore, fd: number, client: ClientAddress): 
     if (svc.stateName() === 'closed') native.close(fd);
     else serveAccepted(svc, fd, client, name);
   });
+}
+
+/** TCP_NODELAY and SO_KEEPALIVE on an accepted tcp connection, when the plan asks (xinetd's NODELAY and KEEPALIVE flags). */
+function setSocketOptions(svc: ServiceCore, fd: number): void {
+  const { socket } = svc.plan;
+  if (svc.plan.entry.transport !== 'tcp' || !(socket.nodelay || socket.keepalive)) return;
+  const C = native.constants;
+  try {
+    if (socket.nodelay) native.setsockopt(fd, C.IPPROTO_TCP, C.TCP_NODELAY, 1);
+    if (socket.keepalive) native.setsockopt(fd, C.SOL_SOCKET, C.SO_KEEPALIVE, 1);
+  } catch {
+    // The client may be gone already; its handler will find out.
+  }
 }
 
 /** Refuses an accepted connection: banner_fail, then close; logged with the rule and counted. */

@@ -90,6 +90,7 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
   readonly log: Logger;
   banner: Buffer | null = null;
   bannerFail: Buffer | null = null;
+  bannerSuccess: Buffer | null = null;
   private state: State = { kind: 'listening' };
   private socket: Socket | null = null;
   /** Handlers and in-process connections running now. */
@@ -112,7 +113,7 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
   ) {
     const e = plan.entry;
     this.log = host.logger.child({ service: e.service, proto: e.protocol });
-    this.guard = new RateGuard(plan.limits.rate.value);
+    this.guard = new RateGuard(plan.limits.rate.value, plan.looping.windowMs);
     this.perSource = new PerSource(perSourceLimits(plan));
     this.readBanners();
     const unwatch = [host.resources.watch(() => this.settle()), host.streams.watch(() => this.settle())];
@@ -135,7 +136,8 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
 
   /** Takes a new plan for the next dispatch (arguments, user, limits, rules); the socket stays. */
   update(plan: ServicePlan): void {
-    if (plan.limits.rate.value !== this.plan.limits.rate.value) this.guard = new RateGuard(plan.limits.rate.value);
+    const { rate } = plan.limits;
+    if (rate.value !== this.plan.limits.rate.value || plan.looping.windowMs !== this.plan.looping.windowMs) this.guard = new RateGuard(rate.value, plan.looping.windowMs);
     this.plan = plan;
     this.perSource.setLimits(perSourceLimits(plan));
     this.readBanners();
@@ -232,9 +234,10 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
 
   looping(client?: ClientAddress): boolean {
     if (!this.guard.hit(this.host.now())) return false;
-    const ms = this.host.settings.retryTimeMs;
+    const { windowMs, suspendMs } = this.plan.looping;
+    const ms = suspendMs ?? this.host.settings.retryTimeMs;
     this.counters.suspensions += 1;
-    this.log.warn({ ms, ...(client ? { peer: client.text } : {}) }, `looping: more than ${this.plan.limits.rate.value} connections in 60 s; suspended for ${Math.round(ms / 1000)} s`);
+    this.log.warn({ ms, ...(client ? { peer: client.text } : {}) }, `looping: more than ${this.plan.limits.rate.value} connections in ${windowMs / 1000} s; suspended for ${Math.round(ms / 1000)} s`);
     this.suspend(ms);
     return true;
   }
@@ -429,6 +432,7 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
     };
     this.banner = read(this.plan.access.banner);
     this.bannerFail = read(this.plan.access.banner_fail);
+    this.bannerSuccess = read(this.plan.access.banner_success);
   }
 }
 

@@ -12,6 +12,7 @@
  *   mem.c       giving freed malloc memory back to the system
  *   nss.c       user and group lookups
  *   spawn.c     handler spawn, exit status, pidfds
+ *   splice.c    relayed connections: pipes, splice(2), shutdown(2)
  *   poller.c    readiness without reading (uv_poll)
  *   pump.c      the bytes of in-process stream services, moved on the fd (uv_poll)
  *
@@ -19,6 +20,7 @@
  */
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <uv.h>
@@ -27,8 +29,7 @@
 #include "napi.h"
 
 /*
- * Sorted by name. Each one is used by a caller in src/, but UV_READABLE, kept because it gives
- * meaning to the events mask a Poller reports.
+ * Sorted by name. Each one is used by a caller in src/.
  */
 static const struct {
   const char *name;
@@ -38,20 +39,28 @@ static const struct {
     {"AF_INET6", AF_INET6},
     {"AF_UNIX", AF_UNIX},
     {"IPPROTO_IPV6", IPPROTO_IPV6},
+    {"IPPROTO_TCP", IPPROTO_TCP},
     {"IPV6_V6ONLY", IPV6_V6ONLY},
     {"O_NONBLOCK", O_NONBLOCK},
     {"RLIMIT_AS", RLIMIT_AS},
     {"RLIMIT_CPU", RLIMIT_CPU},
+    {"RLIMIT_DATA", RLIMIT_DATA},
     {"RLIMIT_NOFILE", RLIMIT_NOFILE},
     {"RLIMIT_NPROC", RLIMIT_NPROC},
+    {"RLIMIT_RSS", RLIMIT_RSS},
+    {"RLIMIT_STACK", RLIMIT_STACK},
+    {"SHUT_WR", SHUT_WR},
     {"SOCK_DGRAM", SOCK_DGRAM},
     {"SOCK_SEQPACKET", SOCK_SEQPACKET},
     {"SOCK_STREAM", SOCK_STREAM},
     {"SOL_SOCKET", SOL_SOCKET},
+    {"SO_ERROR", SO_ERROR},
     {"SO_KEEPALIVE", SO_KEEPALIVE},
     {"SO_REUSEADDR", SO_REUSEADDR},
     {"SO_TYPE", SO_TYPE},
+    {"TCP_NODELAY", TCP_NODELAY},
     {"UV_READABLE", UV_READABLE},
+    {"UV_WRITABLE", UV_WRITABLE},
 };
 
 #define FN(name) {#name, NULL, js_##name, NULL, NULL, NULL, napi_enumerable, NULL}
@@ -61,9 +70,10 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       FN(accept),          FN(bind),            FN(bindUnix),        FN(chownSocketFile), FN(close),
       FN(cloexecFrom),     FN(connect),         FN(getgrnam),        FN(getgrouplist),    FN(getpeercred),
       FN(getpwnam),        FN(getsockname),     FN(getsockopt),      FN(listen),          FN(lockPidFile),
-      FN(pidfdOpen),       FN(recvfrom),        FN(recvfromRaw),     FN(send),            FN(sendto),
-      FN(sendtoRaw),       FN(sendtoUnix),      FN(setLinger),       FN(setNonBlocking),  FN(setsockopt),
-      FN(socket),          FN(spawnHandler),    FN(trimMemory),      FN(waitPidfd),
+      FN(pidfdOpen),       FN(pipe),            FN(recvfrom),        FN(recvfromRaw),     FN(send),
+      FN(sendto),          FN(sendtoRaw),       FN(sendtoUnix),      FN(setLinger),       FN(setNonBlocking),
+      FN(setsockopt),      FN(shutdown),        FN(socket),          FN(spawnHandler),    FN(splice),
+      FN(trimMemory),      FN(waitPidfd),
   };
   CHECK(napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns));
 

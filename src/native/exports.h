@@ -27,6 +27,11 @@ NINETD_FN(setLinger);
 NINETD_FN(setsockopt);
 NINETD_FN(socket);
 
+/* splice.c */
+NINETD_FN(pipe);
+NINETD_FN(shutdown);
+NINETD_FN(splice);
+
 /* sockfile.c */
 NINETD_FN(bindUnix);
 NINETD_FN(chownSocketFile);

@@ -91,20 +91,28 @@ const CONSTANT_NAMES = [
   'AF_INET6',
   'AF_UNIX',
   'IPPROTO_IPV6',
+  'IPPROTO_TCP',
   'IPV6_V6ONLY',
   'O_NONBLOCK',
   'RLIMIT_AS',
   'RLIMIT_CPU',
+  'RLIMIT_DATA',
   'RLIMIT_NOFILE',
   'RLIMIT_NPROC',
+  'RLIMIT_RSS',
+  'RLIMIT_STACK',
+  'SHUT_WR',
   'SOCK_DGRAM',
   'SOCK_SEQPACKET',
   'SOCK_STREAM',
   'SOL_SOCKET',
+  'SO_ERROR',
   'SO_KEEPALIVE',
   'SO_REUSEADDR',
   'SO_TYPE',
+  'TCP_NODELAY',
   'UV_READABLE',
+  'UV_WRITABLE',
 ] as const;
 
 /** Numeric constants of this platform, for the calls below. */
@@ -181,9 +189,19 @@ interface Addon {
   waitPidfd(pidfd: number): ChildStatus | null;
   pidfdOpen(pid: number): number;
   trimMemory(): boolean;
+  pipe(): RelayPipe;
+  splice(fdIn: number, fdOut: number, len: number): number | null;
+  shutdown(fd: number, how: number): void;
   Poller: PollerConstructor;
   Pump: PumpConstructor;
   constants: Constants;
+}
+
+/** A relay pipe: both ends close-on-exec and non-blocking, and its capacity in bytes. */
+export interface RelayPipe {
+  read: number;
+  write: number;
+  size: number;
 }
 
 /** Where the addon is: relative to this file, so it resolves from src/native/ (tests) and dist/native/ (built) alike. */
@@ -401,4 +419,19 @@ export const Pump = function Pump(onEnd: PumpEndCallback, idleMs: number, budget
 /** malloc_trim(3): gives freed malloc memory back to the system (after start-up and reloads); true when some was. */
 export function trimMemory(): boolean {
   return addon().trimMemory();
+}
+
+/** pipe2(2), close-on-exec and non-blocking, enlarged for relaying where the kernel allows. */
+export function pipe(): RelayPipe {
+  return addon().pipe();
+}
+
+/** splice(2) of up to `len` bytes, non-blocking: bytes moved, 0 at end of file, null when nothing can move now. */
+export function splice(fdIn: number, fdOut: number, len: number): number | null {
+  return addon().splice(fdIn, fdOut, len);
+}
+
+/** shutdown(2) (`how` is constants.SHUT_WR etc.); a peer already gone is not an error. */
+export function shutdown(fd: number, how: number): void {
+  addon().shutdown(fd, how);
 }

@@ -239,6 +239,8 @@ describe('parseConfig on good lines', () => {
     ['takes a host prefix on an rpc service', '127.0.0.1:rstatd/1-5 dgram rpc/udp wait root /bin/prog', { host: '127.0.0.1', family: 'inet4', service: 'rstatd', name: 'rstatd/1-5' }],
     ['takes an IPv6 host with plain rpc/udp as IPv6', '[::1]:rstatd/1 dgram rpc/udp wait root /bin/prog', { host: '::1', family: 'inet6', rpc: { name: 'rstatd', program: 100001, low: 1, high: 1, netids: ['udp6'] } }],
     ['takes nowait on rpc/udp (run as wait)', 'rstatd/1 dgram rpc/udp nowait root /bin/prog', { wait: false, socketType: 'dgram' }],
+    ['takes a redirect to an address and port', '8080 stream tcp nowait nobody redirect 10.0.0.5 80', { server: 'redirect', redirect: { host: '10.0.0.5', port: 80 } }],
+    ['takes a redirect to a bracketed ipv6 address', '8080 stream tcp6 nowait nobody redirect [::1] 8000', { redirect: { host: '::1', port: 8000 } }],
   ];
   it.each(GOOD)('%s', (_what, line, want) => {
     expect(only(line)).toEqual(expect.objectContaining({ file: FILE, line: 1, ...want }));
@@ -385,6 +387,12 @@ describe('parseConfig on bad lines', () => {
     ['a server program that is not executable', 'echo stream tcp nowait root /usr/libexec/noexec', 'ERR_CONFIG_SERVER'],
     ['a missing relative server program', 'echo stream tcp nowait root missing.sh', 'ERR_CONFIG_SERVER'],
     ['an internal service that is no builtin', 'ftp stream tcp nowait root internal', 'ERR_CONFIG_INTERNAL'],
+    ['a redirect to a host name', '8080 stream tcp nowait root redirect db.example 80', 'ERR_CONFIG_REDIRECT'],
+    ['a redirect without a port', '8080 stream tcp nowait root redirect 10.0.0.5', 'ERR_CONFIG_REDIRECT'],
+    ['a redirect with a port out of range', '8080 stream tcp nowait root redirect 10.0.0.5 70000', 'ERR_CONFIG_REDIRECT'],
+    ['a wait redirect', '8080 stream tcp wait root redirect 10.0.0.5 80', 'ERR_CONFIG_REDIRECT'],
+    ['a datagram redirect', '8080 dgram udp wait root redirect 10.0.0.5 80', 'ERR_CONFIG_REDIRECT'],
+    ['a redirected tcpmux sub-service', 'tcpmux/x stream tcp nowait root redirect 10.0.0.5 80', 'ERR_CONFIG_REDIRECT'],
     ['an internal service on a numeric port without argv[0]', '8007 stream tcp nowait root internal', 'ERR_CONFIG_INTERNAL'],
     ['an internal argv[0] that is no builtin on a numeric port', '8007 stream tcp nowait root internal gopher', 'ERR_CONFIG_INTERNAL'],
     ['a builtin on a socket type it does not serve', '/run/echo seqpacket unix nowait root internal', 'ERR_CONFIG_INTERNAL'],

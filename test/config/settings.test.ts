@@ -166,7 +166,7 @@ describe('parseSettings', () => {
     ['keys are spelled exactly', daemon('Umask = 022', 'log-level = info'), [[2, 'ERR_SETTINGS_KEY'], [3, 'ERR_SETTINGS_KEY']]],
     ["an ini array key", daemon('rate[] = 1'), [[2, 'ERR_SETTINGS_KEY']]],
     ['an unknown section, whose keys are not checked', '[deamon]\numask = 999\nwhatever = 1\n', [[1, 'ERR_SETTINGS_SECTION']]],
-    ['a daemon-only key in a service section', `${daemon('rate = 1')}[service:echo/tcp]\nrate = 5\n`, [[4, 'ERR_SETTINGS_KEY']]],
+    ['a daemon-only key in a service section', `${daemon('retry_time = 1')}[service:echo/tcp]\nretry_time = 5\n`, [[4, 'ERR_SETTINGS_KEY']]],
     ['a service section without a protocol', '[service:echo]\numask = 022\n', [[1, 'ERR_SETTINGS_SECTION']]],
     ['a nice value out of range', daemon('nice = 20'), [[2, 'ERR_SETTINGS_VALUE']]],
     ['a size suffix on a count limit', daemon('rlimit_nofile = 1K'), [[2, 'ERR_SETTINGS_VALUE']]],
@@ -185,6 +185,11 @@ describe('parseSettings', () => {
     ['an empty no_access', '[service:echo/tcp]\nno_access =\n', [[2, 'ERR_SETTINGS_VALUE']]],
     ['a relative banner', '[service:echo/tcp]\nbanner = motd\n', [[2, 'ERR_SETTINGS_VALUE']]],
     ['xinetd cps syntax', '[service:echo/tcp]\ncps = 50 10\n', [[2, 'ERR_SETTINGS_VALUE']]],
+    ['an access_times word that is no interval', '[service:echo/tcp]\naccess_times = 8-18\n', [[2, 'ERR_SETTINGS_VALUE']]],
+    ['an access_times minute out of range', '[service:echo/tcp]\naccess_times = 8:60-9:00\n', [[2, 'ERR_SETTINGS_VALUE']]],
+    ['an unknown log_on_success word', '[service:echo/tcp]\nlog_on_success = PID USERID\n', [[2, 'ERR_SETTINGS_VALUE']]],
+    ['a zero rate_window', '[service:echo/tcp]\nrate_window = 0\n', [[2, 'ERR_SETTINGS_VALUE']]],
+    ['a size suffix on rlimit_stack that is not K, M or G', '[service:echo/tcp]\nrlimit_stack = 8T\n', [[2, 'ERR_SETTINGS_VALUE']]],
     ['a daemon-only key (tcp_wrappers) in a service section', '[service:echo/tcp]\ntcp_wrappers = yes\n', [[2, 'ERR_SETTINGS_KEY']]],
     ['a dotted section name, which ini would nest', '[daemon.sub]\nrate = 1\n', [[1, 'ERR_SETTINGS_SECTION']]],
     ['[daemon] with a name', '[daemon:x]\n', [[1, 'ERR_SETTINGS_SECTION']]],
@@ -240,6 +245,29 @@ describe('parseSettings', () => {
     const echo = settings.services.get('echo/tcp')!;
     expect(echo.only_from?.map((p) => p.text)).toEqual(['127.0.0.0/8', '[::1]']);
     expect(echo).toMatchObject({ instances: 4, per_source: 2, cps: 30, banner: '/etc/motd', banner_fail: '/etc/go-away' });
+  });
+
+  it('reads the xinetd-derived service keys', () => {
+    const { settings, errors } = parseSettings(
+      '[service:echo/tcp]\naccess_times = 8:00-18:30 20:00-24:00\nbanner_success = /etc/ok\ngroups = no\nkeepalive = yes\ntcp_nodelay = on\nlog_on_success = PID HOST DURATION\nlog_on_failure = none\nrate = 50\nrate_window = 1\nrate_suspend = 10\nrlimit_data = 64M\nrlimit_rss = unlimited\nrlimit_stack = 8M\n',
+      FILE,
+    );
+    expect(errors).toEqual([]);
+    expect(settings.services.get('echo/tcp')).toMatchObject({
+      access_times: [[480, 1110], [1200, 1440]],
+      banner_success: '/etc/ok',
+      groups: false,
+      keepalive: true,
+      tcp_nodelay: true,
+      log_on_success: ['PID', 'HOST', 'DURATION'],
+      log_on_failure: [],
+      rate: 50,
+      rate_window: 1,
+      rate_suspend: 10,
+      rlimit_data: 64 << 20,
+      rlimit_rss: -1,
+      rlimit_stack: 8 << 20,
+    });
   });
 
   it('reads each [service:NAME/PROTO] section by NAME/PROTO, with its line and the line of each key', () => {
