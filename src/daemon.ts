@@ -357,7 +357,10 @@ export class Daemon {
       ['SIGHUP', () => void this.reload().catch((err) => this.logger.error({ err }, 'reload failed'))],
       ['SIGINT', () => this.stop()],
       ['SIGTERM', () => this.stop()],
-      ['SIGUSR1', () => this.reopenLog()],
+      ['SIGUSR1', () => {
+        this.reopenLog();
+        this.table?.reopenLogs();
+      }],
       ['SIGUSR2', () => {
         const { services, ...daemon } = this.snapshot();
         this.logger.info({ daemon, services }, 'state');

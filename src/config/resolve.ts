@@ -74,6 +74,8 @@ export interface ServicePlan {
   socket: { keepalive: boolean; nodelay: boolean };
   /** xinetd-style per-service records; null when the section asks for none. */
   log: { onSuccess: string[]; onFailure: string[] } | null;
+  /** A log file of the service's own, besides the daemon's destination; null for none. */
+  logFile: string | null;
 }
 
 /** The daemon-wide defaults of the per-service limits, flags over `[daemon]` over built-in values. */
@@ -187,6 +189,7 @@ export function resolveService(e: ServiceEntry, section: ServiceSettings | undef
     looping: { windowMs: (own.rate_window ?? 60) * 1000, suspendMs: own.rate_suspend === undefined ? null : own.rate_suspend * 1000 },
     socket: { keepalive: own.keepalive ?? false, nodelay: own.tcp_nodelay ?? false },
     log,
+    logFile: own.log_file ?? null,
   };
 }
 

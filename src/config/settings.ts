@@ -75,6 +75,8 @@ export const LOG_ON_FAILURE_WORDS = ['ATTEMPT', 'HOST'] as const;
 
 /** Per-service settings that only `[service:…]` sections have. */
 export interface ServiceOnlySettings {
+  /** A log file of the service's own, written besides the daemon's destination (xinetd's `log_type = FILE`). */
+  log_file?: string;
   /** Log a record when a handler starts and ends, with these fields. */
   log_on_success?: Array<(typeof LOG_ON_SUCCESS_WORDS)[number]>;
   /** Log refused clients with these fields. */
@@ -445,6 +447,7 @@ interface SectionKind {
 /** Keys of ServiceOnlySettings → validator. Sorted. */
 const SERVICE_ONLY_KEYS = {
   keepalive: boolean,
+  log_file: absolutePath(false),
   log_on_failure: wordSet(LOG_ON_FAILURE_WORDS),
   log_on_success: wordSet(LOG_ON_SUCCESS_WORDS),
   rate: integer(0, MAX_COUNT),

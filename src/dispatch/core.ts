@@ -8,6 +8,7 @@ import type { AccessOutcome, ClientName, HostsFiles } from '../access/gate.js';
 import type { PerSource } from '../access/per-source.js';
 import type { ServicePlan } from '../config/resolve.js';
 import type { ServiceEntry } from '../config/types.js';
+import type { ServiceLog } from '../log/file.js';
 import type { Logger } from '../log/logger.js';
 import type { PollCallback, Poller } from '../native/index.js';
 import type { HandlerEnd, SpawnRequest } from '../spawn/request.js';
@@ -67,6 +68,8 @@ export interface Host {
   spawn(req: SpawnRequest, onEnd: (end: HandlerEnd) => void): number;
   /** Whether a user still exists (checked again before starting a handler as root). */
   userExists(name: string): boolean;
+  /** A logger for one service that also writes to the service's own `file`; throws when the file cannot be used. */
+  serviceLog(file: string, bindings: Record<string, unknown>): ServiceLog;
 }
 
 /** A service that takes connections the multiplexer accepted (a tcpmux sub-service). */

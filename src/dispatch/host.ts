@@ -4,6 +4,7 @@
 // build their own Host instead. It holds no policy.
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import type { HostsFiles } from '../access/gate.js';
+import { serviceLog } from '../log/file.js';
 import type { Logger } from '../log/logger.js';
 import * as native from '../native/index.js';
 import { bindService, closeService } from '../net/listener.js';
@@ -37,6 +38,7 @@ export function systemHost(logger: Logger, settings: DispatchSettings, backlog: 
     closeSocket: (entry, fd, inherited) => (inherited ? native.close(fd) : closeService(entry, fd)),
     spawn: spawnHandler,
     userExists: (name) => native.getpwnam(name) !== null,
+    serviceLog: (file, bindings) => serviceLog(logger, file, bindings),
   };
 }
 

@@ -9,6 +9,7 @@ import { serviceRefusal, type ClientName } from '../access/gate.js';
 import { PerSource } from '../access/per-source.js';
 import { fileProblemReason, isFileProblem, readRegularFile } from '../files/regular-file.js';
 import type { ServicePlan } from '../config/resolve.js';
+import type { ServiceLog } from '../log/file.js';
 import type { Logger } from '../log/logger.js';
 import * as native from '../native/index.js';
 import type { NativeError, Poller } from '../native/index.js';
@@ -87,7 +88,9 @@ export interface ServiceEvents {
 export class Service implements ServiceCore, MuxTarget, SlotOwner {
   readonly counters: ServiceCounters = newCounters();
   readonly perSource: PerSource;
-  readonly log: Logger;
+  log: Logger;
+  /** The service's own log file (`log_file`), when it has one. */
+  private ownLog: ServiceLog | null = null;
   banner: Buffer | null = null;
   bannerFail: Buffer | null = null;
   bannerSuccess: Buffer | null = null;
@@ -112,7 +115,7 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
     private readonly events?: ServiceEvents,
   ) {
     const e = plan.entry;
-    this.log = host.logger.child({ service: e.service, proto: e.protocol });
+    this.log = this.makeLog(plan);
     this.guard = new RateGuard(plan.limits.rate.value, plan.looping.windowMs);
     this.perSource = new PerSource(perSourceLimits(plan));
     this.readBanners();
@@ -134,8 +137,35 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
     if (this.state.kind === 'unbound') this.open(false);
   }
 
+  /** The service's logger: the daemon's, and its own file too when the plan names one (a file that cannot be used is logged and left out). */
+  private makeLog(plan: ServicePlan): Logger {
+    this.ownLog?.close();
+    this.ownLog = null;
+    const bindings = { service: plan.entry.service, proto: plan.entry.protocol };
+    if (plan.logFile) {
+      try {
+        this.ownLog = this.host.serviceLog(plan.logFile, bindings);
+        return this.ownLog.logger;
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        this.host.logger.error({ ...bindings, file: plan.logFile, code: 'ERR_LOG_DESTINATION', err: { code: e.code, message: e.message } }, `cannot write log file ${plan.logFile}; this service logs to the daemon's log only`);
+      }
+    }
+    return this.host.logger.child(bindings);
+  }
+
+  /** Opens the service's own log file again (SIGUSR1, after logrotate). */
+  reopenLog(): void {
+    try {
+      this.ownLog?.reopen();
+    } catch (err) {
+      this.log.error({ file: this.plan.logFile, err: { code: (err as NodeJS.ErrnoException).code } }, 'cannot reopen log file; writing to the old one');
+    }
+  }
+
   /** Takes a new plan for the next dispatch (arguments, user, limits, rules); the socket stays. */
   update(plan: ServicePlan): void {
+    if (plan.logFile !== this.plan.logFile) this.log = this.makeLog(plan);
     const { rate } = plan.limits;
     if (rate.value !== this.plan.limits.rate.value || plan.looping.windowMs !== this.plan.looping.windowMs) this.guard = new RateGuard(rate.value, plan.looping.windowMs);
     this.plan = plan;
@@ -151,6 +181,7 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
     this.unwatch();
     this.closeSocket(true);
     this.events?.closed();
+    this.ownLog?.close();
   }
 
   /** The name of its state. */

@@ -68,6 +68,11 @@ export class ServiceTable implements Peers {
     }
   }
 
+  /** Opens every service's own log file again (SIGUSR1). */
+  reopenLogs(): void {
+    for (const svc of this.services.values()) svc.reopenLog();
+  }
+
   /** Closes every service; their handlers run on. */
   closeAll(): void {
     for (const key of [...this.services.keys()]) this.remove(key);

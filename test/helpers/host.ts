@@ -10,6 +10,7 @@ import { Streams } from '../../src/dispatch/streams.js';
 import type { PollCallback, Poller } from '../../src/native/index.js';
 import * as native from '../../src/native/index.js';
 import { bindService, closeService } from '../../src/net/listener.js';
+import { serviceLog } from '../../src/log/file.js';
 import type { HandlerEnd, SpawnRequest } from '../../src/spawn/request.js';
 
 /** The neighbours of a service that stands alone: no tcpmux, no internal datagram services. */
@@ -152,6 +153,7 @@ export function testHost(settings: Partial<DispatchSettings> = {}, hosts: HostsF
       return child.pid;
     },
     userExists: () => true,
+    serviceLog: (file, bindings) => serviceLog(logger, file, bindings),
   };
   return {
     host,

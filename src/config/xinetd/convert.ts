@@ -106,6 +106,7 @@ export function toXinetd(plans: readonly ServicePlan[], source: string): string 
       a.push(['access_times', acc.access_times.map(([f, t]) => `${hm(f)}-${hm(t)}`).join(' ')]);
     }
     for (const k of ['banner', 'banner_success', 'banner_fail'] as const) if (acc[k]) a.push([k, acc[k]]);
+    if (p.logFile) a.push(['log_type', `FILE ${p.logFile}`]);
     const pr = p.process;
     if (pr.nice !== 0) a.push(['nice', String(pr.nice)]);
     if (pr.umask !== 0o022) a.push(['umask', pr.umask.toString(8).padStart(3, '0')]);

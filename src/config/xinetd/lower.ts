@@ -348,9 +348,12 @@ export function lower(svc: XinetdService, lookups: LowerLookups, warn: (w: Confi
       fail(new Problem(logType, `log_type: FILE "${rest[0] ?? ''}" is not an absolute path (expected FILE /path [soft [hard]])`));
     } else if (kind !== 'SYSLOG' && kind !== 'FILE') {
       fail(new Problem(logType, `log_type: unknown type "${kind}" (expected SYSLOG facility [level] or FILE /path)`));
+    } else if (kind === 'FILE') {
+      // The service's records go to its own file besides ninetd's destination; xinetd's soft and
+      // hard size limits are not kept (rotate the file with logrotate and SIGUSR1).
+      key('log_file', rest[0]!, logType);
     } else {
-      const how = kind === 'FILE' ? 'set log_destination = file and log_file in [daemon]' : 'set log_destination = syslog in [daemon]';
-      warn({ file: logType.file, line: logType.line, code: 'WARN_XINETD', message: `log_type: ${kind} records go to ninetd's one log destination (${how})` });
+      warn({ file: logType.file, line: logType.line, code: 'WARN_XINETD', message: `log_type: SYSLOG records go to ninetd's log destination (set log_destination = syslog in [daemon])` });
     }
   }
   for (const [name, table] of [['log_on_success', LOG_ON_SUCCESS], ['log_on_failure', LOG_ON_FAILURE]] as const) {

@@ -123,6 +123,14 @@ describe('lowering xinetd services', () => {
     expect(c.warnings.map((w) => [w.line, w.code])).toEqual([[8, 'WARN_XINETD']]);
   });
 
+  it('gives a service with log_type = FILE its own log file, and only warns about SYSLOG', () => {
+    const c = load(`${svc('echo', 'type = INTERNAL', 'socket_type = stream', 'wait = no', 'log_type = FILE /var/log/echo.log 1000 2000')}${svc('daytime', 'type = INTERNAL', 'socket_type = stream', 'wait = no', 'log_type = SYSLOG daemon info')}`);
+    expect(c.errors).toEqual([]);
+    const [echo, daytime] = resolveServices(c.entries, c.sections, resolveLimitDefaults({}, {}), {});
+    expect([echo!.logFile, daytime!.logFile]).toEqual(['/var/log/echo.log', null]);
+    expect(c.warnings.map((w) => [w.line, w.code])).toEqual([[13, 'WARN_XINETD']]);
+  });
+
   it('warns that USERID does nothing, once', () => {
     const c = load(`defaults\n{\n\tlog_on_failure = USERID HOST\n}\n${svc('echo', 'type = INTERNAL', 'socket_type = stream', 'wait = no')}${svc('daytime', 'type = INTERNAL', 'socket_type = stream', 'wait = no')}`);
     expect(c.errors).toEqual([]);
