@@ -1,30 +1,11 @@
 // streams.ts: the daemon-wide set of pumped connections: the default cap, the cap's
 // notifications, and ends handed back once, on real loopback sockets.
-import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { CHARGEN_CYCLE } from '../../src/builtins/chargen.js';
 import { defaultStreamMax, Streams, type StreamEnd } from '../../src/dispatch/streams.js';
 import * as native from '../../src/native/index.js';
 import { within } from '../builtins/serve.js';
-
-/** A connected pair: our accepted fd and the client's socket. */
-async function pair(): Promise<{ fd: number; client: net.Socket; close: () => void }> {
-  const C = native.constants;
-  const lfd = native.socket(C.AF_INET, C.SOCK_STREAM);
-  try {
-    native.bind(lfd, '127.0.0.1', 0);
-    native.listen(lfd, 1);
-    const a = native.getsockname(lfd);
-    const client = net.connect(a.family === 'unix' ? 0 : a.port, '127.0.0.1');
-    client.on('error', () => {});
-    await within(new Promise((r) => client.once('connect', r)), 'connect');
-    native.setNonBlocking(lfd, false);
-    const conn = native.accept(lfd, false)!;
-    return { fd: conn.fd, client, close: () => client.destroy() };
-  } finally {
-    native.close(lfd);
-  }
-}
+import { acceptedPair } from '../helpers/native.js';
 
 describe('defaultStreamMax', () => {
   it.each([
@@ -43,8 +24,8 @@ describe('Streams', () => {
     const streams = new Streams({ idleMs: 0, max: 2 });
     const changes: boolean[] = [];
     streams.watch(() => changes.push(streams.full));
-    const a = await pair();
-    const b = await pair();
+    const a = await acceptedPair();
+    const b = await acceptedPair();
     try {
       const ends: StreamEnd[] = [];
       const ended = new Promise<void>((r) => {
@@ -63,8 +44,8 @@ describe('Streams', () => {
       expect(ends.at(-1)).toEqual({ reason: 'closed', bytesIn: 0, bytesOut: 0 });
       expect(streams.size).toBe(0);
     } finally {
-      a.close();
-      b.close();
+      a.client.destroy();
+      b.client.destroy();
       streams.close();
     }
   });

@@ -3,6 +3,7 @@
 // no sleeps; every wait is on an event with a bounded timeout.
 import { spawn, type StdioOptions } from 'node:child_process';
 import dgram from 'node:dgram';
+import net from 'node:net';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -102,4 +103,21 @@ export function portOf(fd: number): number {
 /** The open-file flags of one of our fds, from /proc/self/fdinfo (O_NONBLOCK, O_CLOEXEC, …). */
 export function fdFlags(fd: number): number {
   return parseInt(/^flags:\s*(\d+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1]!, 8);
+}
+
+/** A TCP connection on loopback: our accepted fd (blocking, as dispatch accepts it) and the client's socket. */
+export async function acceptedPair(): Promise<{ fd: number; client: net.Socket }> {
+  const C = native.constants;
+  const lfd = native.socket(C.AF_INET, C.SOCK_STREAM);
+  try {
+    native.bind(lfd, '127.0.0.1', 0);
+    native.listen(lfd, 1);
+    const client = net.connect(portOf(lfd), '127.0.0.1');
+    client.on('error', () => {});
+    await once(client, 'connect');
+    native.setNonBlocking(lfd, false);
+    return { fd: native.accept(lfd, false)!.fd, client };
+  } finally {
+    native.close(lfd);
+  }
 }

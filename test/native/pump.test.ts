@@ -1,30 +1,11 @@
 // pump.c: the byte pump of in-process stream services: it owns and closes the fds it is given,
 // reports each end once with its reason and counts, close() ends all without calling back, and
 // bad arguments throw.
-import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import * as native from '../../src/native/index.js';
-import { thrown, WAIT_MS } from '../helpers/native.js';
+import { acceptedPair, thrown, WAIT_MS } from '../helpers/native.js';
 
-const C = native.constants;
 const { echo, discard, generate } = native.PUMP_MODES;
-
-/** An accepted fd and its client, connected on loopback. */
-async function pair(): Promise<{ fd: number; client: net.Socket }> {
-  const lfd = native.socket(C.AF_INET, C.SOCK_STREAM);
-  try {
-    native.bind(lfd, '127.0.0.1', 0);
-    native.listen(lfd, 1);
-    const a = native.getsockname(lfd);
-    const client = net.connect(a.family === 'unix' ? 0 : a.port, '127.0.0.1');
-    client.on('error', () => {});
-    await new Promise((r) => client.once('connect', r));
-    native.setNonBlocking(lfd, false);
-    return { fd: native.accept(lfd, false)!.fd, client };
-  } finally {
-    native.close(lfd);
-  }
-}
 
 /** A pump whose ends resolve promises, in order. */
 function pumpWithEnds(idleMs = 0, pattern = Buffer.from('0123456789')) {
@@ -43,7 +24,7 @@ function pumpWithEnds(idleMs = 0, pattern = Buffer.from('0123456789')) {
 describe('Pump', () => {
   it('echoes, reports the end once with its counts, and closes the fd it was given', async () => {
     const { pump, ends, next } = pumpWithEnds();
-    const { fd, client } = await pair();
+    const { fd, client } = await acceptedPair();
     const id = pump.serve(fd, echo);
     expect(pump.size).toBe(1);
     expect(pump.info(id)).toEqual({ bytesIn: 0, bytesOut: 0, waiting: 'read' });
@@ -63,12 +44,12 @@ describe('Pump', () => {
 
   it('discards, and generates its pattern from where the last send stopped', async () => {
     const { pump, ends, next } = pumpWithEnds();
-    const d = await pair();
+    const d = await acceptedPair();
     pump.serve(d.fd, discard);
     d.client.end('x'.repeat(100_000));
     await next(1);
     expect(ends[0]!.slice(1)).toEqual(['eof', 100_000, 0]);
-    const g = await pair();
+    const g = await acceptedPair();
     pump.serve(g.fd, generate);
     const got: Buffer[] = [];
     let size = 0;
@@ -89,7 +70,7 @@ describe('Pump', () => {
 
   it('ends a connection where nothing moved for idleMs with reason idle', async () => {
     const { pump, ends, next } = pumpWithEnds(20);
-    const { fd, client } = await pair();
+    const { fd, client } = await acceptedPair();
     const id = pump.serve(fd, echo);
     await next(1);
     expect(ends).toEqual([[id, 'idle', 0, 0]]);
@@ -99,8 +80,8 @@ describe('Pump', () => {
 
   it('close() ends every connection without calling back, and closes their fds', async () => {
     const { pump, ends } = pumpWithEnds();
-    const a = await pair();
-    const b = await pair();
+    const a = await acceptedPair();
+    const b = await acceptedPair();
     pump.serve(a.fd, echo);
     pump.serve(b.fd, generate);
     const closedA = new Promise((r) => a.client.once('close', r));
@@ -116,7 +97,7 @@ describe('Pump', () => {
 
   it('refuses a bad mode, budget or pattern, leaving the fd to the caller', async () => {
     const { pump } = pumpWithEnds();
-    const { fd, client } = await pair();
+    const { fd, client } = await acceptedPair();
     expect(() => pump.serve(fd, 7 as never)).toThrow(RangeError);
     expect(native.getsockname(fd).family).toBe('IPv4');
     native.close(fd);
