@@ -341,9 +341,9 @@ async function freePort(proto, host) {
   return port;
 }
 
-/** Is something bound to the port (listening, for TCP)? Read from /proc, so no traffic. */
-function isBound(proto, port) {
-  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+/** The local port and state of every IPv4 and IPv6 socket of `proto` ('tcp' or 'udp'), from /proc, so no traffic. */
+function procSockets(proto) {
+  const out = [];
   for (const file of [`/proc/net/${proto}`, `/proc/net/${proto}6`]) {
     let text;
     try {
@@ -353,10 +353,15 @@ function isBound(proto, port) {
     }
     for (const line of text.split('\n').slice(1)) {
       const f = line.trim().split(/\s+/);
-      if (f.length > 3 && f[1].endsWith(hex) && (proto === 'udp' || f[3] === '0A')) return true;
+      if (f.length > 3) out.push({ port: parseInt(f[1].split(':')[1], 16), listening: f[3] === '0A' });
     }
   }
-  return false;
+  return out;
+}
+
+/** Is something bound to the port (listening, for TCP)? */
+function isBound(proto, port) {
+  return procSockets(proto).some((s) => s.port === port && (proto === 'udp' || s.listening));
 }
 
 async function waitBound(p, proto, port, ms = 10000) {
@@ -621,22 +626,9 @@ async function measure(server, sc, clients, anchor) {
 
 const SCALE_SIZES = [500, 5000];
 
-/** Loopback TCP ports in LISTEN now, from /proc (no traffic). */
+/** TCP ports in LISTEN now. */
 function listeningPorts() {
-  const ports = new Set();
-  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text;
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f.length > 3 && f[3] === '0A') ports.add(parseInt(f[1].split(':')[1], 16));
-    }
-  }
-  return ports;
+  return new Set(procSockets('tcp').filter((s) => s.listening).map((s) => s.port));
 }
 
 /** `n` ports nobody listens on, below the ephemeral range (so no client socket takes one meanwhile). */
