@@ -3,7 +3,7 @@
 // flags over the settings file over defaults, and detaches; it does not know how services are
 // served (daemon.ts does).
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, writeSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -24,6 +24,7 @@ import { formatRpcEntry } from './rpc/registry.js';
 import { checkDiff, CONTROL_COMMANDS, CONTROL_OPTIONS, isControlCommand, runControlCommand } from './control/commands.js';
 import { DEFAULT_METRICS_FROM } from './control/http.js';
 import { controlSocketPath } from './control/path.js';
+import { ninetdVersion } from './control/snapshot.js';
 import { Daemon, DaemonError, type DaemonOptions } from './daemon.js';
 import { createLogger, LOG_LEVELS, type LineSink, type LoggerOptions, type LogLevel } from './log/logger.js';
 import * as native from './native/index.js';
@@ -36,7 +37,7 @@ const DEFAULT_SETTINGS = '/etc/ninetd.ini';
 /** Environment variable naming the fd a detached child reports its start on. */
 const READY_FD_ENV = 'NINETD_READY_FD';
 
-const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const version = ninetdVersion();
 
 /** Whole-number options, validated alike: each with its short flag ('' for none) and least value. Sorted. */
 const COUNTS = {

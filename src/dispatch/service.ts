@@ -326,8 +326,8 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
     const override = handlerOverride(this, a.hosts);
     if (typeof override === 'string') {
       a.slot.release();
-      this.counters.refused += 1;
-      this.log.info({ peer: client.text, rule: override }, 'refused');
+      countRefusal(this.counters, 'hosts');
+      this.log.info({ ...peerFields(client), rule: override }, 'refused');
       return false;
     }
     if (this.plan.entry.tcpmux?.plus) sendQuietly(fd, Buffer.from('+Go\r\n'));
