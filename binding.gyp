@@ -5,6 +5,7 @@
       "sources": [
         "src/native/addon.c",
         "src/native/fd.c",
+        "src/native/launch.c",
         "src/native/mem.c",
         "src/native/napi.c",
         "src/native/nss.c",

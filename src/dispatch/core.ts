@@ -58,6 +58,8 @@ export interface Host {
   /** Milliseconds since the epoch. */
   now(): number;
   readonly timers: Timers;
+  /** Whether nowait stream services that need no decision per connection accept and spawn in the addon (fast.ts); tests that inject `spawn` leave it off. */
+  readonly fastPath?: boolean;
   /** Watches an fd for readiness without reading it. */
   poller(fd: number, cb: PollCallback): Poller;
   /** Binds the entry's socket (again, after a suspension or a failed bind; `port` replaces a port 0 when not 0); throws BindError. */

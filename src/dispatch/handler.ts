@@ -49,7 +49,7 @@ export function startHandler(
     const onEnd = (end: HandlerEnd): void => {
       slot.release();
       svc.peers.handlerEnded(pid);
-      ended(svc, pid, end, peer, t0);
+      reportEnd(svc, pid, end, peer, t0);
       if (wait) svc.release();
     };
     pid = spawnOnce(svc, { ...request(svc.plan, fd, client, wait, svc.host.env, override.env), ...withoutEnv(override) }, onEnd);
@@ -104,21 +104,27 @@ function request(plan: ServicePlan, fd: number, client: ClientAddress | null, wa
   const local = client?.proxy?.destination ?? native.getsockname(fd);
   const cred = e.family === 'unix' && !wait && e.socketType !== 'dgram' ? peerCred(fd) : null;
   const env = handlerEnv({ transport: e.transport, local, remote: client?.sockaddr ?? null, cred }, { ...client?.proxy?.env, ...settingsEnv(p.passenv, p.env, own), ...extra });
+  return handlerRequest(plan, fd, env);
+}
+
+/** The spawn request for a handler of `plan` on `fd` with the environment `env`. */
+export function handlerRequest(plan: ServicePlan, fd: number, env: Record<string, string>): SpawnRequest {
+  const { entry: e, process: p } = plan;
   const C = native.constants;
   const rlimits = (Object.entries(p.rlimits) as Array<[RlimitKey, number]>).map(([k, v]): native.Rlimit => [C[RLIMITS[k]], v, v]);
   return { file: e.server, argv: e.argv, fd, env, uid: e.uid, gid: e.gid, groups: e.groups, umask: p.umask, nice: p.nice, rlimits, cwd: p.cwd };
 }
 
-/** Logs and counts a handler's end (outcome, duration, CPU time), or one that never ran. */
-function ended(svc: ServiceCore, pid: number, end: HandlerEnd, peer: { peer: string; proxy?: string }, t0: number): void {
-  const ms = svc.host.now() - t0;
+/** Logs and counts a handler's end at `at` (outcome, duration, CPU time), or one that never ran. */
+export function reportEnd(svc: ServiceCore, pid: number, end: HandlerEnd, peer: { peer: string; proxy?: string }, t0: number, at = svc.host.now()): void {
+  const ms = at - t0;
   if (end.err) {
     svc.counters.spawnErrors += 1;
     svc.log.error({ ...peer, pid, err: { code: end.err.code, message: end.err.message } }, 'handler failed to start');
     svc.host.resources.ranOut(end.err);
     return;
   }
-  countExit(svc.counters, pid, end, ms, svc.host.now());
+  countExit(svc.counters, pid, end, ms, at);
   const u = end.usage;
   const usage = u ? { cpuUserMs: Math.round(u.utimeUs / 1000), cpuSystemMs: Math.round(u.stimeUs / 1000), maxRssKb: u.maxRssKb } : {};
   if (svc.host.settings.logConnections || svc.plan.log?.onSuccess.length) svc.log.info({ ...peer, pid, code: end.code, signal: end.signal, ms, ...usage }, 'connection');

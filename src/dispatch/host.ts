@@ -8,7 +8,7 @@ import { serviceLog } from '../log/file.js';
 import type { Logger } from '../log/logger.js';
 import * as native from '../native/index.js';
 import { bindService, closeService } from '../net/listener.js';
-import { spawnHandler } from '../spawn/spawn.js';
+import { nativeSpawn, spawnHandler } from '../spawn/spawn.js';
 import type { DispatchSettings, Host, TimerHandle, Timers } from './core.js';
 import { Resources } from './resources.js';
 import { defaultStreamMax, Streams } from './streams.js';
@@ -33,6 +33,7 @@ export function systemHost(logger: Logger, settings: DispatchSettings, backlog: 
     uid: process.getuid?.() ?? 0,
     now,
     timers: SYSTEM_TIMERS,
+    fastPath: nativeSpawn(),
     poller: (fd, cb) => new native.Poller(fd, cb),
     bind: (entry, port) => bindService(entry.port === 0 && port > 0 ? { ...entry, port } : entry, backlog !== undefined ? { backlog } : {}),
     closeSocket: (entry, fd, inherited) => (inherited ? native.close(fd) : closeService(entry, fd)),

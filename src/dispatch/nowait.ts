@@ -49,7 +49,7 @@ function admitClient(svc: ServiceCore, fd: number, client: ClientAddress): void 
 }
 
 /** Admits and serves one accepted connection, or refuses it. */
-function serveAccepted(svc: ServiceCore, fd: number, client: ClientAddress, name?: ClientName): void {
+export function serveAccepted(svc: ServiceCore, fd: number, client: ClientAddress, name?: ClientName): void {
   const a = admit(svc, client, name, fd);
   if (a.kind === 'unavailable') {
     // The rate guard just tripped (the socket is closed now), or the service left listening.

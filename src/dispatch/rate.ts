@@ -23,6 +23,13 @@ export class RateGuard {
     return this.count > this.max;
   }
 
+  /** How many more dispatches `hit` allows at `now` before one exceeds the limit; -1: no limit. */
+  remaining(now: number): number {
+    if (this.max <= 0) return -1;
+    if (this.count === 0 || now - this.start >= this.windowMs) return this.max;
+    return Math.max(0, this.max - this.count);
+  }
+
   /** Forgets the window, as after a suspension ends. */
   reset(): void {
     this.count = 0;

@@ -21,6 +21,7 @@ import { pumped, serveInternal } from './internal.js';
 import { startHandler } from './handler.js';
 import { handlerOverride, prepareConnection, runSpawns } from './options.js';
 import { acceptBurst } from './nowait.js';
+import { drainLaunches, FastLaunch, ordinaryBecause } from './fast.js';
 import { RateGuard } from './rate.js';
 import { ReplyBudget } from './reply-budget.js';
 import { sendQuietly } from './reply.js';
@@ -49,10 +50,10 @@ export type State =
   /** Removed from the table or the daemon stopped; its handlers run on. */
   | { readonly kind: 'closed' };
 
-/** A service's socket and its watch. */
+/** A service's socket and its watch: a Poller, or the addon's Launcher on the fast path (fast.ts). */
 interface Socket {
   readonly fd: number;
-  readonly poller: Poller;
+  watcher: Pick<Poller, 'start' | 'stop' | 'close'>;
   watching: boolean;
 }
 
@@ -171,7 +172,14 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
     this.plan = plan;
     this.perSource.setLimits(perSourceLimits(plan));
     this.readBanners();
+    // A Launcher's template is the plan's; a plan may also move the service on or off the fast path.
+    if (this.socket && (this.socket.watcher instanceof FastLaunch || this.fast())) this.rewatch();
     this.settle();
+  }
+
+  /** How many more handlers the rate guard allows now before it trips; -1: no limit (the fast path's budget). */
+  spawnBudget(): number {
+    return this.guard.remaining(this.host.now());
   }
 
   /** Stops watching and closes the socket; running handlers run on. */
@@ -191,6 +199,7 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
 
   /** The state dump's record. */
   snapshot(): ServiceSnapshot {
+    drainLaunches();
     const e = this.plan.entry;
     const s = this.state;
     const out: ServiceSnapshot = {
@@ -408,10 +417,10 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
       this.unbound((err as Error).message, this.host.settings.retryTimeMs);
       return false;
     }
-    this.socket = { fd, poller: this.host.poller(fd, (err) => this.onReadable(err)), watching: false };
+    this.socket = { fd, watcher: this.watcher(fd), watching: false };
     this.boundPort = localPort(fd);
     const where = e.family === 'unix' ? { path: e.path } : { addr: e.host, port: this.boundPort };
-    const how = this.inherited !== null ? { inherited: true } : {};
+    const how = { ...(this.inherited !== null ? { inherited: true } : {}), ...(this.socket.watcher instanceof FastLaunch ? { fastPath: true } : {}) };
     this.log.info({ type: e.socketType, wait: e.wait, ...where, ...how }, 'listening');
     this.events?.bound(this.boundPort);
     this.ready();
@@ -424,7 +433,7 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
     if (!s) return;
     if (this.inherited !== null && !final) return;
     this.socket = null;
-    s.poller.close();
+    s.watcher.close();
     this.host.closeSocket(this.plan.entry, s.fd, this.inherited !== null);
     this.inherited = null;
   }
@@ -433,8 +442,36 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
     const s = this.socket;
     if (!s || s.watching === on) return;
     s.watching = on;
-    if (on) s.poller.start();
-    else s.poller.stop();
+    if (on) s.watcher.start();
+    else s.watcher.stop();
+  }
+
+  /** The fast path's Launcher when the plan allows it and the host has one, else a Poller. */
+  private watcher(fd: number): Socket['watcher'] {
+    if (this.fast()) {
+      try {
+        return new FastLaunch(this, fd);
+      } catch (err) {
+        this.log.warn({ err: { code: (err as NativeError).code, message: (err as Error).message } }, 'fast path unavailable; accepting in the event loop');
+      }
+    }
+    return this.host.poller(fd, (err) => this.onReadable(err));
+  }
+
+  /** Whether the plan takes the fast path on this host. */
+  private fast(): boolean {
+    return this.host.fastPath === true && ordinaryBecause(this.plan, this.host) === null;
+  }
+
+  /** A new plan may change what the watch does: make it again, watching as before. */
+  private rewatch(): void {
+    const s = this.socket;
+    if (!s) return;
+    const on = s.watching;
+    this.watch(false);
+    s.watcher.close();
+    s.watcher = this.watcher(s.fd);
+    this.watch(on);
   }
 
   private onReadable(err: NativeError | null): void {

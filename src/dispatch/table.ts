@@ -2,6 +2,7 @@
 // on their socket, removed ones closed while their handlers run on), finds tcpmux sub-services,
 // knows the internal datagram ports, and makes the state dump. It does not read files or
 // handle signals; the daemon does.
+import { drainLaunches } from './fast.js';
 import { reconcile, type Changes } from '../config/diff.js';
 import { fileId } from '../files/file-id.js';
 import type { ServicePlan } from '../config/resolve.js';
@@ -120,6 +121,7 @@ export class ServiceTable implements Peers {
 
   /** The handlers running now, with how long each has run. */
   runningHandlers(): Array<RunningHandler & { pid: number; ms: number }> {
+    drainLaunches();
     const now = this.host.now();
     return [...this.handlers].map(([pid, h]) => ({ pid, ...h, ms: now - h.since }));
   }

@@ -12,6 +12,7 @@
  *   mem.c       giving freed malloc memory back to the system
  *   nss.c       user and group lookups
  *   spawn.c     handler spawn, exit status, pidfds
+ *   launch.c    accept and spawn from a template, exits through one epoll set (the fast path)
  *   splice.c    relayed connections: pipes, splice(2), shutdown(2)
  *   poller.c    readiness without reading (uv_poll)
  *   pump.c      the bytes of in-process stream services, moved on the fd (uv_poll)
@@ -69,7 +70,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_property_descriptor fns[] = {
       FN(accept),          FN(bind),            FN(bindUnix),        FN(chownSocketFile), FN(close),
       FN(cloexecFrom),     FN(connect),         FN(getgrnam),        FN(getgrouplist),    FN(getpeercred),
-      FN(getpwnam),        FN(getsockname),     FN(getsockopt),      FN(listen),          FN(lockPidFile),
+      FN(getpwnam),        FN(getsockname),     FN(launchDrain),     FN(launchRecords),     FN(getsockopt),      FN(listen),          FN(lockPidFile),
       FN(pidfdOpen),       FN(pipe),            FN(recvfrom),        FN(recvfromRaw),     FN(send),
       FN(sendto),          FN(sendtoRaw),       FN(sendtoUnix),      FN(setLinger),       FN(setNonBlocking),
       FN(setsockopt),      FN(shutdown),        FN(socket),          FN(spawnHandler),    FN(splice),
@@ -80,6 +81,9 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_value poller = poller_class(env);
   if (poller == NULL) return NULL;
   CHECK(napi_set_named_property(env, exports, "Poller", poller));
+  napi_value launcher = launcher_class(env);
+  if (launcher == NULL) return NULL;
+  CHECK(napi_set_named_property(env, exports, "Launcher", launcher));
   napi_value pump = pump_class(env);
   if (pump == NULL) return NULL;
   CHECK(napi_set_named_property(env, exports, "Pump", pump));

@@ -52,11 +52,18 @@ NINETD_FN(pidfdOpen);
 NINETD_FN(spawnHandler);
 NINETD_FN(waitPidfd);
 
+/* launch.c */
+NINETD_FN(launchDrain);
+NINETD_FN(launchRecords);
+
 /* mem.c */
 NINETD_FN(trimMemory);
 
 /* poller.c: the Poller class (constructor and its methods). */
 napi_value poller_class(napi_env env);
+
+/* launch.c: the Launcher class (constructor and its methods). */
+napi_value launcher_class(napi_env env);
 
 /* pump.c: the Pump class (constructor and its methods). */
 napi_value pump_class(napi_env env);

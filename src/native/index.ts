@@ -159,6 +159,90 @@ export interface ChildStatus {
   maxRssKb: number;
 }
 
+/** Which connection value a Launcher's template variable takes (its `slots`): none, or an address or port. */
+export const ENV_SLOTS = { fixed: 0, localIp: 1, localPort: 2, remoteIp: 3, remotePort: 4 } as const;
+
+/** What a Launcher starts for each connection: spawnHandler's arguments once, for every connection. */
+export interface LaunchTemplate {
+  /** Names the launcher's records. */
+  id: number;
+  file: string;
+  argv: string[];
+  /** "NAME=VALUE", or "NAME=" where `slots` names the connection value that follows. */
+  env: string[];
+  /** One per `env` entry: an ENV_SLOTS value. */
+  slots: number[];
+  /** As spawnHandler's; `fd` is replaced by each connection's. */
+  opts: SpawnOptions;
+  /** Checked to exist before each spawn; null: no check. */
+  user: string | null;
+}
+
+/** What a Launcher reports, in batches (launchRecords); `at` is ms since the epoch. */
+export type LaunchRecord =
+  /** A handler started for a connection from `peer` ('1.2.3.4:5', '[::1]:5'); `fd` (rare) is its pidfd, when the launcher could not watch it. */
+  | { kind: 'start'; id: number; at: number; pid: number; peer: string; fd?: number }
+  | ({ kind: 'end'; id: number; at: number; pid: number } & ChildStatus)
+  /** A connection accepted but not served (the budget spent, the user gone, the spawn failed): it is the caller's now. */
+  | { kind: 'handback'; id: number; at: number; fd: number; peer: SockAddr }
+  /** The launcher stopped watching: 'full', 'budget', 'user', 'spawn' or 'error'. */
+  | { kind: 'paused'; id: number; at: number; why: string }
+  | { kind: 'error'; id: number; at: number; error: NativeError };
+
+/** A batch as the addon hands it over: FIELDS numbers per record, and each record's other part. */
+type RawBatch = [nums: Float64Array, extra: unknown[]];
+
+const KINDS = ['start', 'end', 'handback', 'paused', 'error'] as const;
+/** Numbers per record: kind, id, pid, fd, at, code, utimeUs, stimeUs, maxRssKb (launch.c). */
+const FIELDS = 9;
+
+function decode([nums, extra]: RawBatch): LaunchRecord[] {
+  const out: LaunchRecord[] = [];
+  for (let i = 0, o = 0; o < nums.length; i++, o += FIELDS) {
+    const kind = KINDS[nums[o]!]!;
+    const id = nums[o + 1]!;
+    const at = nums[o + 4]!;
+    const fd = nums[o + 3]!;
+    const x = extra[i];
+    switch (kind) {
+      case 'start':
+        out.push(fd >= 0 ? { kind, id, at, pid: nums[o + 2]!, peer: x as string, fd } : { kind, id, at, pid: nums[o + 2]!, peer: x as string });
+        break;
+      case 'end': {
+        const signal = (x as string | undefined) ?? null;
+        out.push({ kind, id, at, pid: nums[o + 2]!, code: signal ? null : nums[o + 5]!, signal, utimeUs: nums[o + 6]!, stimeUs: nums[o + 7]!, maxRssKb: nums[o + 8]! });
+        break;
+      }
+      case 'handback':
+        out.push({ kind, id, at, fd, peer: x as SockAddr });
+        break;
+      case 'paused':
+        out.push({ kind, id, at, why: x as string });
+        break;
+      case 'error':
+        out.push({ kind, id, at, error: x as NativeError });
+        break;
+    }
+  }
+  return out;
+}
+
+/** Accepts on a nowait stream socket and starts a handler from its template for each connection, in C. */
+export interface Launcher {
+  /** Watches the socket: at most `instances` handlers at once (0: no limit), at most `budget` more (-1: no limit). */
+  start(instances: number, budget: number): void;
+  /** Stops watching; started handlers are still reported. */
+  stop(): void;
+  /** For good (the socket stays open); started handlers are still reported until they end. Idempotent. */
+  close(): void;
+  /** Handlers started and not yet ended. */
+  readonly running: number;
+}
+
+export interface LauncherConstructor {
+  new (fd: number, tpl: LaunchTemplate): Launcher;
+}
+
 interface Addon {
   socket(domain: number, type: number): number;
   setsockopt(fd: number, level: number, name: number, value: number): void;
@@ -192,6 +276,9 @@ interface Addon {
   pipe(): RelayPipe;
   splice(fdIn: number, fdOut: number, len: number): number | null;
   shutdown(fd: number, how: number): void;
+  launchRecords(cb: (batch: RawBatch) => void): void;
+  launchDrain(): RawBatch;
+  Launcher: LauncherConstructor;
   Poller: PollerConstructor;
   Pump: PumpConstructor;
   constants: Constants;
@@ -415,6 +502,21 @@ export const Poller = function Poller(fd: number, cb: PollCallback): Poller {
 export const Pump = function Pump(onEnd: PumpEndCallback, idleMs: number, budget: number, pattern: Buffer): Pump {
   return new (addon().Pump)(onEnd, idleMs, budget, pattern);
 } as unknown as PumpConstructor;
+
+/** Accepts and spawns in C for a nowait stream service; see the Launcher interface. `new` loads the addon if needed. */
+export const Launcher = function Launcher(fd: number, tpl: LaunchTemplate): Launcher {
+  return new (addon().Launcher)(fd, tpl);
+} as unknown as LauncherConstructor;
+
+/** Where every Launcher's records go, in batches (at most about 20 ms late; at once when one pauses). */
+export function launchRecords(cb: (records: LaunchRecord[]) => void): void {
+  addon().launchRecords((batch) => cb(decode(batch)));
+}
+
+/** The records not yet handed to launchRecords' callback, now. */
+export function launchDrain(): LaunchRecord[] {
+  return decode(addon().launchDrain());
+}
 
 /** malloc_trim(3): gives freed malloc memory back to the system (after start-up and reloads); true when some was. */
 export function trimMemory(): boolean {

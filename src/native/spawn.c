@@ -34,6 +34,7 @@
 
 #include "exports.h"
 #include "napi.h"
+#include "spawn.h"
 
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000
@@ -41,8 +42,6 @@
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
-/* P_PIDFD of linux/wait.h (Linux 5.4); glibc only names it since 2.36. */
-#define WAIT_P_PIDFD 3
 /* The kernel's sigset_t: _NSIG - 1 signals, one bit each (glibc's _NSIG counts signal 0). */
 #define KERNEL_SIGSET_BYTES ((_NSIG - 1) / 8)
 /* The child runs a few system calls and nothing else; 64 KiB is far more than it needs. */
@@ -118,39 +117,6 @@ static const struct {
     [STEP_BLOCKING] = {"fcntl", 112},
     [STEP_EXECVE] = {"execve", 127},
 };
-
-/* prlimit64's struct rlimit64. */
-typedef struct {
-  uint64_t cur;
-  uint64_t max;
-} kernel_rlimit_t;
-
-typedef struct {
-  int resource;
-  kernel_rlimit_t limit;
-} spawn_rlimit_t;
-
-/* Everything the child needs, prepared by the parent: the child allocates nothing. */
-typedef struct {
-  char *file;
-  char **argv;
-  char **envp;
-  char *cwd;
-  int fd;
-  int64_t uid; /* -1: unchanged */
-  int64_t gid; /* -1: unchanged */
-  bool set_groups;
-  size_t ngroups;
-  gid_t *groups;
-  uint32_t umask;
-  int32_t nice;
-  size_t nrlimits;
-  spawn_rlimit_t *rlimits;
-  /* Written by the child on failure, read by the parent once clone returns. */
-  volatile int failed_step;
-  volatile int failed_errno;
-  volatile int failed_rlimit;
-} spawn_t;
 
 /* Child: record the failed step and its errno where the parent will look, and exit. */
 static void child_fail(spawn_t *s, spawn_step_t step) {
@@ -323,12 +289,12 @@ static bool opt_rlimits(napi_env env, napi_value opts, spawn_t *s) {
   return true;
 }
 
-/* Reads (file, argv, env, opts) into `s`; false with a JS exception pending on bad input. */
-static bool spawn_args(napi_env env, const args_t *a, spawn_t *s) {
-  napi_value opts = a->argv[3], v;
-  if ((s->file = arg_cstring(env, a->argv[0], "file")) == NULL) return false;
-  if ((s->argv = arg_strings(env, a->argv[1], "argv")) == NULL) return false;
-  if ((s->envp = arg_strings(env, a->argv[2], "env")) == NULL) return false;
+/* Reads (file, argv, env, opts) into `s` (spawn.h). */
+bool spawn_read(napi_env env, napi_value file, napi_value argv, napi_value envv, napi_value opts, spawn_t *s) {
+  napi_value v;
+  if ((s->file = arg_cstring(env, file, "file")) == NULL) return false;
+  if ((s->argv = arg_strings(env, argv, "argv")) == NULL) return false;
+  if ((s->envp = arg_strings(env, envv, "env")) == NULL) return false;
   if (!is_type(env, opts, napi_object)) return bad_arg(env, "opts", "object");
   int32_t fd, nice;
   uint32_t mask;
@@ -345,7 +311,7 @@ static bool spawn_args(napi_env env, const args_t *a, spawn_t *s) {
   return true;
 }
 
-static void spawn_free(spawn_t *s) {
+void spawn_free(spawn_t *s) {
   free(s->file);
   free_strings(s->argv);
   free_strings(s->envp);
@@ -355,7 +321,7 @@ static void spawn_free(spawn_t *s) {
 }
 
 /* The error of a child that failed before execve, naming the step, with the path where one applies. */
-static napi_value child_error(napi_env env, const spawn_t *s) {
+napi_value spawn_error(napi_env env, const spawn_t *s) {
   spawn_step_t step = (spawn_step_t)s->failed_step;
   const char *syscall = spawn_steps[step].syscall;
   char detail[96] = "";
@@ -373,43 +339,73 @@ static napi_value child_error(napi_env env, const spawn_t *s) {
  * calling thread is suspended only until the child has exec'd or failed; a failure before exec
  * is thrown here, with `syscall` naming the step, and that child is already reaped.
  */
-napi_value js_spawnHandler(napi_env env, napi_callback_info info) {
-  args_t a;
-  if (!get_args(env, info, &a)) return NULL;
-  spawn_t s;
-  memset(&s, 0, sizeof s);
-  napi_value result = NULL;
-  char *stack = NULL;
-  if (!spawn_args(env, &a, &s)) goto out;
-  if ((stack = malloc(CHILD_STACK_BYTES)) == NULL) {
-    throw_errno(env, ENOMEM, "malloc");
-    goto out;
-  }
-  char *top = (char *)((uintptr_t)(stack + CHILD_STACK_BYTES) & ~(uintptr_t)15);
-
+/*
+ * Runs the clone for `s` on the child stack `top` (16-byte aligned): the pid, with *pidfd set,
+ * once the child has exec'd; 0 when the child failed before exec (already reaped; the step
+ * and errno are in `s`); -1 with errno set when clone itself failed.
+ */
+pid_t spawn_clone(spawn_t *s, char *top, int *pidfd) {
   /*
    * Block every signal in this thread (glibc's internal ones too, as its posix_spawn does) so
    * that the child starts with all of them blocked and none of our handlers can run in it.
    */
   unsigned char all[KERNEL_SIGSET_BYTES], old[KERNEL_SIGSET_BYTES];
   memset(all, 0xff, sizeof all);
+  s->failed_step = STEP_NONE;
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, all, old, KERNEL_SIGSET_BYTES);
-  int pidfd = -1;
-  pid_t pid = clone(spawn_child, top, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &s, &pidfd);
+  *pidfd = -1;
+  pid_t pid = clone(spawn_child, top, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, s, pidfd);
   int clone_errno = errno;
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, old, NULL, KERNEL_SIGSET_BYTES);
-
   if (pid < 0) {
-    throw_errno(env, clone_errno, "clone");
-    goto out;
+    errno = clone_errno;
+    return -1;
   }
-  if (s.failed_step != STEP_NONE) {
+  if (s->failed_step != STEP_NONE) {
     /* The child has exited (or is about to): reap it, so no zombie is left behind. */
     siginfo_t si;
-    while (syscall(SYS_waitid, WAIT_P_PIDFD, pidfd, &si, WEXITED, NULL) < 0 && errno == EINTR) {
+    while (syscall(SYS_waitid, WAIT_P_PIDFD, *pidfd, &si, WEXITED, NULL) < 0 && errno == EINTR) {
     }
-    close(pidfd);
-    throw_error_value(env, child_error(env, &s));
+    close(*pidfd);
+    *pidfd = -1;
+    return 0;
+  }
+  return pid;
+}
+
+/* A child stack of CHILD_STACK_BYTES, and its aligned top; NULL when out of memory. */
+char *spawn_stack(char **top) {
+  char *stack = malloc(CHILD_STACK_BYTES);
+  if (stack != NULL) *top = (char *)((uintptr_t)(stack + CHILD_STACK_BYTES) & ~(uintptr_t)15);
+  return stack;
+}
+
+/*
+ * clone(2) with CLONE_VM | CLONE_VFORK | CLONE_PIDFD, then execve(2) in the child: starts a
+ * handler with `opts.fd` on 0, 1 and 2 and returns { pid, pidfd } (pidfd close-on-exec). The
+ * calling thread is suspended only until the child has exec'd or failed; a failure before exec
+ * is thrown here, with `syscall` naming the step, and that child is already reaped.
+ */
+napi_value js_spawnHandler(napi_env env, napi_callback_info info) {
+  args_t a;
+  if (!get_args(env, info, &a)) return NULL;
+  spawn_t s;
+  memset(&s, 0, sizeof s);
+  napi_value result = NULL;
+  char *stack = NULL, *top = NULL;
+  if (!spawn_read(env, a.argv[0], a.argv[1], a.argv[2], a.argv[3], &s)) goto out;
+  if ((stack = spawn_stack(&top)) == NULL) {
+    throw_errno(env, ENOMEM, "malloc");
+    goto out;
+  }
+  int pidfd;
+  pid_t pid = spawn_clone(&s, top, &pidfd);
+  if (pid < 0) {
+    throw_errno(env, errno, "clone");
+    goto out;
+  }
+  if (pid == 0) {
+    throw_error_value(env, spawn_error(env, &s));
     goto out;
   }
   if (napi_create_object(env, &result) != napi_ok || !set_int(env, result, "pid", pid) || !set_int(env, result, "pidfd", pidfd)) {
@@ -441,7 +437,7 @@ static const struct {
 #endif
 };
 
-static void signal_name(int signo, char *buf, size_t size) {
+void signal_name(int signo, char *buf, size_t size) {
   for (size_t i = 0; i < sizeof signal_names / sizeof signal_names[0]; i++) {
     if (signal_names[i].signo == signo) {
       snprintf(buf, size, "%s", signal_names[i].name);
@@ -454,16 +450,6 @@ static void signal_name(int signo, char *buf, size_t size) {
     snprintf(buf, size, "SIG%d", signo);
 }
 
-/*
- * The kernel's struct rusage, which waitid's fifth argument fills: timevals of two longs, then
- * fourteen longs. glibc's own struct differs where time_t is 64-bit on a 32-bit ABI.
- */
-typedef struct {
-  long utime_sec, utime_usec;
-  long stime_sec, stime_usec;
-  long maxrss; /* KiB */
-  long rest[13];
-} kernel_rusage_t;
 
 /*
  * waitid(2) P_PIDFD with WEXITED | WNOHANG, by raw system call for its struct rusage argument

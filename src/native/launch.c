@@ -1,0 +1,723 @@
+/*
+ * launch.c: one job, the Launcher class and its reaper: the accept-and-spawn loop of a nowait
+ * stream service that needs no decision per connection, run without entering JavaScript per
+ * connection. A Launcher watches its listening socket (uv_poll), accepts, and starts the
+ * handler from a template read once (spawn.h), with the connection's addresses put into the
+ * environment slots the template names. The reaper learns of the handlers' exits through their
+ * pidfds, gathered in one epoll set that the event loop watches. What happened (started, ended,
+ * handed back, paused, failed) is handed to JavaScript in batches, where every count and every
+ * record is kept: TypeScript decides which services come here and what each number is.
+ *
+ * Functions that take decisions, and why:
+ *   - launch_burst serves at most `instances` handlers at once and at most `budget` more (the
+ *     two numbers start() was given); at either bound, and on any failure, it stops watching
+ *     (paused) and hands the batch over at once, so that TypeScript decides what follows.
+ *   - launch_burst hands a connection it accepted but will not serve (budget spent, the user
+ *     gone, a failed spawn) back to TypeScript with its fd, which serves it as every other
+ *     connection is served; nothing accepted is dropped here.
+ *   - launch_burst checks that the template's user still exists before each spawn (the
+ *     supervisor resolved it at load time; a user deleted since must not get a process).
+ *   - reaper_flush hands records over on a short timer (FLUSH_MS), not per connection: the
+ *     batch is what makes the fast path cheap; drain() empties it at once for a caller that
+ *     needs exact counts (the status snapshot).
+ *   - A closed Launcher still reports the handlers it started, until the last has ended.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "exports.h"
+#include "napi.h"
+#include "sockaddr.h"
+#include "spawn.h"
+
+/* Connections served per readiness event before yielding to the event loop (as nowait.ts). */
+#define BURST 32
+/* How long records wait to be handed over, at most. */
+#define FLUSH_MS 20
+/* Exits read per readiness of the epoll set. */
+#define EXITS_PER_WAKE 64
+
+/* Environment slots: which connection value a template variable takes. */
+enum { SLOT_FIXED, SLOT_LOCAL_IP, SLOT_LOCAL_PORT, SLOT_REMOTE_IP, SLOT_REMOTE_PORT, SLOT_COUNT };
+/* "NAME=" plus the longest value a slot takes (an IPv6 address). */
+#define SLOT_VALUE_BYTES INET6_ADDRSTRLEN
+
+typedef enum { REC_START, REC_END, REC_HANDBACK, REC_PAUSED, REC_ERROR } rec_kind_t;
+
+typedef struct {
+  rec_kind_t kind;
+  int32_t id;
+  pid_t pid;
+  int fd;     /* handback: the connection; start: a pidfd the reaper could not watch, else -1 */
+  int64_t at; /* ms since the epoch */
+  struct sockaddr_storage peer;
+  socklen_t peerlen;
+  int code, signo;
+  int64_t utime_us, stime_us, maxrss_kb;
+  int err;
+  const char *what; /* paused: why; error: the system call */
+} record_t;
+
+struct launcher;
+
+typedef struct child {
+  int pidfd;
+  pid_t pid;
+  struct launcher *owner;
+} child_t;
+
+/* Per environment (napi instance data): the epoll set of pidfds, the pending records, the callback. */
+typedef struct {
+  napi_env env;
+  int epfd;
+  uv_poll_t poll;
+  uv_timer_t timer;
+  int open_handles; /* poll and timer not yet closed */
+  bool closing;
+  napi_ref cb;
+  napi_async_context async;
+  record_t *recs;
+  size_t nrecs, cap;
+  bool urgent;
+  size_t children;
+  struct launcher *launchers; /* open ones, for teardown */
+  napi_async_cleanup_hook_handle hook;
+} reaper_t;
+
+typedef struct launcher {
+  uv_poll_t handle;
+  reaper_t *r;
+  int32_t id;
+  int fd;
+  spawn_t tpl;
+  uint8_t *slots; /* per envp entry */
+  char **slotbuf; /* per envp entry: "NAME=" then room for the value (slot entries only) */
+  size_t *namelen;
+  size_t nenv;
+  char *user;
+  char *stack, *top;
+  int32_t instances; /* 0: unlimited */
+  int64_t budget;    /* -1: unlimited */
+  int32_t running;
+  bool watching, paused_full, closing, closed, finalized;
+  struct launcher *next;
+} launcher_t;
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Writes `sa`'s address (IPv4-mapped IPv6 as IPv4) and port as text. */
+static void addr_text(const struct sockaddr_storage *sa, char *ip, size_t iplen, char *port, size_t portlen) {
+  ip[0] = port[0] = '\0';
+  if (sa->ss_family == AF_INET) {
+    const struct sockaddr_in *s4 = (const void *)sa;
+    inet_ntop(AF_INET, &s4->sin_addr, ip, (socklen_t)iplen);
+    snprintf(port, portlen, "%u", ntohs(s4->sin_port));
+  } else if (sa->ss_family == AF_INET6) {
+    const struct sockaddr_in6 *s6 = (const void *)sa;
+    if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+      inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], ip, (socklen_t)iplen);
+    else
+      inet_ntop(AF_INET6, &s6->sin6_addr, ip, (socklen_t)iplen);
+    snprintf(port, portlen, "%u", ntohs(s6->sin6_port));
+  }
+}
+
+/* ---- records ---- */
+
+static void on_timer(uv_timer_t *t);
+
+static record_t *push(reaper_t *r, rec_kind_t kind, int32_t id) {
+  if (r->nrecs == r->cap) {
+    size_t cap = r->cap ? r->cap * 2 : 64;
+    record_t *n = realloc(r->recs, cap * sizeof *n);
+    if (n == NULL) return NULL;
+    r->recs = n;
+    r->cap = cap;
+  }
+  record_t *rec = &r->recs[r->nrecs++];
+  memset(rec, 0, sizeof *rec);
+  rec->kind = kind;
+  rec->id = id;
+  rec->fd = -1;
+  rec->at = now_ms();
+  if (!uv_is_active((uv_handle_t *)&r->timer)) uv_timer_start(&r->timer, on_timer, FLUSH_MS, 0);
+  return rec;
+}
+
+/* Numbers per record in the batch's Float64Array: kind, id, pid, fd, at, code, utime, stime, maxrss. */
+#define FIELDS 9
+
+/* The record's one non-numeric part: peer text (start), SockAddr (handback), signal name (end), why (paused), Error (error). */
+static bool record_extra(napi_env env, const record_t *rec, napi_value *out) {
+  *out = NULL;
+  switch (rec->kind) {
+  case REC_START: {
+    char ip[INET6_ADDRSTRLEN], port[8], text[INET6_ADDRSTRLEN + 10];
+    addr_text(&rec->peer, ip, sizeof ip, port, sizeof port);
+    snprintf(text, sizeof text, strchr(ip, ':') ? "[%s]:%s" : "%s:%s", ip, port);
+    return napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, out) == napi_ok;
+  }
+  case REC_HANDBACK:
+    return (*out = sockaddr_value(env, &rec->peer, rec->peerlen, rec->peer.ss_family)) != NULL;
+  case REC_END:
+    if (rec->signo != 0) {
+      char name[32];
+      signal_name(rec->signo, name, sizeof name);
+      return napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, out) == napi_ok;
+    }
+    return true;
+  case REC_PAUSED:
+    return napi_create_string_utf8(env, rec->what, NAPI_AUTO_LENGTH, out) == napi_ok;
+  case REC_ERROR:
+    return (*out = errno_error(env, rec->err, rec->what, NULL)) != NULL;
+  }
+  return true;
+}
+
+/*
+ * The pending records as [Float64Array of FIELDS numbers each, Array of their other parts], and
+ * the buffer emptied; NULL on an N-API failure. Numbers rather than objects: a batch costs one
+ * buffer, not a property write per field.
+ */
+static napi_value take_records(napi_env env, reaper_t *r) {
+  napi_value ab, nums, extra, out;
+  double *d = NULL;
+  size_t n = r->nrecs;
+  if (napi_create_arraybuffer(env, n * FIELDS * sizeof(double), (void **)&d, &ab) != napi_ok ||
+      napi_create_typedarray(env, napi_float64_array, n * FIELDS, ab, 0, &nums) != napi_ok || napi_create_array_with_length(env, n, &extra) != napi_ok ||
+      napi_create_array_with_length(env, 2, &out) != napi_ok)
+    return NULL;
+  for (size_t i = 0; i < n; i++) {
+    const record_t *rec = &r->recs[i];
+    double *f = d + i * FIELDS;
+    f[0] = rec->kind;
+    f[1] = rec->id;
+    f[2] = rec->pid;
+    f[3] = rec->fd;
+    f[4] = (double)rec->at;
+    f[5] = rec->code;
+    f[6] = (double)rec->utime_us;
+    f[7] = (double)rec->stime_us;
+    f[8] = (double)rec->maxrss_kb;
+    napi_value x;
+    if (!record_extra(env, rec, &x)) return NULL;
+    if (x != NULL && napi_set_element(env, extra, (uint32_t)i, x) != napi_ok) return NULL;
+  }
+  if (napi_set_element(env, out, 0, nums) != napi_ok || napi_set_element(env, out, 1, extra) != napi_ok) return NULL;
+  r->nrecs = 0;
+  r->urgent = false;
+  uv_timer_stop(&r->timer);
+  return out;
+}
+
+/* Hands the pending records to the callback, in a callback scope. */
+static void reaper_flush(reaper_t *r) {
+  if (r->nrecs == 0 || r->cb == NULL || r->closing) return;
+  napi_env env = r->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value cb, self, arr = take_records(env, r), result;
+  if (arr != NULL && napi_get_reference_value(env, r->cb, &cb) == napi_ok && cb != NULL && napi_get_global(env, &self) == napi_ok)
+    napi_make_callback(env, r->async, self, cb, 1, &arr, &result);
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
+    napi_value exc;
+    if (napi_get_and_clear_last_exception(env, &exc) == napi_ok) napi_fatal_exception(env, exc);
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static void on_timer(uv_timer_t *t) { reaper_flush(t->data); }
+
+/* ---- launchers ---- */
+
+static void launcher_free_if_done(launcher_t *l) {
+  if (!l->closed || !l->finalized || l->running > 0) return;
+  spawn_free(&l->tpl); /* the slot buffers too: they are the template's envp entries */
+  free(l->slots);
+  free(l->slotbuf);
+  free(l->namelen);
+  free(l->user);
+  free(l->stack);
+  free(l);
+}
+
+static void launcher_closed(uv_handle_t *h) {
+  launcher_t *l = h->data;
+  l->closed = true;
+  launcher_free_if_done(l);
+}
+
+static void launcher_unwatch(launcher_t *l) {
+  if (!l->watching) return;
+  l->watching = false;
+  uv_poll_stop(&l->handle);
+}
+
+static void launcher_close(launcher_t *l) {
+  if (l->closing) return;
+  l->closing = true;
+  launcher_unwatch(l);
+  reaper_t *r = l->r;
+  for (launcher_t **p = &r->launchers; *p; p = &(*p)->next)
+    if (*p == l) {
+      *p = l->next;
+      break;
+    }
+  /* A stopped handle forgets its fd, so that uv_close cannot touch a reused fd number (poller.c). */
+  l->handle.io_watcher.fd = -1;
+  uv_close((uv_handle_t *)&l->handle, launcher_closed);
+}
+
+static void pause_for(launcher_t *l, const char *why) {
+  launcher_unwatch(l);
+  if (strcmp(why, "full") == 0) l->paused_full = true;
+  record_t *rec = push(l->r, REC_PAUSED, l->id);
+  if (rec) rec->what = why;
+  l->r->urgent = true;
+}
+
+static void hand_back(launcher_t *l, int conn, const struct sockaddr_storage *ss, socklen_t len, const char *why) {
+  record_t *rec = push(l->r, REC_HANDBACK, l->id);
+  if (rec == NULL) {
+    close(conn);
+    return;
+  }
+  rec->fd = conn;
+  rec->peer = *ss;
+  rec->peerlen = len;
+  pause_for(l, why);
+}
+
+/* Fills the template's slot variables for one connection. */
+static void fill_slots(launcher_t *l, int conn, const struct sockaddr_storage *remote) {
+  struct sockaddr_storage local;
+  socklen_t len = sizeof local;
+  memset(&local, 0, sizeof local);
+  if (getsockname(conn, (struct sockaddr *)&local, &len) < 0) local.ss_family = AF_UNSPEC;
+  char lip[INET6_ADDRSTRLEN], lport[8], rip[INET6_ADDRSTRLEN], rport[8];
+  addr_text(&local, lip, sizeof lip, lport, sizeof lport);
+  addr_text(remote, rip, sizeof rip, rport, sizeof rport);
+  for (size_t i = 0; i < l->nenv; i++) {
+    const char *v = NULL;
+    switch (l->slots[i]) {
+    case SLOT_LOCAL_IP: v = lip; break;
+    case SLOT_LOCAL_PORT: v = lport; break;
+    case SLOT_REMOTE_IP: v = rip; break;
+    case SLOT_REMOTE_PORT: v = rport; break;
+    default: continue;
+    }
+    snprintf(l->slotbuf[i] + l->namelen[i], SLOT_VALUE_BYTES, "%s", v);
+  }
+}
+
+static bool user_exists(const char *name) {
+  struct passwd pw, *res = NULL;
+  char buf[4096];
+  return getpwnam_r(name, &pw, buf, sizeof buf, &res) == 0 && res != NULL;
+}
+
+/* Accepts and starts handlers until nothing is pending, BURST is reached, or a bound pauses it. */
+static void launch_burst(launcher_t *l) {
+  reaper_t *r = l->r;
+  for (int i = 0; i < BURST && l->watching; i++) {
+    if (l->instances > 0 && l->running >= l->instances) {
+      pause_for(l, "full");
+      break;
+    }
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    memset(&ss, 0, sizeof ss);
+    /* Blocking: the handler expects a blocking socket (O_NONBLOCK would be shared with it). */
+    int conn = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
+    if (conn < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      if (errno == ECONNABORTED || errno == EINTR || errno == EPROTO) continue;
+      record_t *rec = push(r, REC_ERROR, l->id);
+      if (rec) {
+        rec->err = errno;
+        rec->what = "accept";
+      }
+      pause_for(l, "error");
+      break;
+    }
+    if (l->budget == 0) {
+      hand_back(l, conn, &ss, len, "budget");
+      break;
+    }
+    if (l->user != NULL && !user_exists(l->user)) {
+      hand_back(l, conn, &ss, len, "user");
+      break;
+    }
+    fill_slots(l, conn, &ss);
+    l->tpl.fd = conn;
+    int pidfd;
+    pid_t pid = spawn_clone(&l->tpl, l->top, &pidfd);
+    if (pid <= 0) {
+      /* TypeScript spawns it again, and reports the failure as every failed spawn is reported. */
+      hand_back(l, conn, &ss, len, "spawn");
+      break;
+    }
+    close(conn);
+    record_t *rec = push(r, REC_START, l->id);
+    child_t *c = malloc(sizeof *c);
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+    if (c == NULL || epoll_ctl(r->epfd, EPOLL_CTL_ADD, pidfd, &ev) < 0) {
+      /* Not watched here: the pidfd goes with the record, for TypeScript to watch. */
+      free(c);
+      if (rec) rec->fd = pidfd;
+      else close(pidfd);
+    } else {
+      c->pidfd = pidfd;
+      c->pid = pid;
+      c->owner = l;
+      l->running++;
+      r->children++;
+    }
+    if (rec) {
+      rec->pid = pid;
+      rec->peer = ss;
+      rec->peerlen = len;
+    }
+    if (l->budget > 0) l->budget--;
+  }
+  if (r->urgent) reaper_flush(r);
+}
+
+static void on_listen(uv_poll_t *h, int status, int events) {
+  (void)events;
+  launcher_t *l = h->data;
+  if (l->closing) return;
+  if (status < 0) {
+    record_t *rec = push(l->r, REC_ERROR, l->id);
+    if (rec) {
+      rec->err = -status;
+      rec->what = "uv_poll";
+    }
+    pause_for(l, "error");
+    reaper_flush(l->r);
+    return;
+  }
+  launch_burst(l);
+}
+
+/* ---- the reaper ---- */
+
+static void on_exits(uv_poll_t *h, int status, int events) {
+  (void)status;
+  (void)events;
+  reaper_t *r = h->data;
+  struct epoll_event evs[EXITS_PER_WAKE];
+  int n = epoll_wait(r->epfd, evs, EXITS_PER_WAKE, 0);
+  for (int i = 0; i < n; i++) {
+    child_t *c = evs[i].data.ptr;
+    siginfo_t si;
+    kernel_rusage_t ru;
+    memset(&si, 0, sizeof si);
+    memset(&ru, 0, sizeof ru);
+    long rc;
+    do rc = syscall(SYS_waitid, WAIT_P_PIDFD, c->pidfd, &si, WEXITED | WNOHANG, &ru);
+    while (rc < 0 && errno == EINTR);
+    if (rc == 0 && si.si_pid == 0) continue; /* not ended yet */
+    launcher_t *l = c->owner;
+    record_t *rec = push(r, REC_END, l->id);
+    if (rec) {
+      rec->pid = c->pid;
+      if (rc < 0) {
+        rec->code = -1; /* reaped elsewhere: nothing known */
+      } else if (si.si_code == CLD_EXITED) {
+        rec->code = si.si_status;
+      } else {
+        rec->signo = si.si_status;
+      }
+      rec->utime_us = (int64_t)ru.utime_sec * 1000000 + ru.utime_usec;
+      rec->stime_us = (int64_t)ru.stime_sec * 1000000 + ru.stime_usec;
+      rec->maxrss_kb = ru.maxrss;
+    }
+    /*
+     * Out of the set before the close: a handler spawned a moment ago may still hold a copy of
+     * this pidfd (until its exec closes it), and the set would keep reporting a freed child.
+     */
+    epoll_ctl(r->epfd, EPOLL_CTL_DEL, c->pidfd, NULL);
+    close(c->pidfd);
+    free(c);
+    r->children--;
+    l->running--;
+    if (l->paused_full) {
+      l->paused_full = false;
+      r->urgent = true;
+    }
+    launcher_free_if_done(l);
+  }
+  if (r->urgent) reaper_flush(r);
+}
+
+static void reaper_handle_closed(uv_handle_t *h) {
+  reaper_t *r = h->data;
+  if (--r->open_handles > 0) return;
+  if (r->hook) napi_remove_async_cleanup_hook(r->hook);
+  r->hook = NULL;
+}
+
+/* Environment teardown: close every launcher and the reaper's handles; pidfds go with the process. */
+static void reaper_teardown(napi_async_cleanup_hook_handle hook, void *arg) {
+  reaper_t *r = arg;
+  r->hook = hook;
+  r->closing = true;
+  while (r->launchers) launcher_close(r->launchers);
+  uv_close((uv_handle_t *)&r->poll, reaper_handle_closed);
+  uv_close((uv_handle_t *)&r->timer, reaper_handle_closed);
+}
+
+/* The reaper of this environment, made on first use; NULL with an exception pending. */
+static reaper_t *get_reaper(napi_env env) {
+  reaper_t *r = NULL;
+  if (napi_get_instance_data(env, (void **)&r) == napi_ok && r != NULL) return r;
+  uv_loop_t *loop;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) return (napi_failed(env), NULL);
+  r = calloc(1, sizeof *r);
+  if (r == NULL) return (throw_errno(env, ENOMEM, "malloc"), NULL);
+  r->env = env;
+  if ((r->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+    throw_errno(env, errno, "epoll_create1");
+    free(r);
+    return NULL;
+  }
+  uv_poll_init(loop, &r->poll, r->epfd);
+  uv_timer_init(loop, &r->timer);
+  r->poll.data = r->timer.data = r;
+  r->open_handles = 2;
+  /* Neither keeps the process alive: the services' own sockets do. */
+  uv_unref((uv_handle_t *)&r->poll);
+  uv_unref((uv_handle_t *)&r->timer);
+  uv_poll_start(&r->poll, UV_READABLE, on_exits);
+  if (napi_add_async_cleanup_hook(env, reaper_teardown, r, &r->hook) != napi_ok) r->hook = NULL;
+  /* Lives as long as the environment: its teardown hook closes it, and it is never freed. */
+  napi_set_instance_data(env, r, NULL, NULL);
+  return r;
+}
+
+/* ---- JavaScript ---- */
+
+/* launchRecords(cb): cb(records) receives every batch of this environment's launchers. */
+napi_value js_launchRecords(napi_env env, napi_callback_info info) {
+  args_t a;
+  if (!get_args(env, info, &a)) return NULL;
+  if (!is_type(env, a.argv[0], napi_function)) return (bad_arg(env, "cb", "function"), NULL);
+  reaper_t *r = get_reaper(env);
+  if (r == NULL) return NULL;
+  if (r->cb) napi_delete_reference(env, r->cb);
+  if (r->async) napi_async_destroy(env, r->async);
+  r->cb = NULL;
+  r->async = NULL;
+  napi_value name;
+  CHECK(napi_create_reference(env, a.argv[0], 1, &r->cb));
+  CHECK(napi_create_string_utf8(env, "ninetd.Launcher", NAPI_AUTO_LENGTH, &name));
+  CHECK(napi_async_init(env, NULL, name, &r->async));
+  return undefined(env);
+}
+
+/* launchDrain(): the records not yet handed over, now (the callback does not see them). */
+napi_value js_launchDrain(napi_env env, napi_callback_info info) {
+  (void)info;
+  reaper_t *r = get_reaper(env);
+  if (r == NULL) return NULL;
+  napi_value arr = take_records(env, r);
+  return arr ? arr : napi_failed(env);
+}
+
+static launcher_t *unwrap_launcher(napi_env env, napi_value self) {
+  launcher_t *l = NULL;
+  if (napi_unwrap(env, self, (void **)&l) != napi_ok || l == NULL) {
+    napi_throw_type_error(env, "ERR_INVALID_THIS", "Value of \"this\" must be of type Launcher");
+    return NULL;
+  }
+  return l;
+}
+
+static void launcher_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  launcher_t *l = data;
+  l->finalized = true;
+  launcher_close(l);
+  launcher_free_if_done(l);
+}
+
+/* Splits the template's environment into fixed strings and slot buffers ("NAME=" + room). */
+static bool read_slots(napi_env env, napi_value v, launcher_t *l) {
+  size_t n = 0;
+  while (l->tpl.envp[n]) n++;
+  bool is_array = false;
+  uint32_t len = 0;
+  if (napi_is_array(env, v, &is_array) != napi_ok || !is_array || napi_get_array_length(env, v, &len) != napi_ok || len != n)
+    return bad_arg(env, "slots", "number[] as long as env");
+  l->nenv = n;
+  l->slots = calloc(n ? n : 1, 1);
+  l->slotbuf = calloc(n ? n : 1, sizeof *l->slotbuf);
+  l->namelen = calloc(n ? n : 1, sizeof *l->namelen);
+  if (!l->slots || !l->slotbuf || !l->namelen) return (throw_errno(env, ENOMEM, "malloc"), false);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value item;
+    uint32_t slot;
+    if (napi_get_element(env, v, i, &item) != napi_ok) return (napi_failed(env), false);
+    if (!arg_uint(env, item, "slots[i]", &slot)) return false;
+    if (slot >= SLOT_COUNT) return out_of_range(env, "A slot must be 0 to 4");
+    l->slots[i] = (uint8_t)slot;
+    if (slot == SLOT_FIXED) continue;
+    /* The entry is "NAME=": the value is written after it for each connection. */
+    size_t nl = strlen(l->tpl.envp[i]);
+    if ((l->slotbuf[i] = malloc(nl + SLOT_VALUE_BYTES)) == NULL) return (throw_errno(env, ENOMEM, "malloc"), false);
+    memcpy(l->slotbuf[i], l->tpl.envp[i], nl + 1);
+    l->namelen[i] = nl;
+    free(l->tpl.envp[i]);
+    l->tpl.envp[i] = l->slotbuf[i];
+  }
+  return true;
+}
+
+static bool prop(napi_env env, napi_value obj, const char *key, napi_value *out) {
+  if (napi_get_named_property(env, obj, key, out) != napi_ok) return (napi_failed(env), false);
+  return true;
+}
+
+/*
+ * new Launcher(fd, tpl): a launcher for the listening socket `fd` (set O_NONBLOCK), starting
+ * tpl.file with tpl.argv, tpl.env (entries "NAME=" where tpl.slots[i] is not 0 get the
+ * connection's value: 1 local address, 2 local port, 3 remote address, 4 remote port),
+ * tpl.opts as spawnHandler's (its fd ignored), after checking that tpl.user (unless null)
+ * exists. tpl.id names its records. Not watching until start().
+ */
+static napi_value launcher_new(napi_env env, napi_callback_info info) {
+  args_t a;
+  napi_value target, v, file, argv, envv, opts, slots;
+  int32_t fd, id;
+  CHECK(napi_get_new_target(env, info, &target));
+  if (target == NULL) {
+    napi_throw_type_error(env, "ERR_CONSTRUCT_CALL_REQUIRED", "Class constructor Launcher cannot be invoked without 'new'");
+    return NULL;
+  }
+  if (!get_args(env, info, &a) || !arg_int(env, a.argv[0], "fd", &fd)) return NULL;
+  napi_value tpl = a.argv[1];
+  if (!is_type(env, tpl, napi_object)) return (bad_arg(env, "tpl", "object"), NULL);
+  reaper_t *r = get_reaper(env);
+  if (r == NULL) return NULL;
+  launcher_t *l = calloc(1, sizeof *l);
+  if (l == NULL) return throw_errno(env, ENOMEM, "malloc");
+  l->r = r;
+  l->fd = fd;
+  l->budget = -1;
+  if (!prop(env, tpl, "id", &v) || !arg_int(env, v, "id", &id) || !prop(env, tpl, "file", &file) || !prop(env, tpl, "argv", &argv) ||
+      !prop(env, tpl, "env", &envv) || !prop(env, tpl, "opts", &opts) || !prop(env, tpl, "slots", &slots) ||
+      !spawn_read(env, file, argv, envv, opts, &l->tpl) || !read_slots(env, slots, l) || !prop(env, tpl, "user", &v))
+    goto fail;
+  l->id = id;
+  if (!is_type(env, v, napi_null) && (l->user = arg_cstring(env, v, "user")) == NULL) goto fail;
+  if ((l->stack = spawn_stack(&l->top)) == NULL) {
+    throw_errno(env, ENOMEM, "malloc");
+    goto fail;
+  }
+  uv_loop_t *loop;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) {
+    napi_failed(env);
+    goto fail;
+  }
+  int rc = uv_poll_init(loop, &l->handle, fd);
+  if (rc < 0) {
+    throw_errno(env, -rc, "uv_poll_init");
+    goto fail;
+  }
+  l->handle.data = l;
+  if (napi_wrap(env, a.self, l, launcher_finalize, NULL, NULL) != napi_ok) {
+    napi_value failed = napi_failed(env);
+    l->finalized = true;
+    launcher_close(l);
+    return failed;
+  }
+  l->next = r->launchers;
+  r->launchers = l;
+  return a.self;
+fail:
+  l->closed = l->finalized = true;
+  launcher_free_if_done(l);
+  return NULL;
+}
+
+/* start(instances, budget): watch the socket, serving at most `instances` at once (0: no limit) and `budget` more (-1: no limit). */
+static napi_value launcher_start(napi_env env, napi_callback_info info) {
+  args_t a;
+  int32_t instances;
+  double budget;
+  if (!get_args(env, info, &a)) return NULL;
+  launcher_t *l = unwrap_launcher(env, a.self);
+  if (l == NULL || !arg_int(env, a.argv[0], "instances", &instances)) return NULL;
+  if (!is_type(env, a.argv[1], napi_number)) return (bad_arg(env, "budget", "number"), NULL);
+  CHECK(napi_get_value_double(env, a.argv[1], &budget));
+  if (l->closing) return throw_errno_detail(env, EBADF, "uv_poll_start", "(launcher is closed)");
+  l->instances = instances < 0 ? 0 : instances;
+  l->budget = budget < 0 ? -1 : (int64_t)budget;
+  l->paused_full = false;
+  if (!l->watching) {
+    int rc = uv_poll_start(&l->handle, UV_READABLE, on_listen);
+    if (rc < 0) return throw_errno(env, -rc, "uv_poll_start");
+    l->watching = true;
+  }
+  return undefined(env);
+}
+
+/* stop(): stop watching the socket; handlers started run on and are still reported. */
+static napi_value launcher_stop(napi_env env, napi_callback_info info) {
+  args_t a;
+  if (!get_args(env, info, &a)) return NULL;
+  launcher_t *l = unwrap_launcher(env, a.self);
+  if (l == NULL) return NULL;
+  if (!l->closing) launcher_unwatch(l);
+  return undefined(env);
+}
+
+/* close(): for good; the socket stays open, and the handlers started are still reported. Idempotent. */
+static napi_value launcher_close_js(napi_env env, napi_callback_info info) {
+  args_t a;
+  if (!get_args(env, info, &a)) return NULL;
+  launcher_t *l = unwrap_launcher(env, a.self);
+  if (l == NULL) return NULL;
+  launcher_close(l);
+  return undefined(env);
+}
+
+/* running: handlers started by this launcher that have not ended. */
+static napi_value launcher_running(napi_env env, napi_callback_info info) {
+  args_t a;
+  if (!get_args(env, info, &a)) return NULL;
+  launcher_t *l = unwrap_launcher(env, a.self);
+  return l ? int_value(env, l->running) : NULL;
+}
+
+#define METHOD(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_default_method, NULL}
+
+napi_value launcher_class(napi_env env) {
+  napi_property_descriptor methods[] = {
+      METHOD("close", launcher_close_js),
+      METHOD("start", launcher_start),
+      METHOD("stop", launcher_stop),
+      {"running", NULL, NULL, launcher_running, NULL, NULL, napi_default, NULL},
+  };
+  napi_value cls;
+  CHECK(napi_define_class(env, "Launcher", NAPI_AUTO_LENGTH, launcher_new, NULL, sizeof methods / sizeof methods[0], methods, &cls));
+  return cls;
+}

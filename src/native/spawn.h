@@ -1,0 +1,74 @@
+/*
+ * spawn.h: the handler spawn of spawn.c, shared with launch.c (which spawns from a template
+ * prepared once per service): the child's set-up, reading it from JavaScript, the clone, and
+ * the error of a child that failed before exec.
+ */
+#ifndef NINETD_SPAWN_H
+#define NINETD_SPAWN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "napi.h"
+
+/* P_PIDFD of linux/wait.h (Linux 5.4); glibc only names it since 2.36. */
+#define WAIT_P_PIDFD 3
+
+/* prlimit64's struct rlimit64. */
+typedef struct {
+  uint64_t cur;
+  uint64_t max;
+} kernel_rlimit_t;
+
+typedef struct {
+  int resource;
+  kernel_rlimit_t limit;
+} spawn_rlimit_t;
+
+/* Everything the child needs, prepared by the parent: the child allocates nothing. */
+typedef struct {
+  char *file;
+  char **argv;
+  char **envp;
+  char *cwd;
+  int fd;
+  int64_t uid; /* -1: unchanged */
+  int64_t gid; /* -1: unchanged */
+  bool set_groups;
+  size_t ngroups;
+  gid_t *groups;
+  uint32_t umask;
+  int32_t nice;
+  size_t nrlimits;
+  spawn_rlimit_t *rlimits;
+  /* Written by the child on failure, read by the parent once clone returns. */
+  volatile int failed_step;
+  volatile int failed_errno;
+  volatile int failed_rlimit;
+} spawn_t;
+
+/*
+ * The kernel's struct rusage, which waitid's fifth argument fills: timevals of two longs, then
+ * fourteen longs. glibc's own struct differs where time_t is 64-bit on a 32-bit ABI.
+ */
+typedef struct {
+  long utime_sec, utime_usec;
+  long stime_sec, stime_usec;
+  long maxrss; /* KiB */
+  long rest[13];
+} kernel_rusage_t;
+
+/* Reads (file, argv, env, opts) into a zeroed `s`; false with a JS exception pending on bad input. */
+bool spawn_read(napi_env env, napi_value file, napi_value argv, napi_value envv, napi_value opts, spawn_t *s);
+void spawn_free(spawn_t *s);
+/* A child stack, and its aligned top; NULL when out of memory. free() it. */
+char *spawn_stack(char **top);
+/* The clone: pid (> 0) once exec'd, 0 when the child failed before exec (reaped), -1 with errno. */
+pid_t spawn_clone(spawn_t *s, char *top, int *pidfd);
+/* The Error of a child that failed before exec, naming the step (not thrown); NULL on N-API failure. */
+napi_value spawn_error(napi_env env, const spawn_t *s);
+/* Node's name of a signal ('SIGTERM', 'SIGRTMIN+3'). */
+void signal_name(int signo, char *buf, size_t size);
+
+#endif
