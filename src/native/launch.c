@@ -91,6 +91,9 @@ typedef struct {
   size_t nrecs, cap;
   bool urgent;
   size_t children;
+  /* The children by pidfd number: what the epoll set reports (see on_exits). */
+  child_t **byfd;
+  size_t nbyfd;
   struct launcher *launchers; /* open ones, for teardown */
   napi_async_cleanup_hook_handle hook;
 } reaper_t;
@@ -106,6 +109,9 @@ typedef struct launcher {
   size_t *namelen;
   size_t nenv;
   char *user;
+  /* The local address and port as text when the socket is bound to one address (else per connection). */
+  char local_ip[INET6_ADDRSTRLEN], local_port[8];
+  bool local_fixed;
   char *stack, *top;
   int32_t instances; /* 0: unlimited */
   int64_t budget;    /* -1: unlimited */
@@ -306,12 +312,17 @@ static void hand_back(launcher_t *l, int conn, const struct sockaddr_storage *ss
 
 /* Fills the template's slot variables for one connection. */
 static void fill_slots(launcher_t *l, int conn, const struct sockaddr_storage *remote) {
-  struct sockaddr_storage local;
-  socklen_t len = sizeof local;
-  memset(&local, 0, sizeof local);
-  if (getsockname(conn, (struct sockaddr *)&local, &len) < 0) local.ss_family = AF_UNSPEC;
   char lip[INET6_ADDRSTRLEN], lport[8], rip[INET6_ADDRSTRLEN], rport[8];
-  addr_text(&local, lip, sizeof lip, lport, sizeof lport);
+  if (l->local_fixed) {
+    memcpy(lip, l->local_ip, sizeof lip);
+    memcpy(lport, l->local_port, sizeof lport);
+  } else {
+    struct sockaddr_storage local;
+    socklen_t len = sizeof local;
+    memset(&local, 0, sizeof local);
+    if (getsockname(conn, (struct sockaddr *)&local, &len) < 0) local.ss_family = AF_UNSPEC;
+    addr_text(&local, lip, sizeof lip, lport, sizeof lport);
+  }
   addr_text(remote, rip, sizeof rip, rport, sizeof rport);
   for (size_t i = 0; i < l->nenv; i++) {
     const char *v = NULL;
@@ -324,6 +335,41 @@ static void fill_slots(launcher_t *l, int conn, const struct sockaddr_storage *r
     }
     snprintf(l->slotbuf[i] + l->namelen[i], SLOT_VALUE_BYTES, "%s", v);
   }
+}
+
+/* A socket bound to one address: every connection's local address is that one, known once. */
+static void learn_local(launcher_t *l) {
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  memset(&ss, 0, sizeof ss);
+  if (getsockname(l->fd, (struct sockaddr *)&ss, &len) < 0) return;
+  if (ss.ss_family == AF_INET) {
+    if (((struct sockaddr_in *)&ss)->sin_addr.s_addr == htonl(INADDR_ANY)) return;
+  } else if (ss.ss_family == AF_INET6) {
+    const struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+    /* The any address, and an IPv4-mapped one (a dual-stack socket may be reached either way). */
+    if (IN6_IS_ADDR_UNSPECIFIED(a) || IN6_IS_ADDR_V4MAPPED(a)) return;
+  } else {
+    return;
+  }
+  addr_text(&ss, l->local_ip, sizeof l->local_ip, l->local_port, sizeof l->local_port);
+  l->local_fixed = true;
+}
+
+/* A new child_t for `pidfd`, in the table by fd number; NULL when out of memory. */
+static child_t *track(reaper_t *r, int pidfd) {
+  if ((size_t)pidfd >= r->nbyfd) {
+    size_t n = r->nbyfd ? r->nbyfd : 64;
+    while (n <= (size_t)pidfd) n *= 2;
+    child_t **t = realloc(r->byfd, n * sizeof *t);
+    if (t == NULL) return NULL;
+    memset(t + r->nbyfd, 0, (n - r->nbyfd) * sizeof *t);
+    r->byfd = t;
+    r->nbyfd = n;
+  }
+  child_t *c = malloc(sizeof *c);
+  if (c != NULL) r->byfd[pidfd] = c;
+  return c;
 }
 
 static bool user_exists(const char *name) {
@@ -375,9 +421,10 @@ static void launch_burst(launcher_t *l) {
     }
     close(conn);
     record_t *rec = push(r, REC_START, l->id);
-    child_t *c = malloc(sizeof *c);
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+    child_t *c = track(r, pidfd);
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = pidfd};
     if (c == NULL || epoll_ctl(r->epfd, EPOLL_CTL_ADD, pidfd, &ev) < 0) {
+      if (c) r->byfd[pidfd] = NULL;
       /* Not watched here: the pidfd goes with the record, for TypeScript to watch. */
       free(c);
       if (rec) rec->fd = pidfd;
@@ -425,7 +472,14 @@ static void on_exits(uv_poll_t *h, int status, int events) {
   struct epoll_event evs[EXITS_PER_WAKE];
   int n = epoll_wait(r->epfd, evs, EXITS_PER_WAKE, 0);
   for (int i = 0; i < n; i++) {
-    child_t *c = evs[i].data.ptr;
+    /*
+     * By fd number, not by pointer: a handler spawned a moment ago may still hold a copy of a
+     * pidfd we closed (until its exec closes it), so the set can report a closed one again,
+     * under a number that is free or now another child's. waitid on the live one says it runs.
+     */
+    int fd = evs[i].data.fd;
+    child_t *c = fd >= 0 && (size_t)fd < r->nbyfd ? r->byfd[fd] : NULL;
+    if (c == NULL) continue;
     siginfo_t si;
     kernel_rusage_t ru;
     memset(&si, 0, sizeof si);
@@ -449,12 +503,8 @@ static void on_exits(uv_poll_t *h, int status, int events) {
       rec->stime_us = (int64_t)ru.stime_sec * 1000000 + ru.stime_usec;
       rec->maxrss_kb = ru.maxrss;
     }
-    /*
-     * Out of the set before the close: a handler spawned a moment ago may still hold a copy of
-     * this pidfd (until its exec closes it), and the set would keep reporting a freed child.
-     */
-    epoll_ctl(r->epfd, EPOLL_CTL_DEL, c->pidfd, NULL);
-    close(c->pidfd);
+    r->byfd[fd] = NULL;
+    close(c->pidfd); /* leaves the epoll set once no handler holds a copy */
     free(c);
     r->children--;
     l->running--;
@@ -643,6 +693,7 @@ static napi_value launcher_new(napi_env env, napi_callback_info info) {
     goto fail;
   }
   l->handle.data = l;
+  learn_local(l);
   if (napi_wrap(env, a.self, l, launcher_finalize, NULL, NULL) != napi_ok) {
     napi_value failed = napi_failed(env);
     l->finalized = true;
