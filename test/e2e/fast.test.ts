@@ -246,6 +246,40 @@ describe('the fast path', () => {
     expect(await status(d, 't-hang')).toMatchObject({ connections: 4, spawns: 3, refused: 1, children: 0, exits: { ok: 0, nonzero: 0, signal: 3 } });
   });
 
+  it.each([
+    { what: 'moves it to the ordinary path', ini: '[service:t-hang/tcp]\nonly_from = 127.0.0.1\n' },
+    { what: 'keeps it on the fast path', ini: '[service:t-hang/tcp]\nenv = CHANGED=1\n' },
+  ])('a reload that $what reports a handler started moments before it, whose start was still in the batch', async ({ ini }) => {
+    const d = await daemon(HANG, '', ['-l']);
+    const port = d.port('t-hang');
+    writeFileSync(d.ini, ini);
+    const from = d.records.length;
+    // Accepted and started in the same wake-up as the SIGHUP: the reload replaces the Launcher
+    // while the handler's start is still in the addon's batch.
+    const h = await hungWith(d, 'SIGHUP', port);
+    expect(await d.waitFor((r) => r.msg === 'reloaded' && d.records.indexOf(r) >= from, 'reloaded')).toMatchObject({ changed: 1 });
+    expect(await status(d, 't-hang')).toMatchObject({ connections: 1, spawns: 1, children: 1 });
+    expect(await d.waitFor((r) => r.msg === 'handler started' && r.pid === h.pid, 'handler started')).toMatchObject({ peer: h.peer });
+    process.kill(h.pid, 'SIGKILL');
+    expect(await d.waitFor((r) => r.msg === 'connection' && r.pid === h.pid, 'connection record')).toMatchObject({ peer: h.peer, signal: 'SIGKILL' });
+    expect(await status(d, 't-hang')).toMatchObject({ connections: 1, spawns: 1, children: 0, exits: { ok: 0, nonzero: 0, signal: 1 } });
+  });
+
+  it('a reload moments after a start keeps counting that handler against the instances limit', async () => {
+    const d = await daemon(HANG.replace(' nowait ', ' nowait/2 '), '', ['-l']);
+    const port = d.port('t-hang');
+    writeFileSync(d.ini, '[service:t-hang/tcp]\nenv = CHANGED=1\n');
+    const from = d.records.length;
+    await hungWith(d, 'SIGHUP', port);
+    await d.waitFor((r) => r.msg === 'reloaded' && d.records.indexOf(r) >= from, 'reloaded');
+    await hung(port);
+    // Two handlers run: the service is full, and a third client waits in the backlog.
+    const at = d.records.length;
+    process.kill(d.pid, 'SIGUSR2');
+    const dump = await d.waitFor((r) => r.msg === 'state' && d.records.indexOf(r) >= at, 'state dump');
+    expect(dump.services).toEqual([expect.objectContaining({ service: 't-hang', state: 'full', children: 2 })]);
+  });
+
   it('lists a fast-path handler started moments before SIGTERM among the handlers still running', async () => {
     const d = await daemon(HANG);
     // Accepted and started in the same wake-up as the SIGTERM: its start is still in the addon's batch.
