@@ -1,0 +1,418 @@
+// launch.c: the fast path's Launcher and its reaper, with real sockets on loopback and real
+// handlers: each connection's addresses in the template's environment slots, the instance and
+// budget bounds (a connection not served is handed back with its fd, never dropped), handbacks
+// for a missing program or user, close() and stop(), exits by signal, no zombie and one end per
+// start after many connections, and nothing of ours reaching a handler. Records are routed by
+// launcher id from the one callback this file registers, and waited on, never slept for.
+import { readFileSync, readlinkSync } from 'node:fs';
+import type net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import * as native from '../../src/native/index.js';
+import type { LaunchRecord, LaunchTemplate } from '../../src/native/index.js';
+import { exchange, open, zombies } from '../helpers/client.js';
+import { FIXTURE_BIN } from '../helpers/daemon.js';
+import { fdFlags, inheritedFds, portOf, runNode, WAIT_MS } from '../helpers/native.js';
+import { until } from '../helpers/wait.js';
+
+const C = native.constants;
+const O_CLOEXEC = 0o2000000;
+const OPTS: native.SpawnOptions = { fd: 0, uid: -1, gid: -1, groups: null, umask: 0o022, nice: 0, rlimits: [], cwd: '/' };
+/** A handler that tells the client its pid and then runs until the client closes (or it is killed). */
+const UNTIL_EOF = { file: '/bin/sh', argv: ['sh', '-c', 'echo $$; exec cat >/dev/null'], env: ['PATH=/usr/bin:/bin'], slots: [0] };
+
+// ---- records, routed by launcher id ----
+
+type Kind = LaunchRecord['kind'];
+type RecordOf<K extends Kind> = Extract<LaunchRecord, { kind: K }>;
+
+const byId = new Map<number, LaunchRecord[]>();
+const wakers = new Set<() => void>();
+
+function recordsOf(id: number): LaunchRecord[] {
+  let list = byId.get(id);
+  if (!list) byId.set(id, (list = []));
+  return list;
+}
+
+function route(records: LaunchRecord[]): void {
+  for (const r of records) recordsOf(r.id).push(r);
+  for (const wake of [...wakers]) wake();
+}
+
+// One callback per process: every launcher of this file reports here.
+native.launchRecords(route);
+
+/** Hands over what the addon still holds, as the callback would. */
+function drain(): void {
+  route(native.launchDrain());
+}
+
+/** Resolves with the first record of launcher `id` of that kind that matches (past or future). */
+function recordFor<K extends Kind>(id: number, kind: K, match: (r: RecordOf<K>) => boolean = () => true, what: string = kind): Promise<RecordOf<K>> {
+  const find = (): RecordOf<K> | undefined => recordsOf(id).find((r): r is RecordOf<K> => r.kind === kind && match(r as RecordOf<K>));
+  const seen = find();
+  if (seen) return Promise.resolve(seen);
+  return new Promise((resolve, reject) => {
+    const wake = (): void => {
+      const r = find();
+      if (!r) return;
+      wakers.delete(wake);
+      clearTimeout(timer);
+      resolve(r);
+    };
+    const timer = setTimeout(() => {
+      wakers.delete(wake);
+      reject(new Error(`launcher ${id}: no ${what} record within ${WAIT_MS} ms; records: ${JSON.stringify(recordsOf(id))}`));
+    }, WAIT_MS);
+    wakers.add(wake);
+  });
+}
+
+// ---- launchers on loopback, cleaned up after each test ----
+
+let nextId = 1;
+const launched: Array<{ id: number; launcher: native.Launcher; lfd: number }> = [];
+const clients: net.Socket[] = [];
+const handedBack: number[] = [];
+
+interface Listening {
+  id: number;
+  lfd: number;
+  port: number;
+  launcher: native.Launcher;
+  records: LaunchRecord[];
+  record<K extends Kind>(kind: K, match?: (r: RecordOf<K>) => boolean, what?: string): Promise<RecordOf<K>>;
+  starts(): Array<RecordOf<'start'>>;
+}
+
+/** A listening socket on `host` port 0 with a Launcher (not yet started) for the template. */
+function launcher(tpl: Partial<LaunchTemplate> & Pick<LaunchTemplate, 'file' | 'argv'>, host = '127.0.0.1', prepare?: (fd: number) => void): Listening {
+  const lfd = native.socket(host.includes(':') ? C.AF_INET6 : C.AF_INET, C.SOCK_STREAM);
+  let l: native.Launcher;
+  const id = nextId++;
+  try {
+    prepare?.(lfd);
+    native.bind(lfd, host, 0);
+    native.listen(lfd, 128);
+    l = new native.Launcher(lfd, { id, env: [], slots: [], opts: OPTS, user: null, ...tpl });
+  } catch (err) {
+    native.close(lfd);
+    throw err;
+  }
+  launched.push({ id, launcher: l, lfd });
+  return {
+    id,
+    lfd,
+    port: portOf(lfd),
+    launcher: l,
+    records: recordsOf(id),
+    record: (kind, match, what) => recordFor(id, kind, match, what),
+    starts: () => recordsOf(id).filter((r): r is RecordOf<'start'> => r.kind === 'start'),
+  };
+}
+
+/** A client connection (established), destroyed after the test. */
+async function client(port: number, host = '127.0.0.1'): Promise<Awaited<ReturnType<typeof open>>> {
+  const c = await open(port, host);
+  clients.push(c);
+  return c;
+}
+
+/** The first line a client reads. */
+async function line(c: Awaited<ReturnType<typeof open>>): Promise<string> {
+  return until(() => (c.received().includes('\n') ? c.received().slice(0, c.received().indexOf('\n')) : null), 'a line from the handler', WAIT_MS);
+}
+
+/** Connections waiting in the accept queue of the socket listening on `port` (/proc/net/tcp*: rx_queue of a LISTEN entry). */
+function acceptQueue(port: number): number {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const row of readFileSync(file, 'utf8').split('\n').slice(1)) {
+      const f = row.trim().split(/\s+/);
+      if (f[3] === '0A' && f[1]?.endsWith(`:${hex}`)) return parseInt(f[4]!.split(':')[1]!, 16);
+    }
+  }
+  throw new Error(`nothing listens on port ${port}`);
+}
+
+/** Whether `pid` is a process (zombie or not) whose parent is this one. */
+function childOfOurs(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/status`, 'utf8').includes(`PPid:\t${process.pid}\n`);
+  } catch {
+    return false;
+  }
+}
+
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.destroy();
+  for (const fd of handedBack.splice(0)) native.close(fd);
+  drain();
+  // Handlers still running are killed, and their ends awaited: every test leaves no child behind.
+  const pending: Array<Promise<unknown>> = [];
+  for (const { id, launcher: l, lfd } of launched.splice(0)) {
+    l.close();
+    native.close(lfd);
+    for (const s of recordsOf(id).filter((r): r is RecordOf<'start'> => r.kind === 'start')) {
+      if (recordsOf(id).some((r) => r.kind === 'end' && r.pid === s.pid)) continue;
+      try {
+        process.kill(s.pid, 'SIGKILL');
+      } catch {
+        // Ended already; its end record is on its way.
+      }
+      pending.push(recordFor(id, 'end', (r) => r.pid === s.pid));
+    }
+  }
+  await Promise.all(pending);
+});
+
+const hasIpv6 = (() => {
+  const fd = native.socket(C.AF_INET6, C.SOCK_STREAM);
+  try {
+    native.bind(fd, '::1', 0);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    native.close(fd);
+  }
+})();
+
+describe('Launcher', () => {
+  it("starts the handler with the connection on 0, 1 and 2 and each connection's addresses in the env slots, and reports its start and end", async () => {
+    const s = launcher({
+      file: '/bin/sh',
+      argv: ['sh', '-c', 'echo "$TCPLOCALIP $TCPLOCALPORT $TCPREMOTEIP $TCPREMOTEPORT $FIXED"; exec cat >/dev/null'],
+      env: ['PATH=/usr/bin:/bin', 'TCPLOCALIP=', 'TCPLOCALPORT=', 'TCPREMOTEIP=', 'TCPREMOTEPORT=', 'FIXED=x'],
+      slots: [0, 1, 2, 3, 4, 0],
+    });
+    expect(s.launcher.running).toBe(0);
+    s.launcher.start(0, -1);
+    // Two connections in turn: the slots are filled again for each, not once.
+    for (let i = 0; i < 2; i++) {
+      const c = await client(s.port);
+      expect(await line(c)).toBe(`127.0.0.1 ${s.port} 127.0.0.1 ${c.localPort!} x`);
+      const start = await s.record('start', (r) => r.peer === `127.0.0.1:${c.localPort!}`);
+      expect(start).toEqual({ kind: 'start', id: s.id, at: expect.any(Number), pid: expect.any(Number), peer: `127.0.0.1:${c.localPort!}` });
+      expect(start.pid).toBeGreaterThan(0);
+      // The handler waits for the client's end: it runs now.
+      expect(s.launcher.running).toBe(1);
+      c.end();
+      const end = await s.record('end', (r) => r.pid === start.pid);
+      expect(end).toEqual({
+        kind: 'end',
+        id: s.id,
+        at: expect.any(Number),
+        pid: start.pid,
+        code: 0,
+        signal: null,
+        utimeUs: expect.any(Number),
+        stimeUs: expect.any(Number),
+        maxRssKb: expect.any(Number),
+      });
+      expect(end.maxRssKb).toBeGreaterThan(0);
+      expect(end.at).toBeGreaterThanOrEqual(start.at);
+      expect(s.launcher.running).toBe(0);
+    }
+    expect(s.starts()).toHaveLength(2);
+  });
+
+  it.skipIf(!hasIpv6)('shows an IPv6 peer as [::1]:port in the record and ::1 in the environment', async () => {
+    const s = launcher({ ...UNTIL_EOF, argv: ['sh', '-c', 'echo "$TCPLOCALIP $TCPREMOTEIP $TCPREMOTEPORT"; exec cat >/dev/null'], env: ['TCPLOCALIP=', 'TCPREMOTEIP=', 'TCPREMOTEPORT='], slots: [1, 3, 4] }, '::1');
+    s.launcher.start(0, -1);
+    const c = await client(s.port, '::1');
+    expect(await line(c)).toBe(`::1 ::1 ${c.localPort!}`);
+    expect(await s.record('start')).toMatchObject({ peer: `[::1]:${c.localPort!}` });
+  });
+
+  it.skipIf(!hasIpv6)('shows an IPv4 client of a dual-stack IPv6 socket as its IPv4 address, not the mapped one', async () => {
+    // ::ffff:127.0.0.1 on an IPv6 socket that takes IPv4 too: IPv4 clients on loopback only.
+    const dual = (fd: number): void => native.setsockopt(fd, C.IPPROTO_IPV6, C.IPV6_V6ONLY, 0);
+    const s = launcher({ ...UNTIL_EOF, argv: ['sh', '-c', 'echo "$TCPLOCALIP $TCPREMOTEIP $TCPREMOTEPORT"; exec cat >/dev/null'], env: ['TCPLOCALIP=', 'TCPREMOTEIP=', 'TCPREMOTEPORT='], slots: [1, 3, 4] }, '::ffff:127.0.0.1', dual);
+    expect(native.getsockname(s.lfd)).toMatchObject({ family: 'IPv6', address: '::ffff:127.0.0.1' });
+    s.launcher.start(0, -1);
+    const c = await client(s.port);
+    expect(await line(c)).toBe(`127.0.0.1 127.0.0.1 ${c.localPort!}`);
+    expect(await s.record('start')).toMatchObject({ peer: `127.0.0.1:${c.localPort!}` });
+  });
+
+  it('at `instances` running, pauses as full and leaves the next client in the backlog until started again', async () => {
+    const s = launcher(UNTIL_EOF);
+    s.launcher.start(1, -1);
+    const first = await client(s.port);
+    const pid1 = Number(await line(first));
+    expect(await s.record('paused')).toMatchObject({ why: 'full' });
+    const second = await client(s.port);
+    // The kernel completed the handshake; nobody accepts it.
+    await until(() => acceptQueue(s.port) === 1, 'the second client in the accept queue', WAIT_MS);
+    drain();
+    expect(s.starts().map((r) => r.pid)).toEqual([pid1]);
+    expect(s.launcher.running).toBe(1);
+    first.end();
+    await s.record('end', (r) => r.pid === pid1);
+    expect(s.launcher.running).toBe(0);
+    // Pausing is the launcher's; resuming is its owner's call.
+    s.launcher.start(1, -1);
+    const pid2 = Number(await line(second));
+    expect(pid2).not.toBe(pid1);
+    expect(await s.record('start', (r) => r.pid === pid2)).toMatchObject({ peer: `127.0.0.1:${second.localPort!}` });
+    expect(acceptQueue(s.port)).toBe(0);
+  });
+
+  it('serves `budget` connections, then hands the next back with its fd and peer and pauses', async () => {
+    const s = launcher(UNTIL_EOF);
+    s.launcher.start(0, 1);
+    const first = await client(s.port);
+    const pid1 = Number(await line(first));
+    expect(await s.record('start')).toMatchObject({ pid: pid1 });
+    const second = await client(s.port);
+    const back = await s.record('handback');
+    handedBack.push(back.fd);
+    expect(back).toEqual({ kind: 'handback', id: s.id, at: expect.any(Number), fd: expect.any(Number), peer: { family: 'IPv4', address: '127.0.0.1', port: second.localPort! } });
+    const paused = await s.record('paused');
+    expect(paused.why).toBe('budget');
+    expect(s.records.indexOf(paused)).toBeGreaterThan(s.records.indexOf(back));
+    // A real connection to that client, close-on-exec like every fd of ours.
+    expect(fdFlags(back.fd) & O_CLOEXEC).toBe(O_CLOEXEC);
+    native.send(back.fd, Buffer.from('handed back\n'));
+    expect(await line(second)).toBe('handed back');
+    expect(s.starts()).toHaveLength(1);
+    // Paused: a third client waits in the backlog.
+    await client(s.port);
+    await until(() => acceptQueue(s.port) === 1, 'the third client in the accept queue', WAIT_MS);
+  });
+
+  it.each([
+    { what: 'a program that does not exist', tpl: { file: '/nonexistent/ninetd-handler' }, why: 'spawn' },
+    { what: 'a user that does not exist', tpl: { user: 'no-such-user-ninetd' }, why: 'user' },
+  ])('hands the connection back and pauses ($why) for $what, starting nothing', async ({ tpl, why }) => {
+    const s = launcher({ ...UNTIL_EOF, ...tpl });
+    s.launcher.start(0, -1);
+    const c = await client(s.port);
+    const back = await s.record('handback');
+    handedBack.push(back.fd);
+    expect(back.peer).toEqual({ family: 'IPv4', address: '127.0.0.1', port: c.localPort! });
+    expect(await s.record('paused')).toMatchObject({ why });
+    native.send(back.fd, Buffer.from('still here\n'));
+    expect(await line(c)).toBe('still here');
+    drain();
+    expect(s.starts()).toEqual([]);
+    expect(s.launcher.running).toBe(0);
+    expect(await zombies(process.pid)).toEqual([]);
+  });
+
+  it('still reports the end of a handler that outlives close()', async () => {
+    const s = launcher(UNTIL_EOF);
+    s.launcher.start(0, -1);
+    const c = await client(s.port);
+    const pid = Number(await line(c));
+    s.launcher.close();
+    s.launcher.close();
+    expect(s.launcher.running).toBe(1);
+    expect(() => s.launcher.start(0, -1)).toThrow(expect.objectContaining({ code: 'EBADF' }));
+    c.end();
+    expect(await s.record('end', (r) => r.pid === pid)).toMatchObject({ code: 0, signal: null });
+    expect(s.launcher.running).toBe(0);
+  });
+
+  it('stop() stops accepting: a client waits in the backlog until start()', async () => {
+    const s = launcher(UNTIL_EOF);
+    s.launcher.start(0, -1);
+    const first = await client(s.port);
+    const pid1 = Number(await line(first));
+    s.launcher.stop();
+    const second = await client(s.port);
+    await until(() => acceptQueue(s.port) === 1, 'the second client in the accept queue', WAIT_MS);
+    drain();
+    expect(s.starts().map((r) => r.pid)).toEqual([pid1]);
+    s.launcher.start(0, -1);
+    const pid2 = Number(await line(second));
+    expect(await s.record('start', (r) => r.pid === pid2)).toMatchObject({ peer: `127.0.0.1:${second.localPort!}` });
+  });
+
+  it('reports a handler killed by a signal with code null and the signal name', async () => {
+    const s = launcher({ file: '/bin/sh', argv: ['sh', '-c', 'echo $$; exec sleep 60'] });
+    s.launcher.start(0, -1);
+    const c = await client(s.port);
+    const pid = Number(await line(c));
+    expect((await s.record('start')).pid).toBe(pid);
+    process.kill(pid, 'SIGKILL');
+    expect(await s.record('end', (r) => r.pid === pid)).toMatchObject({ code: null, signal: 'SIGKILL' });
+  });
+
+  it('reports exactly one end for every start and leaves no zombie after 200 sequential and 50 concurrent connections', async () => {
+    const s = launcher({ file: `${FIXTURE_BIN}/hello`, argv: ['hello'] });
+    s.launcher.start(0, -1);
+    for (let i = 0; i < 200; i++) expect((await exchange(s.port)).toString()).toBe('hello\n');
+    const concurrent = await Promise.all(Array.from({ length: 50 }, () => exchange(s.port)));
+    expect(concurrent.every((b) => b.toString() === 'hello\n')).toBe(true);
+    await until(() => (drain(), s.records.filter((r) => r.kind === 'end').length >= 250), '250 end records', 30_000);
+    const starts = s.starts().map((r) => r.pid);
+    const ends = s.records.filter((r): r is RecordOf<'end'> => r.kind === 'end');
+    expect(starts).toHaveLength(250);
+    expect(new Set(starts).size).toBe(250);
+    expect(ends.map((r) => r.pid).sort()).toEqual([...starts].sort());
+    expect(ends.every((r) => r.code === 0 && r.signal === null)).toBe(true);
+    expect(s.records.filter((r) => r.kind !== 'start' && r.kind !== 'end')).toEqual([]);
+    expect(s.launcher.running).toBe(0);
+    expect(await zombies(process.pid)).toEqual([]);
+    // Reaped: none is still a child of ours (its pid may belong to another process by now).
+    expect(starts.filter(childOfOurs)).toEqual([]);
+  });
+
+  it('gives the handler no fd of ours: no listening socket, no pidfd, no epoll set', async () => {
+    // Another launcher's handler runs meanwhile, so that the reaper holds a pidfd.
+    const other = launcher(UNTIL_EOF);
+    other.launcher.start(0, -1);
+    await line(await client(other.port));
+    const s = launcher({ file: '/bin/ls', argv: ['ls', '-l', '/proc/self/fd'] });
+    s.launcher.start(0, -1);
+    const listing = (await exchange(s.port)).toString();
+    const fds = new Map([...listing.matchAll(/ (\d+) -> (.*)$/gm)].map((m) => [Number(m[1]), m[2]!]));
+    expect([0, 1, 2].map((fd) => fds.get(fd))).toEqual(Array(3).fill(expect.stringMatching(/^socket:\[\d+\]$/)));
+    expect(new Set([0, 1, 2].map((fd) => fds.get(fd))).size).toBe(1);
+    const ours = [s.lfd, other.lfd].map((fd) => readlinkSync(`/proc/self/fd/${fd}`));
+    const inherited = await inheritedFds();
+    for (const [fd, target] of fds) {
+      if (fd <= 2) continue;
+      expect(target).not.toMatch(/pidfd|eventpoll/);
+      expect(ours).not.toContain(target);
+      // ls's own directory fd, or one every program we exec inherits (not the launcher's doing).
+      if (!/^\/proc\/\d+\/fd$/.test(target)) expect(inherited).toContain(fd);
+    }
+  });
+
+  it('rejects a template whose slots do not match its env, or name no slot, before listening', () => {
+    const fd = native.socket(C.AF_INET, C.SOCK_STREAM);
+    try {
+      const tpl = { id: 0, file: '/bin/true', argv: ['true'], env: ['A='], slots: [] as number[], opts: OPTS, user: null };
+      expect(() => new native.Launcher(fd, tpl)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+      expect(() => new native.Launcher(fd, { ...tpl, slots: [5] })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    } finally {
+      native.close(fd);
+    }
+  });
+
+  it('does not swallow an error thrown by the records callback: it reaches uncaughtException', async () => {
+    // In a child node: the error ends the process that registered the callback.
+    const script = `
+      const a = require(process.env.ADDON);
+      const net = require('node:net');
+      const C = a.constants;
+      const fd = a.socket(C.AF_INET, C.SOCK_STREAM);
+      a.bind(fd, '127.0.0.1', 0);
+      a.listen(fd, 4);
+      const opts = { fd: 0, uid: -1, gid: -1, groups: null, umask: 18, nice: 0, rlimits: [], cwd: '/' };
+      const l = new a.Launcher(fd, { id: 7, file: '/bin/true', argv: ['true'], env: [], slots: [], opts, user: null });
+      a.launchRecords(() => { throw new Error('thrown by the records callback'); });
+      process.on('uncaughtException', (err) => { console.log(JSON.stringify({ caught: err.message })); process.exit(0); });
+      setTimeout(() => { console.log(JSON.stringify({ caught: null })); process.exit(3); }, 10000).unref();
+      l.start(0, -1);
+      net.connect(a.getsockname(fd).port, '127.0.0.1').on('error', () => {});
+    `;
+    const r = await runNode(script);
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({ caught: 'thrown by the records callback' });
+    expect(r.code).toBe(0);
+  });
+});
