@@ -117,6 +117,8 @@ export class FastLaunch {
     if (this.closed) return;
     this.closed = true;
     this.stop();
+    // Starts still in the addon's batch are ours: take them before the owner can be forgotten.
+    drainLaunches();
     this.launcher.close();
     if (this.started.size === 0) owners.delete(this.id);
   }
