@@ -7,10 +7,9 @@ import { unlinkSync } from 'node:fs';
 import type { AddressPattern } from './access/address.js';
 import { HostsFiles } from './access/gate.js';
 import { summarize, type ChangeSummary, type Outcome } from './control/changes.js';
-import { MetricsListener } from './control/http.js';
-import { exposition } from './control/metrics.js';
+import type { MetricsListener } from './control/http.js';
 import type { Reply, Request } from './control/protocol.js';
-import { ControlServer } from './control/server.js';
+import type { ControlServer } from './control/server.js';
 import { daemonSnapshot, ninetdVersion, processFds, type DaemonFacts, type DaemonSnapshot } from './control/snapshot.js';
 import { keyEntries, reconcile, type Changes } from './config/diff.js';
 import { checkProxyUse } from './config/proxy.js';
@@ -209,11 +208,16 @@ export class Daemon {
   private async openConsole(): Promise<void> {
     const { controlSocket, metrics } = this.opts;
     try {
+      // Loaded only when asked for: node:http for /metrics above all.
       if (controlSocket) {
+        const { ControlServer } = await import('./control/server.js');
         this.control = ControlServer.open({ path: controlSocket, logger: this.logger, handle: (req) => this.answer(req) });
         this.logger.info({ path: controlSocket }, 'control socket listening');
       }
-      if (metrics) this.metrics = await MetricsListener.open(metrics.listen, metrics.from, this.logger, () => exposition(this.snapshot()));
+      if (metrics) {
+        const [{ MetricsListener }, { exposition }] = await Promise.all([import('./control/http.js'), import('./control/metrics.js')]);
+        this.metrics = await MetricsListener.open(metrics.listen, metrics.from, this.logger, () => exposition(this.snapshot()));
+      }
     } catch (err) {
       this.closeConsole();
       this.closeTable();

@@ -4,8 +4,6 @@
 // exit status (cli.ts exits with it). It serves nothing; the daemon answers (daemon.ts).
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import yargs from 'yargs';
-import { loadSettings } from '../config/settings.js';
 import { formatOutcome, type Outcome } from './changes.js';
 import { ask, ControlClientError } from './client.js';
 import { controlSocketPath } from './path.js';
@@ -45,6 +43,7 @@ export function isControlCommand(argv: readonly string[]): boolean {
 export async function findControlSocket(flags: { controlSocket?: string; pidfile?: string; settings?: string }): Promise<string | null> {
   const file = flags.settings ?? (existsSync(DEFAULT_SETTINGS) ? DEFAULT_SETTINGS : null);
   // Only two keys are needed; a settings file with errors elsewhere still gives them.
+  const { loadSettings } = await import('../config/settings.js');
   const daemon = file ? (await loadSettings(path.resolve(file))).settings.daemon : {};
   return controlSocketPath(flags.controlSocket, daemon.control_socket, flags.pidfile ?? daemon.pidfile ?? '/run/ninetd.pid');
 }
@@ -86,7 +85,8 @@ export async function checkDiff(socket: string | null, config: string | undefine
   return printOutcome((reply as { diff: Outcome }).diff, true, false);
 }
 
-function parseCommand(argv: string[]) {
+// yargs is loaded by the command that runs (runControlCommand): cli.ts imports this file on every start.
+function parseCommand(yargs: typeof import('yargs').default, argv: string[]) {
   return yargs(argv)
     .scriptName('ninetd')
     .parserConfiguration({ 'duplicate-arguments-array': false })
@@ -116,9 +116,10 @@ function parseCommand(argv: string[]) {
 
 /** Runs `ninetd status …` or `ninetd reload …`; resolves to the exit status. */
 export async function runControlCommand(argv: string[]): Promise<number> {
+  const { default: yargs } = await import('yargs');
   let args: ReturnType<typeof parseCommand>;
   try {
-    args = parseCommand(argv);
+    args = parseCommand(yargs, argv);
   } catch (err) {
     process.stderr.write(`ninetd: ${(err as Error).message}\nTry 'ninetd ${argv[0]} --help'.\n`);
     return EXIT.usage;

@@ -7,13 +7,12 @@ import pino, { type Logger, type Level } from 'pino';
 import { writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { probeSyslog, SyslogDestination, type FallbackSink, type SyslogFormat } from './syslog.js';
+import type { LogLevel } from './levels.js';
 import { recordText, type LogRecord } from './text.js';
 
 export type { Logger };
 
-/** Log levels the command line accepts, least to most verbose. */
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+export { LOG_LEVELS, type LogLevel } from './levels.js';
 
 /** Where log records go. */
 export const LOG_DESTINATIONS = ['file', 'stderr', 'syslog'] as const;
