@@ -7,9 +7,9 @@ import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFile
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import * as native from '../../src/native/index.js';
 import { exchange, open } from '../helpers/client.js';
 import { CLI, FIXTURES, FIXTURE_BIN, startDaemon, type LogRecord, type RunningDaemon } from '../helpers/daemon.js';
+import { hasIpv6 } from '../helpers/native.js';
 import { until } from '../helpers/wait.js';
 
 const SERVICES = ['t-hello', 't-hang', 'echo'].map((n) => `${n} 0/tcp`).join('\n');
@@ -43,18 +43,6 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((d) => d.stop()));
 });
 
-const hasIpv6 = (() => {
-  const C = native.constants;
-  const fd = native.socket(C.AF_INET6, C.SOCK_STREAM);
-  try {
-    native.bind(fd, '::1', 0);
-    return true;
-  } catch {
-    return false;
-  } finally {
-    native.close(fd);
-  }
-})();
 
 /** Runs the CLI and resolves with its exit status and output. */
 function ninetd(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {

@@ -121,3 +121,17 @@ export async function acceptedPair(): Promise<{ fd: number; client: net.Socket }
     native.close(lfd);
   }
 }
+
+/** Whether this machine can bind ::1 (IPv6 loopback); tests that need it skip otherwise. */
+export const hasIpv6: boolean = (() => {
+  const C = native.constants;
+  const fd = native.socket(C.AF_INET6, C.SOCK_STREAM);
+  try {
+    native.bind(fd, '::1', 0);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    native.close(fd);
+  }
+})();

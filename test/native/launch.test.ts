@@ -11,7 +11,7 @@ import * as native from '../../src/native/index.js';
 import type { LaunchRecord, LaunchTemplate } from '../../src/native/index.js';
 import { exchange, open, zombies } from '../helpers/client.js';
 import { FIXTURE_BIN } from '../helpers/daemon.js';
-import { fdFlags, inheritedFds, portOf, runNode, WAIT_MS } from '../helpers/native.js';
+import { fdFlags, hasIpv6, inheritedFds, portOf, runNode, WAIT_MS } from '../helpers/native.js';
 import { until } from '../helpers/wait.js';
 
 const C = native.constants;
@@ -166,17 +166,6 @@ afterEach(async () => {
   await Promise.all(pending);
 });
 
-const hasIpv6 = (() => {
-  const fd = native.socket(C.AF_INET6, C.SOCK_STREAM);
-  try {
-    native.bind(fd, '::1', 0);
-    return true;
-  } catch {
-    return false;
-  } finally {
-    native.close(fd);
-  }
-})();
 
 describe('Launcher', () => {
   it("starts the handler with the connection on 0, 1 and 2 and each connection's addresses in the env slots, and reports its start and end", async () => {
