@@ -95,6 +95,9 @@ typedef struct {
   child_t **byfd;
   size_t nbyfd;
   struct launcher *launchers; /* open ones, for teardown */
+  /* The child stack of every launcher: a clone returns only once its child has exec'd or failed,
+   * so two spawns on this thread never use it at once (one per launcher cost ~8 KiB resident each). */
+  char *stack, *top;
   napi_async_cleanup_hook_handle hook;
 } reaper_t;
 
@@ -112,7 +115,6 @@ typedef struct launcher {
   /* The local address and port as text when the socket is bound to one address (else per connection). */
   char local_ip[INET6_ADDRSTRLEN], local_port[8];
   bool local_fixed;
-  char *stack, *top;
   int32_t instances; /* 0: unlimited */
   int64_t budget;    /* -1: unlimited */
   int32_t running;
@@ -259,7 +261,6 @@ static void launcher_free_if_done(launcher_t *l) {
   free(l->slotbuf);
   free(l->namelen);
   free(l->user);
-  free(l->stack);
   free(l);
 }
 
@@ -413,7 +414,7 @@ static void launch_burst(launcher_t *l) {
     fill_slots(l, conn, &ss);
     l->tpl.fd = conn;
     int pidfd;
-    pid_t pid = spawn_clone(&l->tpl, l->top, &pidfd);
+    pid_t pid = spawn_clone(&l->tpl, l->r->top, &pidfd);
     if (pid <= 0) {
       /* TypeScript spawns it again, and reports the failure as every failed spawn is reported. */
       hand_back(l, conn, &ss, len, "spawn");
@@ -543,8 +544,13 @@ static reaper_t *get_reaper(napi_env env) {
   r = calloc(1, sizeof *r);
   if (r == NULL) return (throw_errno(env, ENOMEM, "malloc"), NULL);
   r->env = env;
+  if ((r->stack = spawn_stack(&r->top)) == NULL) {
+    free(r);
+    return (throw_errno(env, ENOMEM, "malloc"), NULL);
+  }
   if ((r->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
     throw_errno(env, errno, "epoll_create1");
+    free(r->stack);
     free(r);
     return NULL;
   }
@@ -678,10 +684,6 @@ static napi_value launcher_new(napi_env env, napi_callback_info info) {
     goto fail;
   l->id = id;
   if (!is_type(env, v, napi_null) && (l->user = arg_cstring(env, v, "user")) == NULL) goto fail;
-  if ((l->stack = spawn_stack(&l->top)) == NULL) {
-    throw_errno(env, ENOMEM, "malloc");
-    goto fail;
-  }
   uv_loop_t *loop;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok) {
     napi_failed(env);
