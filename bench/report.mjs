@@ -56,6 +56,7 @@ p(
   `| load average (1, 5, 15 min) at start | ${m.loadavg.join(', ')} |`,
   `| load average at end | ${(m.loadavg_end ?? []).join(', ')} |`,
   `| each run | ${s.duration_s} s, with ${s.clients.join(' and ')} concurrent clients${s.quick ? ' (--quick)' : ''}${s.only ? `, only \`${s.only}\`` : ''} |`,
+  `| rounds | ${s.rounds ?? 1}: the servers take turns, and each one's median round (by req/s; for start-up, by ready time) is shown |`,
   `| whole benchmark | ${data.wall_s} s |`,
   '',
   '## How to read this',

@@ -8,7 +8,7 @@
 // Raw results go to bench/.cache/last.json; `node bench/report.mjs` turns them into
 // docs/benchmarks.md. See bench/README.md.
 //
-//   node bench/run.mjs [--duration S] [--quick] [--only REGEX] [--no-anchors] [--soak N]
+//   node bench/run.mjs [--duration S] [--rounds N] [--quick] [--only REGEX] [--no-anchors] [--soak N]
 //
 // Only loopback addresses are used. Every process started here is tracked by pid and stopped
 // by pid, also on Ctrl-C.
@@ -41,6 +41,7 @@ const NINETD_FLAGS = !fs.existsSync(NINETD) ? [] : (/^#!\S*env -S node(.*)$/m.ex
 const { values: opts } = parseArgs({
   options: {
     duration: { type: 'string' },
+    rounds: { type: 'string' },
     quick: { type: 'boolean', default: false },
     only: { type: 'string' },
     'no-anchors': { type: 'boolean', default: false },
@@ -51,6 +52,8 @@ const { values: opts } = parseArgs({
 if (opts.help) {
   console.log(`usage: node bench/run.mjs [options]
   --duration S    seconds per scenario run (default 4; --quick: 1)
+  --rounds N      runs of each scenario per server, taken in turn; the median one is kept
+                  (default 3; --quick: 1)
   --quick         short runs and a short soak, to check that everything works
   --only REGEX    run only the scenarios whose id matches (ids: daytime, echo64, exec-hello,
                   exec-cat, udp-echo, udp-wait; "soak" for the RSS soak; "scale" for start-up
@@ -60,11 +63,12 @@ if (opts.help) {
   process.exit(0);
 }
 const DURATION = Number(opts.duration ?? (opts.quick ? 1 : 4));
+const ROUNDS = Number(opts.rounds ?? (opts.quick ? 1 : 3));
 const SOAK = Number(opts.soak ?? (opts.quick ? 20000 : 100000));
 const ONLY = opts.only ? new RegExp(opts.only) : null;
 const CLIENTS = [1, 32];
-if (!(DURATION > 0 && DURATION <= 120) || !(SOAK >= 0 && SOAK <= 1000000)) {
-  console.error('bench: --duration must be in (0, 120] and --soak in [0, 1000000]');
+if (!(DURATION > 0 && DURATION <= 120) || !(SOAK >= 0 && SOAK <= 1000000) || !(Number.isInteger(ROUNDS) && ROUNDS >= 1 && ROUNDS <= 9)) {
+  console.error('bench: --duration must be in (0, 120], --soak in [0, 1000000] and --rounds in 1..9');
   process.exit(2);
 }
 
@@ -700,15 +704,42 @@ async function scaleRun(server, n, anchor) {
 
 async function scale(anchors) {
   const out = [];
+  const servers = ['ninetd', 'openbsd-inetd'].filter((server) => server === 'ninetd' || anchors[server]?.ok);
   for (const n of SCALE_SIZES) {
-    for (const server of ['ninetd', 'openbsd-inetd']) {
-      if (server !== 'ninetd' && !anchors[server]?.ok) continue;
-      const r = await scaleRun(server, n, anchors[server]);
-      out.push(r);
-      console.error(`bench: scale ${n} ${server}: ${r.ok ? `ready ${Math.round(r.start_ms)} ms, reload ${Math.round(r.reload_ms)} ms` : `FAILED: ${r.error}`}`);
+    const rounds = new Map(servers.map((server) => [server, []]));
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const server of servers) {
+        const r = await scaleRun(server, n, anchors[server]);
+        rounds.get(server).push(r);
+        console.error(`bench: scale ${n} ${server}${ROUNDS > 1 ? ` (round ${round})` : ''}: ${r.ok ? `ready ${Math.round(r.start_ms)} ms, reload ${Math.round(r.reload_ms)} ms` : `FAILED: ${r.error}`}`);
+      }
     }
+    for (const server of servers) out.push(medianScale(rounds.get(server)));
   }
   return out;
+}
+
+/**
+ * One server's scale rounds: the round with the median start-up time, its reload time replaced
+ * by the median of the rounds' reloads (the two are measured apart). A failed round counts as the
+ * slowest; a server that failed in most rounds is reported failed.
+ */
+function medianScale(rounds) {
+  const mid = (key) => {
+    const sorted = [...rounds].sort((a, b) => (a.ok ? a[key] : Infinity) - (b.ok ? b[key] : Infinity));
+    return sorted[Math.floor((sorted.length - 1) / 2)];
+  };
+  const start = mid('start_ms');
+  if (!start.ok) return { ...start, rounds: rounds.length };
+  const reload = mid('reload_ms');
+  return {
+    ...start,
+    reload_ms: reload.ok ? reload.reload_ms : null,
+    reload_cpu_ms: reload.ok ? reload.reload_cpu_ms : null,
+    rounds: rounds.length,
+    round_start_ms: rounds.map((r) => (r.ok ? r.start_ms : null)),
+    round_reload_ms: rounds.map((r) => (r.ok ? r.reload_ms : null)),
+  };
 }
 
 /** ninetd's memory over many connections to internal daytime, in two steps. */
@@ -762,6 +793,16 @@ function machine() {
   };
 }
 
+/**
+ * The median of one server's rounds by req/s (a failed round counts as the slowest), with every
+ * round's req/s alongside. A server that failed in most rounds is reported failed.
+ */
+function medianRound(rounds) {
+  const sorted = [...rounds].sort((a, b) => (a.ok ? a.rate : -1) - (b.ok ? b.rate : -1));
+  const median = sorted[Math.floor((sorted.length - 1) / 2)];
+  return { ...median, rounds: rounds.length, round_rates: rounds.map((r) => (r.ok ? r.rate : null)) };
+}
+
 // ---------------------------------------------------------------------------------------------
 
 async function main() {
@@ -784,17 +825,21 @@ async function main() {
   const results = [];
   for (const sc of scenarios) {
     for (const clients of CLIENTS) {
-      for (const server of SERVERS) {
-        const anchor = anchors[server.id];
-        const isAnchor = server.id in ANCHOR_PKGS;
-        if (!server.supports(sc) || (isAnchor && !anchor?.ok)) continue;
-        const r = await measure(server, sc, clients, anchor);
-        results.push(r);
-        const what = r.ok
-          ? `${Math.round(r.rate)} req/s, ${r.errors} errors, p99 ${r.p99_ms} ms`
-          : `FAILED: ${r.error}`;
-        console.error(`bench: ${sc.id} c=${clients} ${r.label}: ${what}`);
+      const servers = SERVERS.filter((server) => server.supports(sc) && (!(server.id in ANCHOR_PKGS) || anchors[server.id]?.ok));
+      // The servers take turns, round after round, so that a slow spell of the machine falls on
+      // all of them rather than on one; each server's median round is kept.
+      const rounds = new Map(servers.map((server) => [server.id, []]));
+      for (let round = 1; round <= ROUNDS; round++) {
+        for (const server of servers) {
+          const r = await measure(server, sc, clients, anchors[server.id]);
+          rounds.get(server.id).push(r);
+          const what = r.ok
+            ? `${Math.round(r.rate)} req/s, ${r.errors} errors, p99 ${r.p99_ms} ms`
+            : `FAILED: ${r.error}`;
+          console.error(`bench: ${sc.id} c=${clients} ${r.label}${ROUNDS > 1 ? ` (round ${round})` : ''}: ${what}`);
+        }
       }
+      for (const server of servers) results.push(medianRound(rounds.get(server.id)));
     }
   }
 
@@ -807,7 +852,7 @@ async function main() {
   const data = {
     date: new Date().toISOString(),
     machine: { ...atStart, loadavg_end: loadavg() },
-    settings: { duration_s: DURATION, clients: CLIENTS, soak: SOAK, quick: opts.quick, only: opts.only ?? null },
+    settings: { duration_s: DURATION, rounds: ROUNDS, clients: CLIENTS, soak: SOAK, quick: opts.quick, only: opts.only ?? null },
     scenarios: scenarios.map(({ id, title, proto, host }) => ({ id, title, proto, host })),
     anchors,
     results,
@@ -818,7 +863,7 @@ async function main() {
   fs.writeFileSync(path.join(CACHE, 'last.json'), `${JSON.stringify(data, null, 2)}\n`);
 
   console.log(`\nninetd benchmark, ${data.date}, ${data.machine.nproc} cores, ${data.machine.kernel}, node ${data.machine.node}`);
-  console.log(`${DURATION} s per run; figures vary from run to run (loopback, generator on the same cores)\n`);
+  console.log(`${DURATION} s per run, median of ${ROUNDS} round${ROUNDS > 1 ? 's' : ''}; figures vary from run to run (loopback, generator on the same cores)\n`);
   console.log(toText(resultsTable(data)));
   console.log('\nninetd req/s divided by the other server\'s (above 1: ninetd is faster)\n');
   const ratios = ratiosTable(data);
