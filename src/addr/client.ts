@@ -65,7 +65,7 @@ export function peerFields(c: ClientAddress | null): { peer: string; proxy?: str
   return c.proxy ? { peer: c.text, proxy: c.proxy.balancer.text } : { peer: c.text };
 }
 
-/** The client of a datagram whose sender recvfromRaw left in `raw` (only built when needed). */
+/** The client of a datagram whose sender recvmmsgRaw left in `raw` (only built when needed). */
 export function clientFromRaw(raw: RawSockaddr): ClientAddress {
   return clientAddress(raw.toSockAddr());
 }

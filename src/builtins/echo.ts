@@ -8,7 +8,7 @@ export const echo: Builtin = {
   // reading makes us hold one chunk at most), and closes once the client has closed its side.
   stream: { kind: 'echo' },
   dgram(msg) {
-    // The caller reuses its receive buffer for the next datagram: the reply must own its bytes.
-    return Buffer.from(msg);
+    // The caller sends the reply before it reads into that buffer again.
+    return msg;
   },
 };

@@ -21,7 +21,7 @@ export type StreamService = PumpedStream | { readonly kind: 'once'; reply(now: (
 /** One internal service, for stream connections and for datagrams. */
 export interface Builtin {
   readonly stream: StreamService;
-  /** Reply to one datagram, or null for no reply. Pure. */
+  /** Reply to one datagram, or null for no reply; it may be `msg` itself (the caller sends it before reading into that buffer again). Pure. */
   dgram(msg: Buffer, now: () => Date): Buffer | null;
 }
 

@@ -1,14 +1,15 @@
 // Internal datagram services (echo, discard, chargen, daytime, time over UDP or unix datagram
 // sockets): read a burst of datagrams, check each sender, answer in-process; never forks.
-// IPv4 and IPv6 senders stay the kernel's sockaddr (no object per datagram); a client address is
-// built only when a rule or a log needs one.
+// IPv4 and IPv6 take a burst in one recvmmsg and answer it in one sendmmsg; their senders stay
+// the kernel's sockaddr (no object per datagram), and a client address is built only when a rule
+// or a log needs one.
 import { clientAddress, clientFromRaw } from '../addr/client.js';
 import { fileId } from '../files/file-id.js';
 import type { BuiltinName } from '../builtins/names.js';
 import { BUILTINS } from '../builtins/table.js';
 import * as native from '../native/index.js';
 import type { NativeError, SockAddr } from '../native/index.js';
-import { RawSockaddr } from '../net/sockaddr.js';
+import { RAW_SOCKADDR_BYTES, RawSockaddr } from '../net/sockaddr.js';
 import type { ServiceCore } from './core.js';
 import { countRefusal } from './counters.js';
 import { badDatagramSource } from './dgram-guard.js';
@@ -16,38 +17,93 @@ import { badDatagramSource } from './dgram-guard.js';
 
 /** Datagrams read per readiness event before yielding to the event loop. */
 const BURST = 32;
+/** Bytes of each datagram slot: the largest UDP payload fits, as in the one-datagram receive. */
+const SLOT_BYTES = 65536;
+
+/**
+ * The slots of one batch (datagrams, senders, lengths), shared by every internal datagram
+ * service: a batch is read, answered and sent within one call. The datagram area is virtual
+ * memory until used: a small datagram makes one page of its slot resident.
+ */
+class Batch {
+  readonly bufs = Buffer.allocUnsafeSlow(BURST * SLOT_BYTES);
+  readonly addrs = Buffer.alloc(BURST * RAW_SOCKADDR_BYTES);
+  readonly lens = new Int32Array(BURST);
+  readonly lensBuf = Buffer.from(this.lens.buffer);
+  readonly from = Array.from({ length: BURST }, (_, i) => new RawSockaddr(this.addrs.subarray(i * RAW_SOCKADDR_BYTES, (i + 1) * RAW_SOCKADDR_BYTES)));
+  readonly slots = Array.from({ length: BURST }, (_, i) => this.bufs.subarray(i * SLOT_BYTES, (i + 1) * SLOT_BYTES));
+}
+let batch: Batch | undefined;
 
 /** Reads, checks and answers up to BURST datagrams. */
 export function serveDatagrams(svc: ServiceCore): void {
+  if (svc.plan.entry.family === 'unix') serveUnixDatagrams(svc);
+  else serveInetDatagrams(svc);
+}
+
+/** IPv4 and IPv6: one recvmmsg and one sendmmsg for the whole burst. */
+function serveInetDatagrams(svc: ServiceCore): void {
+  const builtin = BUILTINS[svc.plan.entry.builtin as Exclude<BuiltinName, 'tcpmux'>];
+  const now = (): Date => new Date(svc.host.now());
+  const b = (batch ??= new Batch());
+  let n: number | null = null;
+  // A receive error (e.g. ECONNREFUSED left by an ICMP error) is the socket's, not the next
+  // datagram's: read again, a bounded number of times.
+  for (let tries = 0; tries < BURST && n === null; tries++) {
+    try {
+      n = native.recvmmsgRaw(svc.fd, b.bufs, SLOT_BYTES, b.addrs, b.lensBuf);
+      if (n === null) return;
+    } catch (err) {
+      if (svc.host.resources.ranOut(err as NativeError)) return;
+    }
+  }
+  if (n === null) return;
+  for (let i = 0; i < n; i++) {
+    svc.counters.connections += 1;
+    const len = b.lens[i]!;
+    if (drops(svc, b.from[i]!)) {
+      b.lens[i] = -1;
+      continue;
+    }
+    const slot = b.slots[i]!;
+    const msg = slot.subarray(0, len);
+    const reply = builtin.dgram(msg, now);
+    // The reply goes out from the datagram's own slot (echo's reply is the datagram itself).
+    if (!reply || reply.length > SLOT_BYTES) b.lens[i] = -1;
+    else {
+      if (reply !== msg) reply.copy(slot);
+      b.lens[i] = reply.length;
+    }
+  }
+  try {
+    native.sendmmsgRaw(svc.fd, b.bufs, SLOT_BYTES, b.addrs, b.lensBuf, n);
+  } catch {
+    // only a bad argument throws; a refused reply is lost alone
+  }
+}
+
+/** Unix datagram sockets: a named sender is answered, one datagram at a time. */
+function serveUnixDatagrams(svc: ServiceCore): void {
   const builtin = BUILTINS[svc.plan.entry.builtin as Exclude<BuiltinName, 'tcpmux'>];
   const buf = svc.scratch();
   const now = (): Date => new Date(svc.host.now());
-  // One sender buffer per burst, reused for each of its datagrams.
-  const raw = svc.plan.entry.family === 'unix' ? null : new RawSockaddr();
   for (let i = 0; i < BURST; i++) {
-    let n: number | null;
-    let unixFrom: SockAddr | null = null;
+    let r: { bytes: number; from: SockAddr } | null;
     try {
-      if (raw) n = native.recvfromRaw(svc.fd, buf, raw.buf);
-      else {
-        const r = native.recvfrom(svc.fd, buf);
-        n = r ? r.bytes : null;
-        unixFrom = r ? r.from : null;
-      }
+      r = native.recvfrom(svc.fd, buf);
     } catch (err) {
       if (svc.host.resources.ranOut(err as NativeError)) return;
-      continue; // e.g. ECONNREFUSED left by an ICMP error: the next datagram is fine
+      continue;
     }
-    if (n === null) return;
+    if (r === null) return;
     svc.counters.connections += 1;
-    if (raw && drops(svc, raw)) continue;
-    if (unixFrom?.family === 'unix' && unixLoops(svc, unixFrom.path)) continue;
-    const reply = builtin.dgram(buf.subarray(0, n), now);
-    if (!reply) continue;
+    const from = r.from;
+    if (from.family === 'unix' && unixLoops(svc, from.path)) continue;
+    const reply = builtin.dgram(buf.subarray(0, r.bytes), now);
+    // An unbound unix sender has no address to answer.
+    if (!reply || from.family !== 'unix' || !from.path) continue;
     try {
-      if (raw) native.sendtoRaw(svc.fd, reply, raw.buf);
-      // An unbound unix sender has no address to answer.
-      else if (unixFrom?.family === 'unix' && unixFrom.path) native.sendto(svc.fd, reply, unixFrom);
+      native.sendto(svc.fd, reply, from);
     } catch {
       // a full send buffer or an unreachable peer loses this one reply only
     }

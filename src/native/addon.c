@@ -70,11 +70,11 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_property_descriptor fns[] = {
       FN(accept),          FN(bind),            FN(bindUnix),        FN(chownSocketFile), FN(close),
       FN(cloexecFrom),     FN(connect),         FN(getgrnam),        FN(getgrouplist),    FN(getpeercred),
-      FN(getpwnam),        FN(getsockname),     FN(launchDrain),     FN(launchRecords),     FN(getsockopt),      FN(listen),          FN(lockPidFile),
-      FN(pidfdOpen),       FN(pipe),            FN(recvfrom),        FN(recvfromRaw),     FN(send),
-      FN(sendto),          FN(sendtoRaw),       FN(sendtoUnix),      FN(setLinger),       FN(setNonBlocking),
-      FN(setsockopt),      FN(shutdown),        FN(socket),          FN(spawnHandler),    FN(splice),
-      FN(trimMemory),      FN(waitPidfd),
+      FN(getpwnam),        FN(getsockname),     FN(getsockopt),      FN(launchDrain),     FN(launchRecords),
+      FN(listen),          FN(lockPidFile),     FN(pidfdOpen),       FN(pipe),            FN(recvfrom),
+      FN(recvmmsgRaw),     FN(send),            FN(sendmmsgRaw),     FN(sendto),          FN(sendtoUnix),
+      FN(setLinger),       FN(setNonBlocking),  FN(setsockopt),      FN(shutdown),        FN(socket),
+      FN(spawnHandler),    FN(splice),          FN(trimMemory),      FN(waitPidfd),
   };
   CHECK(napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns));
 

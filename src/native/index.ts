@@ -259,8 +259,8 @@ interface Addon {
   recvfrom(fd: number, buf: Buffer, peek?: boolean): { bytes: number; from: SockAddr } | null;
   send(fd: number, buf: Buffer): number;
   sendto(fd: number, buf: Buffer, to: SockAddr): number;
-  recvfromRaw(fd: number, buf: Buffer, addr: Buffer): number | null;
-  sendtoRaw(fd: number, buf: Buffer, addr: Buffer): number;
+  recvmmsgRaw(fd: number, bufs: Buffer, stride: number, addrs: Buffer, lens: Buffer): number | null;
+  sendmmsgRaw(fd: number, bufs: Buffer, stride: number, addrs: Buffer, lens: Buffer, count: number): number;
   sendtoUnix(fd: number, data: Buffer, path: string): number;
   setNonBlocking(fd: number, on: boolean): void;
   close(fd: number): void;
@@ -415,17 +415,23 @@ export function sendto(fd: number, buf: Buffer, to: SockAddr): number {
 }
 
 /**
- * recvfrom(2) with MSG_DONTWAIT on an IPv4 or IPv6 socket, leaving the sender's address as the
- * kernel's sockaddr in `addr` (28 bytes at least: see sockaddr.ts): bytes read, or null when nothing
- * is queued. The datagram fast path: no address object is made.
+ * recvmmsg(2) with MSG_DONTWAIT on an IPv4 or IPv6 socket: datagram i goes to `bufs` at
+ * i * stride (truncated to stride bytes), its length to int32 i of `lens` (4-byte aligned), its
+ * sender as the kernel's sockaddr to `addrs` at i * 28 (see sockaddr.ts); as many as the three
+ * buffers have room for, 64 at most. The number read, or null when nothing is queued. The
+ * datagram fast path: no object is made per datagram.
  */
-export function recvfromRaw(fd: number, buf: Buffer, addr: Buffer): number | null {
-  return addon().recvfromRaw(fd, buf, addr);
+export function recvmmsgRaw(fd: number, bufs: Buffer, stride: number, addrs: Buffer, lens: Buffer): number | null {
+  return addon().recvmmsgRaw(fd, bufs, stride, addrs, lens);
 }
 
-/** sendto(2) with MSG_DONTWAIT | MSG_NOSIGNAL to a sockaddr that recvfromRaw filled in. */
-export function sendtoRaw(fd: number, buf: Buffer, addr: Buffer): number {
-  return addon().sendtoRaw(fd, buf, addr);
+/**
+ * sendmmsg(2) with MSG_DONTWAIT | MSG_NOSIGNAL of the first `count` slots laid out as
+ * recvmmsgRaw fills them, each to the address in its slot; a slot whose length is negative is
+ * skipped, and a reply the kernel refuses is lost alone. The number sent.
+ */
+export function sendmmsgRaw(fd: number, bufs: Buffer, stride: number, addrs: Buffer, lens: Buffer, count: number): number {
+  return addon().sendmmsgRaw(fd, bufs, stride, addrs, lens, count);
 }
 
 /** sendto(2) on a unix datagram socket to a path or '@abstract' name (sd_notify, /dev/log). */

@@ -50,7 +50,7 @@ bool bad_arg(napi_env env, const char *name, const char *type);
 /* Throws a RangeError with code ERR_OUT_OF_RANGE. Returns false. */
 bool out_of_range(napi_env env, const char *msg);
 
-#define MAX_ARGS 4
+#define MAX_ARGS 6
 
 /* The arguments of a call; missing ones are `undefined`. */
 typedef struct {

@@ -9,10 +9,12 @@
  *     is level-triggered and another process may have taken the connection), ECONNABORTED (the
  *     client gave up while queued: nothing to serve) and EINTR (nothing was accepted); the
  *     caller simply waits for the next readiness.
- *   - js_recvfrom and js_recvfromRaw return null on EAGAIN: nothing queued is not a failure of
+ *   - js_recvfrom and js_recvmmsgRaw return null on EAGAIN: nothing queued is not a failure of
  *     a non-blocking read. js_recvfrom reports a connected stream socket's peer through
  *     getpeername when recvfrom gives no source address.
  *   - js_sendto reads an unnamed unix destination as "the connected peer" (no address).
+ *   - js_sendmmsgRaw skips a reply the kernel refuses and sends the rest of the batch (one
+ *     sendto per datagram would lose that one reply only), but stops on EAGAIN/ENOBUFS.
  *   - bind and connect take the address family from the socket itself (SO_DOMAIN).
  * Nothing here retries.
  */
@@ -237,56 +239,118 @@ napi_value js_sendto(napi_env env, napi_callback_info info) {
 }
 
 /*
- * The datagram fast path of internal UDP services: the sender's address stays the kernel's
- * sockaddr, in a caller's buffer of at least sizeof(struct sockaddr_in6) bytes, so that no
- * address object or string is made per datagram. For IPv4 and IPv6 sockets only.
+ * The datagram fast path of internal UDP services, a batch at a time: recvmmsg(2) fills up to
+ * BATCH_MAX slots of a caller's buffer (slot i at i * stride), each sender's address stays the
+ * kernel's sockaddr in a 28-byte slot of `addrs` (sizeof(struct sockaddr_in6), the larger), and
+ * each length goes to an int32 of `lens`; sendmmsg(2) sends the slots whose length is not
+ * negative back to those addresses. No object or string is made per datagram, and two system
+ * calls serve a whole batch. For IPv4 and IPv6 sockets only.
  */
 
-/* The arguments of recvfromRaw and sendtoRaw: (fd, buf, addr), two of them buffers. */
-typedef struct {
-  int32_t fd;
-  void *data, *addr;
-  size_t size, addr_size;
-} raw_args_t;
+#define BATCH_MAX 64
+#define RAW_ADDR_BYTES ((size_t)sizeof(struct sockaddr_in6))
 
-static bool get_raw_args(napi_env env, napi_callback_info info, raw_args_t *r) {
-  args_t a;
-  return fd_buf_args(env, info, &a, &r->fd, &r->data, &r->size) && arg_buffer(env, a.argv[2], "addr", &r->addr, &r->addr_size);
+typedef struct {
+  int32_t fd, stride;
+  uint8_t *bufs, *addrs;
+  int32_t *lens;
+  size_t slots; /* how many whole slots all three buffers hold, at most BATCH_MAX */
+} batch_args_t;
+
+/* (fd, bufs, stride, addrs, lens): the buffers, and how many slots they have room for. */
+static bool get_batch_args(napi_env env, args_t *a, batch_args_t *b) {
+  void *bufs, *addrs, *lens;
+  size_t nbufs, naddrs, nlens;
+  if (!arg_int(env, a->argv[0], "fd", &b->fd) || !arg_buffer(env, a->argv[1], "bufs", &bufs, &nbufs) ||
+      !arg_int(env, a->argv[2], "stride", &b->stride) || !arg_buffer(env, a->argv[3], "addrs", &addrs, &naddrs) ||
+      !arg_buffer(env, a->argv[4], "lens", &lens, &nlens))
+    return false;
+  if (b->stride <= 0) return out_of_range(env, "The \"stride\" argument must be positive");
+  if (((uintptr_t)lens & (sizeof(int32_t) - 1)) != 0) return out_of_range(env, "The \"lens\" buffer must be 4-byte aligned");
+  size_t n = nbufs / (size_t)b->stride;
+  if (naddrs / RAW_ADDR_BYTES < n) n = naddrs / RAW_ADDR_BYTES;
+  if (nlens / sizeof(int32_t) < n) n = nlens / sizeof(int32_t);
+  if (n > BATCH_MAX) n = BATCH_MAX;
+  if (n == 0) return out_of_range(env, "The buffers must hold at least one slot");
+  b->bufs = bufs;
+  b->addrs = addrs;
+  b->lens = lens;
+  b->slots = n;
+  return true;
 }
 
-/* recvfrom(2) with MSG_DONTWAIT; the sender's sockaddr goes to `addr`. Bytes read, or null when nothing is queued. */
-napi_value js_recvfromRaw(napi_env env, napi_callback_info info) {
-  raw_args_t r;
-  if (!get_raw_args(env, info, &r)) return NULL;
-  if (r.addr_size < sizeof(struct sockaddr_in6)) {
-    out_of_range(env, "The \"addr\" buffer must be at least 28 bytes long");
-    return NULL;
+/*
+ * recvmmsg(2) with MSG_DONTWAIT into the slots: the number of datagrams read (their lengths in
+ * `lens`, truncated to `stride` as recvfrom truncates), or null when nothing is queued.
+ */
+napi_value js_recvmmsgRaw(napi_env env, napi_callback_info info) {
+  args_t a;
+  batch_args_t b;
+  if (!get_args(env, info, &a) || !get_batch_args(env, &a, &b)) return NULL;
+  struct mmsghdr msgs[BATCH_MAX];
+  struct iovec iov[BATCH_MAX];
+  memset(msgs, 0, b.slots * sizeof msgs[0]);
+  for (size_t i = 0; i < b.slots; i++) {
+    iov[i].iov_base = b.bufs + i * (size_t)b.stride;
+    iov[i].iov_len = (size_t)b.stride;
+    msgs[i].msg_hdr.msg_iov = &iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+    msgs[i].msg_hdr.msg_name = b.addrs + i * RAW_ADDR_BYTES;
+    msgs[i].msg_hdr.msg_namelen = (socklen_t)RAW_ADDR_BYTES;
   }
-  socklen_t len = (socklen_t)sizeof(struct sockaddr_in6);
-  ssize_t n = recvfrom(r.fd, r.data, r.size, MSG_DONTWAIT, (struct sockaddr *)r.addr, &len);
+  int n = recvmmsg(b.fd, msgs, (unsigned)b.slots, MSG_DONTWAIT, NULL);
   if (n < 0) {
     int err = errno;
     if (err == EAGAIN || err == EWOULDBLOCK) return null_value(env);
-    return throw_errno(env, err, "recvfrom");
+    return throw_errno(env, err, "recvmmsg");
   }
+  for (int i = 0; i < n; i++) b.lens[i] = (int32_t)msgs[i].msg_len;
   return int_value(env, n);
 }
 
-/* sendto(2) with MSG_DONTWAIT | MSG_NOSIGNAL to a sockaddr that recvfromRaw filled in. */
-napi_value js_sendtoRaw(napi_env env, napi_callback_info info) {
-  raw_args_t r;
-  if (!get_raw_args(env, info, &r)) return NULL;
-  struct sockaddr_storage ss;
-  memset(&ss, 0, sizeof ss);
-  memcpy(&ss, r.addr, r.addr_size < sizeof ss ? r.addr_size : sizeof ss);
-  socklen_t len;
-  if (ss.ss_family == AF_INET && r.addr_size >= sizeof(struct sockaddr_in))
-    len = sizeof(struct sockaddr_in);
-  else if (ss.ss_family == AF_INET6 && r.addr_size >= sizeof(struct sockaddr_in6))
-    len = sizeof(struct sockaddr_in6);
-  else
-    return throw_errno(env, EAFNOSUPPORT, "sendto");
-  return send_to(env, r.fd, r.data, r.size, &ss, len);
+/*
+ * sendmmsg(2) with MSG_DONTWAIT | MSG_NOSIGNAL of the first `count` slots whose length is not
+ * negative, each to the address in its slot: the number sent. A reply the kernel refuses (an
+ * unreachable sender, a full send buffer) is lost alone, as one sendto's would be: the batch
+ * goes on past it, except on EAGAIN/ENOBUFS, after which the rest would only fail too.
+ */
+napi_value js_sendmmsgRaw(napi_env env, napi_callback_info info) {
+  args_t a;
+  batch_args_t b;
+  int32_t count;
+  if (!get_args(env, info, &a) || !get_batch_args(env, &a, &b) || !arg_int(env, a.argv[5], "count", &count)) return NULL;
+  if (count < 0 || (size_t)count > b.slots) return (out_of_range(env, "The \"count\" argument is out of range"), NULL);
+  struct mmsghdr msgs[BATCH_MAX];
+  struct iovec iov[BATCH_MAX];
+  unsigned m = 0;
+  for (int32_t i = 0; i < count; i++) {
+    if (b.lens[i] < 0 || b.lens[i] > b.stride) continue;
+    struct sockaddr *sa = (struct sockaddr *)(b.addrs + (size_t)i * RAW_ADDR_BYTES);
+    socklen_t len = sa->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : 0;
+    if (len == 0) continue;
+    memset(&msgs[m], 0, sizeof msgs[m]);
+    iov[m].iov_base = b.bufs + (size_t)i * (size_t)b.stride;
+    iov[m].iov_len = (size_t)b.lens[i];
+    msgs[m].msg_hdr.msg_iov = &iov[m];
+    msgs[m].msg_hdr.msg_iovlen = 1;
+    msgs[m].msg_hdr.msg_name = sa;
+    msgs[m].msg_hdr.msg_namelen = len;
+    m++;
+  }
+  unsigned at = 0;
+  int64_t sent = 0;
+  while (at < m) {
+    int n = sendmmsg(b.fd, msgs + at, m - at, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) {
+      at += (unsigned)n;
+      sent += n;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) break;
+    at++; /* this one reply is lost */
+  }
+  return int_value(env, sent);
 }
 
 /* sendto(2) to a unix path or '@abstract' name (sd_notify, /dev/log). */

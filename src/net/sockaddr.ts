@@ -1,10 +1,10 @@
-// Reads the kernel's IPv4 or IPv6 sockaddr that recvfromRaw leaves in a buffer: family, port
+// Reads the kernel's IPv4 or IPv6 sockaddr that recvmmsgRaw leaves in a buffer: family, port
 // and address bytes, and the address as text only when someone asks (rules, logs). Pure; the
-// buffer is reused for every datagram, so nothing here is kept past the next receive.
+// buffer is reused for every batch, so nothing here is kept past the next receive.
 import { endianness } from 'node:os';
 import type { SockAddr } from '../native/index.js';
 
-/** Bytes of a buffer for recvfromRaw: sizeof(struct sockaddr_in6), the larger of the two. */
+/** Bytes of one sender slot of recvmmsgRaw: sizeof(struct sockaddr_in6), the larger of the two. */
 export const RAW_SOCKADDR_BYTES = 28;
 
 /** Linux address family numbers (sa_family_t, host byte order). */
@@ -12,11 +12,15 @@ const AF_INET = 2;
 const AF_INET6 = 10;
 const LITTLE_ENDIAN = endianness() === 'LE';
 
-/** One reusable sockaddr_in / sockaddr_in6 buffer and views of its fields. */
+/** One reusable sockaddr_in / sockaddr_in6 buffer (its own, or a slot of a larger one) and views of its fields. */
 export class RawSockaddr {
-  readonly buf = Buffer.alloc(RAW_SOCKADDR_BYTES);
-  private readonly v4 = this.buf.subarray(4, 8);
-  private readonly v6 = this.buf.subarray(8, 24);
+  private readonly v4: Buffer;
+  private readonly v6: Buffer;
+
+  constructor(readonly buf: Buffer = Buffer.alloc(RAW_SOCKADDR_BYTES)) {
+    this.v4 = buf.subarray(4, 8);
+    this.v6 = buf.subarray(8, 24);
+  }
 
   /** 4, 6, or 0 for any other family. */
   get family(): 4 | 6 | 0 {

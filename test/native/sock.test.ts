@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as native from '../../src/native/index.js';
 import type { SockAddr } from '../../src/native/index.js';
-import { RawSockaddr } from '../../src/net/sockaddr.js';
+import { RAW_SOCKADDR_BYTES, RawSockaddr } from '../../src/net/sockaddr.js';
 import { fdFlags, portOf, readiness, thrown, udpClient, WAIT_MS, withFds } from '../helpers/native.js';
 
 const C = native.constants;
@@ -152,27 +152,50 @@ describe('datagram sockets', () => {
   it.each([
     ['udp4', C.AF_INET, '127.0.0.1'],
     ['udp6', C.AF_INET6, '::1'],
-  ] as const)('recvfromRaw leaves the %s sender as a sockaddr that sendtoRaw answers, and gives null when nothing is queued', async (type, family, host) => {
+  ] as const)('recvmmsgRaw reads a batch of %s datagrams with their senders as sockaddrs, and sendmmsgRaw answers the slots not skipped', async (type, family, host) => {
     await withFds(async (keep) => {
       const fd = keep(native.socket(family, C.SOCK_DGRAM));
       native.bind(fd, host, 0);
-      const client = await udpClient(type);
+      const a = await udpClient(type);
+      const b = await udpClient(type);
       try {
-        const buf = Buffer.alloc(64);
-        const from = new RawSockaddr();
-        expect(native.recvfromRaw(fd, buf, from.buf)).toBeNull();
-        client.send('ping', portOf(fd), host);
+        const stride = 16;
+        const bufs = Buffer.alloc(4 * stride);
+        const addrs = Buffer.alloc(4 * RAW_SOCKADDR_BYTES);
+        const lens = new Int32Array(4);
+        const lensBuf = Buffer.from(lens.buffer);
+        const from = (i: number): RawSockaddr => new RawSockaddr(addrs.subarray(i * RAW_SOCKADDR_BYTES, (i + 1) * RAW_SOCKADDR_BYTES));
+        expect(native.recvmmsgRaw(fd, bufs, stride, addrs, lensBuf)).toBeNull();
+        // Loopback queues a datagram before send calls back: both wait when we read.
+        await new Promise((r) => a.send('ping', portOf(fd), host, r));
+        await new Promise((r) => b.send('a datagram longer than a slot', portOf(fd), host, r));
         await readiness(fd);
-        expect(native.recvfromRaw(fd, buf, from.buf)).toBe(4);
-        expect(from.toSockAddr()).toEqual({ family: family === C.AF_INET ? 'IPv4' : 'IPv6', address: host, port: client.address().port });
-        const reply = once(client, 'message');
-        expect(native.sendtoRaw(fd, Buffer.from('pong'), from.buf)).toBe(4);
+        expect(native.recvmmsgRaw(fd, bufs, stride, addrs, lensBuf)).toBe(2);
+        expect([...lens.subarray(0, 2)]).toEqual([4, stride]);
+        expect(bufs.subarray(0, 4).toString()).toBe('ping');
+        expect(bufs.subarray(stride, 2 * stride).toString()).toBe('a datagram longe');
+        const kind = family === C.AF_INET ? 'IPv4' : 'IPv6';
+        expect(from(0).toSockAddr()).toEqual({ family: kind, address: host, port: a.address().port });
+        expect(from(1).toSockAddr()).toEqual({ family: kind, address: host, port: b.address().port });
+
+        const reply = once(a, 'message');
+        bufs.write('pong', 0);
+        lens[1] = -1; // skipped: b gets nothing
+        expect(native.sendmmsgRaw(fd, bufs, stride, addrs, lensBuf, 2)).toBe(1);
         const [msg] = (await Promise.race([reply, new Promise((_, no) => setTimeout(() => no(new Error('no reply')), WAIT_MS))])) as [Buffer];
         expect(msg.toString()).toBe('pong');
-        expect(thrown(() => native.recvfromRaw(fd, buf, Buffer.alloc(16)))).toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
-        expect(thrown(() => native.sendtoRaw(fd, buf, Buffer.alloc(28)))).toMatchObject({ code: 'EAFNOSUPPORT', syscall: 'sendto' });
+        // A slot without an inet sender is skipped, not sent.
+        addrs.fill(0, 0, RAW_SOCKADDR_BYTES);
+        lens[0] = 4;
+        expect(native.sendmmsgRaw(fd, bufs, stride, addrs, lensBuf, 1)).toBe(0);
+
+        expect(thrown(() => native.recvmmsgRaw(fd, bufs, 0, addrs, lensBuf))).toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
+        expect(thrown(() => native.recvmmsgRaw(fd, bufs, stride, Buffer.alloc(16), lensBuf))).toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
+        expect(thrown(() => native.recvmmsgRaw(fd, bufs, stride, addrs, Buffer.alloc(3)))).toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
+        expect(thrown(() => native.sendmmsgRaw(fd, bufs, stride, addrs, lensBuf, 5))).toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
       } finally {
-        client.close();
+        a.close();
+        b.close();
       }
     });
   });
