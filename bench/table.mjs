@@ -32,6 +32,7 @@ export function resultsTable(data) {
     'clients',
     'server',
     'req/s',
+    'rounds req/s',
     'p50 ms',
     'p99 ms',
     'errors',
@@ -42,13 +43,15 @@ export function resultsTable(data) {
   ];
   const rows = data.results.map((r) => {
     if (!r.ok) {
-      return [r.scenario, String(r.clients), r.label, `failed: ${r.error}`, '', '', '', '', '', '', ''];
+      return [r.scenario, String(r.clients), r.label, `failed: ${r.error}`, '', '', '', '', '', '', '', ''];
     }
     return [
       r.scenario,
       String(r.clients),
       r.label,
       rate(r.rate),
+      // Every round's req/s: how far apart they are says how steady the machine was.
+      r.round_rates ? r.round_rates.map(rate).join(' / ') : '-',
       ms(r.p50_ms),
       ms(r.p99_ms),
       String(r.errors),
