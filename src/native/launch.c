@@ -95,9 +95,6 @@ typedef struct {
   child_t **byfd;
   size_t nbyfd;
   struct launcher *launchers; /* open ones, for teardown */
-  /* The child stack of every launcher: a clone returns only once its child has exec'd or failed,
-   * so two spawns on this thread never use it at once (one per launcher cost ~8 KiB resident each). */
-  char *stack, *top;
   napi_async_cleanup_hook_handle hook;
 } reaper_t;
 
@@ -443,7 +440,7 @@ static void launch_burst(launcher_t *l) {
     fill_slots(l, conn, &ss);
     l->tpl.fd = conn;
     int pidfd;
-    pid_t pid = spawn_clone(&l->tpl, l->r->top, &pidfd);
+    pid_t pid = spawn_clone(&l->tpl, &pidfd);
     if (pid <= 0) {
       /* TypeScript spawns it again, and reports the failure as every failed spawn is reported. */
       hand_back(l, conn, &ss, len, "spawn");
@@ -573,13 +570,8 @@ static reaper_t *get_reaper(napi_env env) {
   r = calloc(1, sizeof *r);
   if (r == NULL) return (throw_errno(env, ENOMEM, "malloc"), NULL);
   r->env = env;
-  if ((r->stack = spawn_stack(&r->top)) == NULL) {
-    free(r);
-    return (throw_errno(env, ENOMEM, "malloc"), NULL);
-  }
   if ((r->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
     throw_errno(env, errno, "epoll_create1");
-    free(r->stack);
     free(r);
     return NULL;
   }

@@ -334,17 +334,30 @@ napi_value spawn_error(napi_env env, const spawn_t *s) {
 }
 
 /*
- * clone(2) with CLONE_VM | CLONE_VFORK | CLONE_PIDFD, then execve(2) in the child: starts a
- * handler with `opts.fd` on 0, 1 and 2 and returns { pid, pidfd } (pidfd close-on-exec). The
- * calling thread is suspended only until the child has exec'd or failed; a failure before exec
- * is thrown here, with `syscall` naming the step, and that child is already reaped.
+ * The child stack of this thread's spawns, made on first use and kept: a clone returns only
+ * once its child has exec'd or failed, so spawns on one thread never share it at once. NULL
+ * when out of memory.
  */
+static char *child_stack_top(void) {
+  static __thread char *top;
+  if (top == NULL) {
+    char *stack = malloc(CHILD_STACK_BYTES);
+    if (stack != NULL) top = (char *)((uintptr_t)(stack + CHILD_STACK_BYTES) & ~(uintptr_t)15);
+  }
+  return top;
+}
+
 /*
- * Runs the clone for `s` on the child stack `top` (16-byte aligned): the pid, with *pidfd set,
- * once the child has exec'd; 0 when the child failed before exec (already reaped; the step
- * and errno are in `s`); -1 with errno set when clone itself failed.
+ * Runs the clone for `s` on this thread's child stack: the pid, with *pidfd set, once the child
+ * has exec'd; 0 when the child failed before exec (already reaped; the step and errno are in
+ * `s`); -1 with errno set when clone itself failed (ENOMEM when there is no stack).
  */
-pid_t spawn_clone(spawn_t *s, char *top, int *pidfd) {
+pid_t spawn_clone(spawn_t *s, int *pidfd) {
+  char *top = child_stack_top();
+  if (top == NULL) {
+    errno = ENOMEM;
+    return -1;
+  }
   /*
    * Block every signal in this thread (glibc's internal ones too, as its posix_spawn does) so
    * that the child starts with all of them blocked and none of our handlers can run in it.
@@ -373,13 +386,6 @@ pid_t spawn_clone(spawn_t *s, char *top, int *pidfd) {
   return pid;
 }
 
-/* A child stack of CHILD_STACK_BYTES, and its aligned top; NULL when out of memory. */
-char *spawn_stack(char **top) {
-  char *stack = malloc(CHILD_STACK_BYTES);
-  if (stack != NULL) *top = (char *)((uintptr_t)(stack + CHILD_STACK_BYTES) & ~(uintptr_t)15);
-  return stack;
-}
-
 /*
  * clone(2) with CLONE_VM | CLONE_VFORK | CLONE_PIDFD, then execve(2) in the child: starts a
  * handler with `opts.fd` on 0, 1 and 2 and returns { pid, pidfd } (pidfd close-on-exec). The
@@ -392,14 +398,9 @@ napi_value js_spawnHandler(napi_env env, napi_callback_info info) {
   spawn_t s;
   memset(&s, 0, sizeof s);
   napi_value result = NULL;
-  char *stack = NULL, *top = NULL;
   if (!spawn_read(env, a.argv[0], a.argv[1], a.argv[2], a.argv[3], &s)) goto out;
-  if ((stack = spawn_stack(&top)) == NULL) {
-    throw_errno(env, ENOMEM, "malloc");
-    goto out;
-  }
   int pidfd;
-  pid_t pid = spawn_clone(&s, top, &pidfd);
+  pid_t pid = spawn_clone(&s, &pidfd);
   if (pid < 0) {
     throw_errno(env, errno, "clone");
     goto out;
@@ -413,7 +414,6 @@ napi_value js_spawnHandler(napi_env env, napi_callback_info info) {
     result = napi_failed(env);
   }
 out:
-  free(stack);
   spawn_free(&s);
   return result;
 }

@@ -62,10 +62,8 @@ typedef struct {
 /* Reads (file, argv, env, opts) into a zeroed `s`; false with a JS exception pending on bad input. */
 bool spawn_read(napi_env env, napi_value file, napi_value argv, napi_value envv, napi_value opts, spawn_t *s);
 void spawn_free(spawn_t *s);
-/* A child stack, and its aligned top; NULL when out of memory. free() it. */
-char *spawn_stack(char **top);
-/* The clone: pid (> 0) once exec'd, 0 when the child failed before exec (reaped), -1 with errno. */
-pid_t spawn_clone(spawn_t *s, char *top, int *pidfd);
+/* The clone, on this thread's child stack: pid (> 0) once exec'd, 0 when the child failed before exec (reaped), -1 with errno. */
+pid_t spawn_clone(spawn_t *s, int *pidfd);
 /* The Error of a child that failed before exec, naming the step (not thrown); NULL on N-API failure. */
 napi_value spawn_error(napi_env env, const spawn_t *s);
 /* Node's name of a signal ('SIGTERM', 'SIGRTMIN+3'). */
