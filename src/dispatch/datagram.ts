@@ -46,18 +46,7 @@ function serveInetDatagrams(svc: ServiceCore): void {
   const builtin = BUILTINS[svc.plan.entry.builtin as Exclude<BuiltinName, 'tcpmux'>];
   const now = (): Date => new Date(svc.host.now());
   const b = (batch ??= new Batch());
-  let n: number | null = null;
-  // A receive error (e.g. ECONNREFUSED left by an ICMP error) is the socket's, not the next
-  // datagram's: read again, a bounded number of times.
-  for (let tries = 0; tries < BURST && n === null; tries++) {
-    try {
-      n = native.recvmmsgRaw(svc.fd, b.bufs, SLOT_BYTES, b.addrs, b.lensBuf);
-      if (n === null) return;
-    } catch (err) {
-      if (svc.host.resources.ranOut(err as NativeError)) return;
-    }
-  }
-  if (n === null) return;
+  const n = receiveBatch(svc, b);
   for (let i = 0; i < n; i++) {
     svc.counters.connections += 1;
     const len = b.lens[i]!;
@@ -82,6 +71,22 @@ function serveInetDatagrams(svc: ServiceCore): void {
   }
 }
 
+/**
+ * Reads a batch into `b`: the number of datagrams, 0 when none is queued. A receive error (e.g.
+ * ECONNREFUSED left by an ICMP error) is the socket's, not the next datagram's: it reads again,
+ * a bounded number of times.
+ */
+function receiveBatch(svc: ServiceCore, b: Batch): number {
+  for (let tries = 0; tries < BURST; tries++) {
+    try {
+      return native.recvmmsgRaw(svc.fd, b.bufs, SLOT_BYTES, b.addrs, b.lensBuf) ?? 0;
+    } catch (err) {
+      if (svc.host.resources.ranOut(err as NativeError)) return 0;
+    }
+  }
+  return 0;
+}
+
 /** Unix datagram sockets: a named sender is answered, one datagram at a time. */
 function serveUnixDatagrams(svc: ServiceCore): void {
   const builtin = BUILTINS[svc.plan.entry.builtin as Exclude<BuiltinName, 'tcpmux'>];
@@ -93,7 +98,7 @@ function serveUnixDatagrams(svc: ServiceCore): void {
       r = native.recvfrom(svc.fd, buf);
     } catch (err) {
       if (svc.host.resources.ranOut(err as NativeError)) return;
-      continue;
+      continue; // e.g. ECONNREFUSED left by an ICMP error: the next datagram is fine
     }
     if (r === null) return;
     svc.counters.connections += 1;
