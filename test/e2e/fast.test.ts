@@ -43,7 +43,6 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((d) => d.stop()));
 });
 
-
 /** Runs the CLI and resolves with its exit status and output. */
 function ninetd(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

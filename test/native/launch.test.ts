@@ -166,7 +166,6 @@ afterEach(async () => {
   await Promise.all(pending);
 });
 
-
 describe('Launcher', () => {
   it("starts the handler with the connection on 0, 1 and 2 and each connection's addresses in the env slots, and reports its start and end", async () => {
     const s = launcher({
