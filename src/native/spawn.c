@@ -361,9 +361,15 @@ pid_t spawn_clone(spawn_t *s, int *pidfd) {
   /*
    * Block every signal in this thread (glibc's internal ones too, as its posix_spawn does) so
    * that the child starts with all of them blocked and none of our handlers can run in it.
+   * All but SIGCHLD: the child has no children, so nothing sends it one in its few system calls
+   * before exec (and its handler, libuv's when Node has children of its own, only wakes the
+   * loop). Blocked here, the SIGCHLD of every handler that ended while this thread sat in the
+   * clone (most of the time under load) would be queued rather than discarded as an unhandled
+   * SIGCHLD is, and would wake one of Node's idle threads to be discarded there.
    */
   unsigned char all[KERNEL_SIGSET_BYTES], old[KERNEL_SIGSET_BYTES];
   memset(all, 0xff, sizeof all);
+  all[(SIGCHLD - 1) / 8] &= (unsigned char)~(1u << ((SIGCHLD - 1) % 8));
   s->failed_step = STEP_NONE;
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, all, old, KERNEL_SIGSET_BYTES);
   *pidfd = -1;
