@@ -25,6 +25,12 @@ export interface LastExit {
   ms: number;
 }
 
+/**
+ * The last exit as the counters keep it: its time in ms since the epoch, made ISO text only
+ * when copied out (toISOString costs more than the rest of countExit together, once per exit).
+ */
+export type KeptExit = Omit<LastExit, 'at'> & { atMs: number };
+
 /** Counters reported in the state dump and the metrics; they survive reloads. */
 export interface ServiceCounters {
   /** Connections accepted and datagrams read. */
@@ -46,8 +52,11 @@ export interface ServiceCounters {
   durations: { buckets: number[]; sum: number; count: number };
   /** CPU time used by handlers that ended, in seconds. */
   cpu: { user: number; system: number };
-  lastExit: LastExit | null;
+  lastExit: KeptExit | null;
 }
+
+/** The counters as copied out for a reader: the last exit's time as ISO text. */
+export type CountersCopy = Omit<ServiceCounters, 'lastExit'> & { lastExit: LastExit | null };
 
 /** Reasons that are access decisions, counted in `refused` as well. */
 const ACCESS_REASONS: ReadonlySet<RefusalReason> = new Set(['access_times', 'cps', 'hosts', 'no_access', 'only_from', 'per_source', 'proxy_from']);
@@ -94,17 +103,18 @@ export function countExit(c: ServiceCounters, pid: number, end: HandlerEnd, ms: 
     c.cpu.user += end.usage.utimeUs / 1e6;
     c.cpu.system += end.usage.stimeUs / 1e6;
   }
-  c.lastExit = { pid, code: end.code, signal: end.signal, at: new Date(at).toISOString(), ms };
+  c.lastExit = { pid, code: end.code, signal: end.signal, atMs: at, ms };
 }
 
 /** A deep copy, so a snapshot does not change under its reader. */
-export function copyCounters(c: ServiceCounters): ServiceCounters {
+export function copyCounters(c: ServiceCounters): CountersCopy {
+  const x = c.lastExit;
   return {
     ...c,
     refusals: { ...c.refusals },
     exits: { ...c.exits },
     durations: { buckets: [...c.durations.buckets], sum: c.durations.sum, count: c.durations.count },
     cpu: { ...c.cpu },
-    lastExit: c.lastExit && { ...c.lastExit },
+    lastExit: x && { pid: x.pid, code: x.code, signal: x.signal, at: new Date(x.atMs).toISOString(), ms: x.ms },
   };
 }

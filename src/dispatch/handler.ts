@@ -125,10 +125,14 @@ export function reportEnd(svc: ServiceCore, pid: number, end: HandlerEnd, peer: 
     return;
   }
   countExit(svc.counters, pid, end, ms, at);
+  if (svc.host.settings.logConnections || svc.plan.log?.onSuccess.length) svc.log.info({ ...peer, pid, code: end.code, signal: end.signal, ms, ...usageFields(end) }, 'connection');
+  else if (end.signal || end.code) svc.log.debug({ ...peer, pid, code: end.code, signal: end.signal, ms, ...usageFields(end) }, 'handler ended abnormally');
+}
+
+/** What a handler's end record says of its cost (only when logged: this runs once per exit). */
+function usageFields(end: HandlerEnd): { cpuUserMs?: number; cpuSystemMs?: number; maxRssKb?: number } {
   const u = end.usage;
-  const usage = u ? { cpuUserMs: Math.round(u.utimeUs / 1000), cpuSystemMs: Math.round(u.stimeUs / 1000), maxRssKb: u.maxRssKb } : {};
-  if (svc.host.settings.logConnections || svc.plan.log?.onSuccess.length) svc.log.info({ ...peer, pid, code: end.code, signal: end.signal, ms, ...usage }, 'connection');
-  else if (end.signal || end.code) svc.log.debug({ ...peer, pid, code: end.code, signal: end.signal, ms, ...usage }, 'handler ended abnormally');
+  return u ? { cpuUserMs: Math.round(u.utimeUs / 1000), cpuSystemMs: Math.round(u.stimeUs / 1000), maxRssKb: u.maxRssKb } : {};
 }
 
 function peerCred(fd: number): { pid: number; uid: number; gid: number } | null {

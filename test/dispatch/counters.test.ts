@@ -38,7 +38,7 @@ describe('counters', () => {
     expect(c.durations).toMatchObject({ sum: 2.02, count: 2 });
     expect(c.cpu).toEqual({ user: 1.5, system: 0.25 });
     expect(c.exits).toEqual({ ok: 1, nonzero: 1, signal: 0 });
-    expect(c.lastExit).toEqual({ pid: 11, code: 1, signal: null, at: new Date(2_000_000).toISOString(), ms: 2000 });
+    expect(copyCounters(c).lastExit).toEqual({ pid: 11, code: 1, signal: null, at: new Date(2_000_000).toISOString(), ms: 2000 });
   });
 
   it('copies deeply: a copy does not change when the counters do', () => {
