@@ -15,7 +15,7 @@ import * as native from '../native/index.js';
 import type { NativeError, Poller } from '../native/index.js';
 import { admit } from './admission.js';
 import type { AccessDecision, Host, MuxTarget, Peers, Refusal, ServiceCore, TimerHandle } from './core.js';
-import { copyCounters, countRefusal, newCounters, type CountersCopy, type ServiceCounters } from './counters.js';
+import { copyCounters, countRefusal, newCounters, type ServiceCounters, type ServiceCounts } from './counters.js';
 import { serveDatagrams } from './datagram.js';
 import { pumped, serveInternal } from './internal.js';
 import { startHandler } from './handler.js';
@@ -58,7 +58,7 @@ interface Socket {
 }
 
 /** The state dump's view of one service. */
-export interface ServiceSnapshot extends CountersCopy {
+export interface ServiceSnapshot extends ServiceCounts {
   service: string;
   proto: string;
   /** `127.0.0.1:7`, `[::1]:7`, `*:7` (the bound port), a unix path, or `tcpmux` for a sub-service. */

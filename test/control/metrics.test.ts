@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { escapeLabel, exposition } from '../../src/control/metrics.js';
-import { countExit, countRefusal } from '../../src/dispatch/counters.js';
+import { copyCounters, countExit, countRefusal, newCounters } from '../../src/dispatch/counters.js';
 import { ROOT } from '../helpers/daemon.js';
 import { daemonSnap, serviceSnap } from '../helpers/snapshot.js';
 
@@ -15,12 +15,13 @@ const promtool = !spawnSync('promtool', ['--version']).error;
 
 /** A snapshot with traffic: exits of every outcome, refusals, an odd unix path as service name. */
 function busySnapshot() {
-  const echo = serviceSnap({ connections: 7, spawns: 3, spawnErrors: 1, children: 2 });
-  countExit(echo, 1, { code: 0, signal: null, usage: { utimeUs: 2_000_000, stimeUs: 500_000, maxRssKb: 1 } }, 30, 0);
-  countExit(echo, 2, { code: 1, signal: null }, 700, 0);
-  countExit(echo, 3, { code: null, signal: 'SIGKILL' }, 7_200_000, 0);
-  countRefusal(echo, 'hosts');
-  countRefusal(echo, 'rate');
+  const c = newCounters();
+  countExit(c, 1, { code: 0, signal: null, usage: { utimeUs: 2_000_000, stimeUs: 500_000, maxRssKb: 1 } }, 30, 0);
+  countExit(c, 2, { code: 1, signal: null }, 700, 0);
+  countExit(c, 3, { code: null, signal: 'SIGKILL' }, 7_200_000, 0);
+  countRefusal(c, 'hosts');
+  countRefusal(c, 'rate');
+  const echo = serviceSnap({ ...copyCounters(c), connections: 7, spawns: 3, spawnErrors: 1, children: 2 });
   const odd = serviceSnap({ service: '/run/a "b"\\c.sock', proto: 'unix', address: '/run/a "b"\\c.sock', mode: 'wait', state: 'suspended', until: '2026-01-01T01:10:00.000Z' });
   return daemonSnap([echo, odd], { lastReload: { at: '2026-01-01T00:30:00.000Z', result: 'ok', added: 0, removed: 0, changed: 0, unchanged: 2 }, reloads: { ok: 1, rejected: 2 } });
 }

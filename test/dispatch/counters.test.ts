@@ -16,7 +16,7 @@ describe('counters', () => {
   ] as Array<[RefusalReason, number]>)('counts a refusal for %s, and in `refused` %i times', (reason, refused) => {
     const c = newCounters();
     countRefusal(c, reason);
-    expect(c.refusals[reason]).toBe(1);
+    expect(copyCounters(c).refusals[reason]).toBe(1);
     expect(c.refused).toBe(refused);
   });
 
@@ -33,21 +33,39 @@ describe('counters', () => {
     const c = newCounters();
     countExit(c, 10, { code: 0, signal: null, usage: { utimeUs: 1_500_000, stimeUs: 250_000, maxRssKb: 1 } }, 20, 1_000_000);
     countExit(c, 11, { code: 1, signal: null }, 2000, 2_000_000);
-    const le = (s: number): number => c.durations.buckets[DURATION_BUCKETS.indexOf(s as (typeof DURATION_BUCKETS)[number])]!;
-    expect([le(0.01), le(0.05), le(1), le(5), c.durations.buckets.at(-1)]).toEqual([0, 1, 1, 2, 2]);
-    expect(c.durations).toMatchObject({ sum: 2.02, count: 2 });
-    expect(c.cpu).toEqual({ user: 1.5, system: 0.25 });
-    expect(c.exits).toEqual({ ok: 1, nonzero: 1, signal: 0 });
-    expect(copyCounters(c).lastExit).toEqual({ pid: 11, code: 1, signal: null, at: new Date(2_000_000).toISOString(), ms: 2000 });
+    const r = copyCounters(c);
+    const le = (s: number): number => r.durations.buckets[DURATION_BUCKETS.indexOf(s as (typeof DURATION_BUCKETS)[number])]!;
+    expect([le(0.01), le(0.05), le(1), le(5), r.durations.buckets.at(-1)]).toEqual([0, 1, 1, 2, 2]);
+    expect(r.durations).toMatchObject({ sum: 2.02, count: 2 });
+    expect(r.cpu).toEqual({ user: 1.5, system: 0.25 });
+    expect(r.exits).toEqual({ ok: 1, nonzero: 1, signal: 0 });
+    expect(r.lastExit).toEqual({ pid: 11, code: 1, signal: null, at: new Date(2_000_000).toISOString(), ms: 2000 });
+  });
+
+  it('reports zeros for what was never counted, in the full shape', () => {
+    const c = newCounters();
+    expect(c.refusals).toBeNull();
+    expect(c.ends).toBeNull();
+    const r = copyCounters(c);
+    expect(Object.values(r.refusals)).toEqual(new Array(10).fill(0));
+    expect(r.exits).toEqual({ nonzero: 0, ok: 0, signal: 0 });
+    expect(r.durations).toEqual({ buckets: new Array(DURATION_BUCKETS.length + 1).fill(0), sum: 0, count: 0 });
+    expect(r.cpu).toEqual({ user: 0, system: 0 });
+    expect(r.lastExit).toBeNull();
   });
 
   it('copies deeply: a copy does not change when the counters do', () => {
     const c = newCounters();
-    const copy = copyCounters(c);
-    countRefusal(c, 'hosts');
+    countRefusal(c, 'rate');
     countExit(c, 1, { code: 0, signal: null }, 1, 1);
-    expect(copy.refusals.hosts).toBe(0);
-    expect(copy.durations.count).toBe(0);
-    expect(copy.exits.ok).toBe(0);
+    const copy = copyCounters(c);
+    countRefusal(c, 'rate');
+    countExit(c, 2, { code: 0, signal: null, usage: { utimeUs: 1, stimeUs: 1, maxRssKb: 1 } }, 1, 2);
+    expect(copy.refusals.rate).toBe(1);
+    expect(copy.durations.count).toBe(1);
+    expect(copy.durations.buckets[0]).toBe(1);
+    expect(copy.exits.ok).toBe(1);
+    expect(copy.cpu).toEqual({ user: 0, system: 0 });
+    expect(copy.lastExit?.pid).toBe(1);
   });
 });

@@ -1,11 +1,11 @@
 // Daemon snapshots made by hand, for the pure formatters of src/control/ (status text, metrics).
 import type { DaemonSnapshot } from '../../src/control/snapshot.js';
-import { newCounters } from '../../src/dispatch/counters.js';
+import { copyCounters, newCounters } from '../../src/dispatch/counters.js';
 import type { ServiceSnapshot } from '../../src/dispatch/service.js';
 
 /** A listening service with zero counters, changed by `over`. */
 export function serviceSnap(over: Partial<ServiceSnapshot> = {}): ServiceSnapshot {
-  return { service: 'echo', proto: 'tcp', address: '127.0.0.1:7', mode: 'nowait internal', state: 'listening', children: 0, ...newCounters(), ...over };
+  return { service: 'echo', proto: 'tcp', address: '127.0.0.1:7', mode: 'nowait internal', state: 'listening', children: 0, ...copyCounters(newCounters()), ...over };
 }
 
 /** A daemon snapshot at 2026-01-01T01:00:00Z, up one hour, with `services`. */
