@@ -76,8 +76,9 @@ function inWindow(s: Source, b: number): number {
 /** Per-address concurrency and rate bookkeeping for one service. */
 export class PerSource {
   // Insertion order is admission order (an admitted address moves to the end), so the
-  // addresses that may have aged out are always at the front.
-  private readonly sources = new Map<string, Source>();
+  // addresses that may have aged out are always at the front. Made on the first address to
+  // remember: most services never remember one, and an empty Map is some 150 bytes.
+  private sources: Map<string, Source> | null = null;
   private limits: Required<PerSourceLimits>;
   private lastPrune = -Infinity;
 
@@ -99,7 +100,7 @@ export class PerSource {
   admit(key: string, now: number): Admission {
     const { maxConcurrent, perMinute } = this.limits;
     if (now - this.lastPrune >= BUCKET_MS) this.prune(now);
-    const s = this.sources.get(key);
+    const s = this.sources?.get(key);
     if (maxConcurrent > 0 && s !== undefined && s.active >= maxConcurrent) return 'concurrent';
     if (perMinute <= 0) return 'ok';
     const b = bucketOf(now);
@@ -107,56 +108,62 @@ export class PerSource {
     const source = s ?? { active: 0, newest: -Infinity, counts: Array<number>(BUCKETS).fill(0) };
     advance(source, b);
     source.counts[slot(source.newest)]! += 1;
-    this.sources.delete(key);
-    this.sources.set(key, source);
-    if (this.sources.size > this.limits.maxAddresses) this.evictIdle();
+    const table = this.table();
+    table.delete(key);
+    table.set(key, source);
+    if (table.size > this.limits.maxAddresses) this.evictIdle();
     return 'ok';
   }
 
   /** Records that a handler started for the address `key`. */
   started(key: string): void {
-    const s = this.sources.get(key);
+    const s = this.sources?.get(key);
     if (s) s.active += 1;
-    else this.sources.set(key, { active: 1, newest: -Infinity, counts: Array<number>(BUCKETS).fill(0) });
+    else this.table().set(key, { active: 1, newest: -Infinity, counts: Array<number>(BUCKETS).fill(0) });
   }
 
   /** Records that a handler for the address `key` ended; an address with nothing left to remember is forgotten. */
   ended(key: string): void {
-    const s = this.sources.get(key);
+    const s = this.sources?.get(key);
     // Unknown or already at zero: an end reported twice (exit and error) must not go negative.
     if (!s || s.active === 0) return;
     s.active -= 1;
-    if (s.active === 0 && (this.limits.perMinute <= 0 || s.newest === -Infinity)) this.sources.delete(key);
+    if (s.active === 0 && (this.limits.perMinute <= 0 || s.newest === -Infinity)) this.table().delete(key);
   }
 
   /** Handlers running for the address `key` now. */
   running(key: string): number {
-    return this.sources.get(key)?.active ?? 0;
+    return this.sources?.get(key)?.active ?? 0;
   }
 
   /** Forgets addresses that run nothing and whose counted connections are all outside the window at `now`. */
   prune(now: number): void {
     this.lastPrune = now;
     const b = bucketOf(now);
-    for (const [key, s] of this.sources) {
+    for (const [key, s] of this.sources ?? []) {
       // Admission order: once one address still has connections in the window, so do all
       // admitted after it. Addresses never admitted (started() alone) have none and are dropped
       // by ended(); running ones are skipped.
       if (inWindow(s, b) > 0) break;
-      if (s.active === 0) this.sources.delete(key);
+      if (s.active === 0) this.table().delete(key);
     }
   }
 
   /** How many addresses are remembered (for tests and status). */
   get size(): number {
-    return this.sources.size;
+    return this.sources?.size ?? 0;
+  }
+
+  /** The table, to change: made now if this is the first address. */
+  private table(): Map<string, Source> {
+    return (this.sources ??= new Map());
   }
 
   /** Drops the least recently admitted address that runs nothing, to keep within maxAddresses. */
   private evictIdle(): void {
-    for (const [key, s] of this.sources) {
+    for (const [key, s] of this.sources ?? []) {
       if (s.active === 0) {
-        this.sources.delete(key);
+        this.table().delete(key);
         return;
       }
     }

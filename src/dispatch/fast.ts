@@ -82,7 +82,8 @@ export function drainLaunches(): void {
 export class FastLaunch {
   private readonly id = nextId++;
   private readonly launcher: native.Launcher;
-  private readonly started = new Map<number, { slot: Slot; peer: { peer: string }; t0: number }>();
+  /** The handlers running, by pid; made on the first (an empty Map is some 150 bytes, and many services are idle). */
+  private started: Map<number, { slot: Slot; peer: { peer: string }; t0: number }> | null = null;
   private watching = false;
   private closed = false;
 
@@ -120,7 +121,7 @@ export class FastLaunch {
     // Starts still in the addon's batch are ours: take them before the owner can be forgotten.
     drainLaunches();
     this.launcher.close();
-    if (this.started.size === 0) owners.delete(this.id);
+    if (!this.started?.size) owners.delete(this.id);
   }
 
   /** One record of a batch. */
@@ -132,7 +133,7 @@ export class FastLaunch {
         svc.counters.spawns += 1;
         const peer = { peer: r.peer };
         const e = svc.plan.entry;
-        this.started.set(r.pid, { slot: svc.slot(null), peer, t0: r.at });
+        (this.started ??= new Map()).set(r.pid, { slot: svc.slot(null), peer, t0: r.at });
         svc.peers.handlerStarted(r.pid, { service: e.service, proto: e.protocol, peer: peer.peer, since: r.at });
         if (svc.host.settings.logConnections) svc.log.info({ ...peer, pid: r.pid, user: e.user }, 'handler started');
         if (svc.plan.limits.rate.value > 0) svc.looping();
@@ -159,12 +160,13 @@ export class FastLaunch {
   }
 
   private ended(pid: number, end: HandlerEnd, at: number): void {
-    const s = this.started.get(pid);
-    if (!s) return;
-    this.started.delete(pid);
+    const started = this.started;
+    const s = started?.get(pid);
+    if (!started || !s) return;
+    started.delete(pid);
     s.slot.release();
     this.svc.peers.handlerEnded(pid);
     reportEnd(this.svc, pid, end, s.peer, s.t0, at);
-    if (this.closed && this.started.size === 0) owners.delete(this.id);
+    if (this.closed && started.size === 0) owners.delete(this.id);
   }
 }

@@ -49,10 +49,13 @@ export class Resources {
     this.state = { kind: 'ok', spare: this.tryOpen() };
   }
 
-  /** Calls `fn` whenever an episode starts or ends; returns the function that stops that. */
-  watch(fn: () => void): () => void {
+  /** Calls `fn` whenever an episode starts or ends, until unwatch(fn). */
+  watch(fn: () => void): void {
     this.watchers.add(fn);
-    return () => this.watchers.delete(fn);
+  }
+
+  unwatch(fn: () => void): void {
+    this.watchers.delete(fn);
   }
 
   private changed(): void {

@@ -89,7 +89,8 @@ export interface ServiceEvents {
 export class Service implements ServiceCore, MuxTarget, SlotOwner {
   readonly counters: ServiceCounters = newCounters();
   readonly perSource: PerSource;
-  log: Logger;
+  /** The service's logger once made (see `log`). */
+  private logger: Logger | null;
   /** The service's own log file (`log_file`), when it has one. */
   private ownLog: ServiceLog | null = null;
   banner: Buffer | null = null;
@@ -104,8 +105,8 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
   private budget: ReplyBudget | undefined;
   /** The port bound last: a port-0 service keeps it across a suspension. */
   private boundPort = 0;
-  /** Stops listening to the resources episode. */
-  private readonly unwatch: () => void;
+  /** Settles the state when the resources episode or the streams' cap changes (one function per service, for both). */
+  private readonly onChange = (): void => this.settle();
 
   constructor(
     public plan: ServicePlan,
@@ -116,12 +117,12 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
     private readonly events?: ServiceEvents,
   ) {
     const e = plan.entry;
-    this.log = this.makeLog(plan);
+    this.logger = plan.logFile ? this.makeLog(plan) : null;
     this.guard = new RateGuard(plan.limits.rate.value, plan.looping.windowMs);
     this.perSource = new PerSource(perSourceLimits(plan));
     this.readBanners();
-    const unwatch = [host.resources.watch(() => this.settle()), host.streams.watch(() => this.settle())];
-    this.unwatch = () => unwatch.forEach((fn) => fn());
+    host.resources.watch(this.onChange);
+    host.streams.watch(this.onChange);
   }
 
   get fd(): number {
@@ -138,11 +139,30 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
     if (this.state.kind === 'unbound') this.open(false);
   }
 
+  /**
+   * The service's logger. Without a log file it is made on first use: a pino child is some 400
+   * bytes, and most services log nothing after 'listening', which does without it (`logStart`).
+   */
+  get log(): Logger {
+    return (this.logger ??= this.makeLog(this.plan));
+  }
+
+  /** What every record of the service carries. */
+  private bindings(plan: ServicePlan): { service: string; proto: string } {
+    return { service: plan.entry.service, proto: plan.entry.protocol };
+  }
+
+  /** An info record that every service writes at start-up: through the daemon's logger, with the bindings, until the service has its own. */
+  private logStart(fields: Record<string, unknown>, msg: string): void {
+    if (this.logger) this.logger.info(fields, msg);
+    else this.host.logger.info({ ...this.bindings(this.plan), ...fields }, msg);
+  }
+
   /** The service's logger: the daemon's, and its own file too when the plan names one (a file that cannot be used is logged and left out). */
   private makeLog(plan: ServicePlan): Logger {
     this.ownLog?.close();
     this.ownLog = null;
-    const bindings = { service: plan.entry.service, proto: plan.entry.protocol };
+    const bindings = this.bindings(plan);
     if (plan.logFile) {
       try {
         this.ownLog = this.host.serviceLog(plan.logFile, bindings);
@@ -166,7 +186,11 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
 
   /** Takes a new plan for the next dispatch (arguments, user, limits, rules); the socket stays. */
   update(plan: ServicePlan): void {
-    if (plan.logFile !== this.plan.logFile) this.log = this.makeLog(plan);
+    if (plan.logFile !== this.plan.logFile) {
+      this.ownLog?.close();
+      this.ownLog = null;
+      this.logger = plan.logFile ? this.makeLog(plan) : null;
+    }
     const { rate } = plan.limits;
     if (rate.value !== this.plan.limits.rate.value || plan.looping.windowMs !== this.plan.looping.windowMs) this.guard = new RateGuard(rate.value, plan.looping.windowMs);
     this.plan = plan;
@@ -186,7 +210,8 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
   close(): void {
     if (this.state.kind === 'closed') return;
     this.enter({ kind: 'closed' });
-    this.unwatch();
+    this.host.resources.unwatch(this.onChange);
+    this.host.streams.unwatch(this.onChange);
     this.closeSocket(true);
     this.events?.closed();
     this.ownLog?.close();
@@ -421,7 +446,7 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
     this.boundPort = localPort(fd);
     const where = e.family === 'unix' ? { path: e.path } : { addr: e.host, port: this.boundPort };
     const how = { ...(this.inherited !== null ? { inherited: true } : {}), ...(this.socket.watcher instanceof FastLaunch ? { fastPath: true } : {}) };
-    this.log.info({ type: e.socketType, wait: e.wait, ...where, ...how }, 'listening');
+    this.logStart({ type: e.socketType, wait: e.wait, ...where, ...how }, 'listening');
     this.events?.bound(this.boundPort);
     this.ready();
     return true;

@@ -51,10 +51,13 @@ export class Streams {
     return this.count;
   }
 
-  /** Calls `fn` whenever `full` changes; returns the function that stops that. */
-  watch(fn: () => void): () => void {
+  /** Calls `fn` whenever `full` changes, until unwatch(fn). */
+  watch(fn: () => void): void {
     this.watchers.add(fn);
-    return () => this.watchers.delete(fn);
+  }
+
+  unwatch(fn: () => void): void {
+    this.watchers.delete(fn);
   }
 
   /**
