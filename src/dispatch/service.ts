@@ -184,8 +184,11 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
     }
   }
 
-  /** Takes a new plan for the next dispatch (arguments, user, limits, rules); the socket stays. */
-  update(plan: ServicePlan): void {
+  /**
+   * Takes a new plan for the next dispatch (arguments, user, limits, rules); the socket stays.
+   * `unchanged`: the plan is the same but for where it was written (a reload's unchanged one).
+   */
+  update(plan: ServicePlan, unchanged = false): void {
     if (plan.logFile !== this.plan.logFile) {
       this.ownLog?.close();
       this.ownLog = null;
@@ -196,8 +199,10 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
     this.plan = plan;
     this.perSource.setLimits(perSourceLimits(plan));
     this.readBanners();
-    // A Launcher's template is the plan's; a plan may also move the service on or off the fast path.
-    if (this.socket && (this.socket.watcher instanceof FastLaunch || this.fast())) this.rewatch();
+    // A Launcher's template is the plan's, so an unchanged plan keeps its watch: unless it is
+    // on the ordinary path only because no Launcher could be made, which is tried again.
+    const fastNow = this.socket?.watcher instanceof FastLaunch;
+    if (this.socket && (unchanged ? fastNow !== this.fast() : fastNow || this.fast())) this.rewatch();
     this.settle();
   }
 

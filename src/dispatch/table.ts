@@ -35,7 +35,7 @@ export class ServiceTable implements Peers {
     const next = new Map(plans.map((p) => [p.key, p]));
     const changes = reconcile(this.plans(), next);
     // Unchanged ones take the new plan too: only where it was written may differ.
-    for (const key of changes.unchanged) this.services.get(key)!.update(next.get(key)!);
+    for (const key of changes.unchanged) this.services.get(key)!.update(next.get(key)!, true);
     for (const { key, to } of changes.changed) {
       this.services.get(key)!.update(to);
       this.warnUser(to);

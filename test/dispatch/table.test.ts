@@ -81,4 +81,21 @@ describe('ServiceTable', () => {
     t.timers.advance(60_000);
     expect(errors()).toBe(2);
   });
+
+  it('keeps the Launcher of a fast-path service across a reload that leaves its plan unchanged, and makes a new one for a changed plan', () => {
+    const t = testHost();
+    const tab = new ServiceTable({ ...t.host, fastPath: true });
+    tables.push(tab);
+    // Nothing outside tells a kept Launcher from a new one with the same template (the socket
+    // stays either way): what a rebuild costs is 5000 templates made and freed per reload.
+    const watcher = (): unknown => Reflect.get(Reflect.get(tab, 'services').values().next().value, 'socket').watcher;
+    const conf = '127.0.0.1:0 stream tcp nowait - /bin/cat cat\n';
+    tab.apply(plansOf(conf));
+    expect(t.records.find((r) => r.msg === 'listening')).toMatchObject({ fastPath: true });
+    const first = watcher();
+    expect(tab.apply(plansOf(`\n${conf}`)).unchanged).toHaveLength(1);
+    expect(watcher()).toBe(first);
+    expect(tab.apply(plansOf(conf.replace('cat\n', 'cat -u\n'))).changed).toHaveLength(1);
+    expect(watcher()).not.toBe(first);
+  });
 });
