@@ -9,8 +9,10 @@ export function serviceKey(e: ServiceEntry): string {
   if (e.tcpmux) return `tcpmux/${e.tcpmux.name.toLowerCase()}`;
   // An rpc entry is what it registers: program, versions and netid (socket type, transport, family).
   if (e.rpc) return `${e.socketType}/${e.transport}/${e.family}/${e.host}/rpc:${e.rpc.program}:${e.rpc.low}-${e.rpc.high}`;
-  const where = e.family === 'unix' ? e.path : `${e.host}/${e.port === 0 ? `0:${e.name}` : e.port}`;
-  return `${e.socketType}/${e.transport}/${e.family}/${where}`;
+  // Joined rather than concatenated: one flat string that every table keeps, not a tree of pieces
+  // (some 200 bytes more per service).
+  const where = e.family === 'unix' ? [e.path] : [e.host, e.port === 0 ? `0:${e.name}` : e.port];
+  return [e.socketType, e.transport, e.family, ...where].join('/');
 }
 
 /**
