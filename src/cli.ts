@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=1 --no-turbofan --no-sparkplug
+#!/usr/bin/env -S node --max-semi-space-size=1 --no-turbofan --no-sparkplug --expose-gc
 // Command line → command → exit code. The only place that calls process.exit. `ninetd convert`
 // and the console commands (`status`, `reload`) are short-lived and load yargs here. The daemon's
 // own command line is read by yargs in a process of its own (cli-args.ts), so that the daemon

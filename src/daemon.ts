@@ -22,6 +22,7 @@ import type { DispatchSettings, Host } from './dispatch/core.js';
 import { systemHost } from './dispatch/host.js';
 import type { ServiceSnapshot } from './dispatch/service.js';
 import { ServiceTable } from './dispatch/table.js';
+import { giveBackMemory, unoptimized } from './heap.js';
 import type { Logger } from './log/logger.js';
 import * as native from './native/index.js';
 import { takeListenFds } from './net/activation.js';
@@ -197,8 +198,8 @@ export class Daemon {
     await this.openConsole();
     this.keepAlive = setInterval(() => {}, 2 ** 30);
     this.logger.info({ services: services - unbound, unbound }, 'started');
-    // Loading the modules and the configuration left freed malloc memory resident (1-3 MiB).
-    native.trimMemory();
+    // Once start-up's own locals are garbage too.
+    setImmediate(giveBackMemory);
     this.tellManager({ READY: '1' });
     const every = watchdogIntervalMs(process.env, process.pid);
     if (every > 0) this.watchdog = setInterval(() => this.tellManager({ WATCHDOG: '1' }), every);
@@ -286,7 +287,7 @@ export class Daemon {
     if (this.queued) return this.queued;
     const next = this.reloading.then(() => {
       this.queued = null;
-      return this.reloadNow();
+      return unoptimized(() => this.reloadNow());
     });
     this.queued = next;
     this.reloading = next.catch(() => false);
@@ -314,7 +315,8 @@ export class Daemon {
     this.logger.info(counts, 'reloaded');
     this.facts.lastReload = { at, result: 'ok', ...counts };
     this.facts.reloads.ok += 1;
-    native.trimMemory();
+    // Once the old table's plans and this reload's locals are garbage too.
+    setImmediate(giveBackMemory);
     this.tellManager({ READY: '1' });
     return { ok: true, changes, summary: summarize(changes, before) };
   }
