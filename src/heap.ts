@@ -7,11 +7,9 @@ import * as native from './native/index.js';
 
 /**
  * One full collection that compacts every page, then malloc_trim(3). Parsing a configuration
- * and building its services leaves the old generation several times its live size (5000
- * services: 13 MiB more), which V8's memory reducer would give back only some ten seconds
- * later, and only if nothing else happened. It takes some 50 ms with 5000 services and 15 ms
- * with one, most of that making the context through which the collector is reached (the `gc`
- * that --expose-gc puts into new contexts): made for the call, and left to the collector.
+ * and building its services leaves the old generation well above its live size (5000
+ * services: some 13 MiB more), which V8's memory reducer would give back only some ten seconds
+ * later, and only if nothing else happened. It takes some 50 ms with 5000 services.
  */
 export function giveBackMemory(): void {
   setFlagsFromString('--compact-on-every-full-gc');
@@ -24,7 +22,10 @@ export function giveBackMemory(): void {
   native.trimMemory();
 }
 
-/** The `gc` of --expose-gc: the `#!` line's, else one from a context made for the call (some 0.8 MiB more resident). */
+/**
+ * The `gc` of --expose-gc: the `#!` line's, else one from a context made for the call (the `gc`
+ * that the flag puts into new contexts; about 0.1 MiB more stays resident, and 10 ms more).
+ */
 function collector(): () => void {
   const own = (globalThis as { gc?: () => void }).gc;
   if (own) return own;
