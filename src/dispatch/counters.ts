@@ -31,8 +31,8 @@ export interface LastExit {
  */
 export type KeptExit = Omit<LastExit, 'at'> & { atMs: number };
 
-/** Counters reported in the state dump and the metrics (copyCounters makes them). */
-export interface ServiceCounts {
+/** The plain totals of a service, kept and reported alike. */
+interface Totals {
   /** Connections accepted and datagrams read. */
   connections: number;
   spawns: number;
@@ -44,23 +44,23 @@ export interface ServiceCounts {
   refused: number;
   /** Connections closed for a missing, malformed or late PROXY header. */
   proxyErrors: number;
-  /** Clients not served, by reason (the ones in `refused`, and those turned away by rate, full, suspended). */
-  refusals: Record<RefusalReason, number>;
+}
+
+/** What is counted of the handlers that ended, kept and reported alike. */
+interface EndTotals {
   /** Handlers that ended, by outcome. */
   exits: Record<ExitOutcome, number>;
   /** How long handlers ran: cumulative counts per bucket of DURATION_BUCKETS, then +Inf; and the sum in seconds. */
   durations: { buckets: number[]; sum: number; count: number };
   /** CPU time used by handlers that ended, in seconds. */
   cpu: { user: number; system: number };
-  lastExit: LastExit | null;
 }
 
-/** What a service counts of its handlers' ends. */
-interface EndCounts {
-  exits: Record<ExitOutcome, number>;
-  durations: { buckets: number[]; sum: number; count: number };
-  cpu: { user: number; system: number };
-  last: KeptExit;
+/** Counters reported in the state dump and the metrics (copyCounters makes them). */
+export interface ServiceCounts extends Totals, EndTotals {
+  /** Clients not served, by reason (the ones in `refused`, and those turned away by rate, full, suspended). */
+  refusals: Record<RefusalReason, number>;
+  lastExit: LastExit | null;
 }
 
 /**
@@ -68,16 +68,9 @@ interface EndCounts {
  * made on the first of each: a service that has refused no one and seen no handler end keeps
  * only numbers (some 300 bytes less, times the services of a large table).
  */
-export interface ServiceCounters {
-  connections: number;
-  spawns: number;
-  spawnErrors: number;
-  suspensions: number;
-  drops: number;
-  refused: number;
-  proxyErrors: number;
+export interface ServiceCounters extends Totals {
   refusals: Record<RefusalReason, number> | null;
-  ends: EndCounts | null;
+  ends: (EndTotals & { last: KeptExit }) | null;
 }
 
 /** Reasons that are access decisions, counted in `refused` as well. */
@@ -121,23 +114,17 @@ function zeros<K extends string>(keys: readonly K[]): Record<K, number> {
   return Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
 }
 
-function noDurations(): { buckets: number[]; sum: number; count: number } {
+function noDurations(): EndTotals['durations'] {
   return { buckets: new Array<number>(DURATION_BUCKETS.length + 1).fill(0), sum: 0, count: 0 };
 }
 
 /** The counters as reported: a deep copy (a snapshot does not change under its reader), zeros where nothing was counted. */
 export function copyCounters(c: ServiceCounters): ServiceCounts {
-  const e = c.ends;
+  const { refusals, ends: e, ...totals } = c;
   const x = e?.last;
   return {
-    connections: c.connections,
-    spawns: c.spawns,
-    spawnErrors: c.spawnErrors,
-    suspensions: c.suspensions,
-    drops: c.drops,
-    refused: c.refused,
-    proxyErrors: c.proxyErrors,
-    refusals: c.refusals ? { ...c.refusals } : zeros(REFUSAL_REASONS),
+    ...totals,
+    refusals: refusals ? { ...refusals } : zeros(REFUSAL_REASONS),
     exits: e ? { ...e.exits } : zeros(EXIT_OUTCOMES),
     durations: e ? { buckets: [...e.durations.buckets], sum: e.durations.sum, count: e.durations.count } : noDurations(),
     cpu: e ? { ...e.cpu } : { user: 0, system: 0 },
