@@ -117,7 +117,7 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
     private readonly events?: ServiceEvents,
   ) {
     const e = plan.entry;
-    this.logger = plan.logFile ? this.makeLog(plan) : null;
+    this.logger = this.fileLog(plan);
     this.guard = new RateGuard(plan.limits.rate.value, plan.looping.windowMs);
     this.perSource = new PerSource(perSourceLimits(plan));
     this.readBanners();
@@ -158,10 +158,15 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
     else this.host.logger.info({ ...this.bindings(this.plan), ...fields }, msg);
   }
 
-  /** The service's logger: the daemon's, and its own file too when the plan names one (a file that cannot be used is logged and left out). */
-  private makeLog(plan: ServicePlan): Logger {
+  /** The logger that the plan's log file needs at once, after closing the old plan's file; null without one (made on first use). */
+  private fileLog(plan: ServicePlan): Logger | null {
     this.ownLog?.close();
     this.ownLog = null;
+    return plan.logFile ? this.makeLog(plan) : null;
+  }
+
+  /** The service's logger: the daemon's, and its own file too when the plan names one (a file that cannot be used is logged and left out). */
+  private makeLog(plan: ServicePlan): Logger {
     const bindings = this.bindings(plan);
     if (plan.logFile) {
       try {
@@ -189,11 +194,7 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
    * `unchanged`: the plan is the same but for where it was written (a reload's unchanged one).
    */
   update(plan: ServicePlan, unchanged = false): void {
-    if (plan.logFile !== this.plan.logFile) {
-      this.ownLog?.close();
-      this.ownLog = null;
-      this.logger = plan.logFile ? this.makeLog(plan) : null;
-    }
+    if (plan.logFile !== this.plan.logFile) this.logger = this.fileLog(plan);
     const { rate } = plan.limits;
     if (rate.value !== this.plan.limits.rate.value || plan.looping.windowMs !== this.plan.looping.windowMs) this.guard = new RateGuard(rate.value, plan.looping.windowMs);
     this.plan = plan;
