@@ -1,6 +1,6 @@
-// Gives back the memory that start-up and reloads use once and leave resident: V8's heap pages
-// and glibc's freed malloc memory. It decides nothing; the daemon calls it once it has started
-// and after each reload.
+// Keeps what start-up and reloads use once from staying resident: gives back V8's heap pages and
+// glibc's freed malloc memory afterwards, and keeps V8's optimizing compiler out of a reload. It
+// decides nothing; the daemon calls it once it has started and around each reload.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import * as native from './native/index.js';
