@@ -1,7 +1,8 @@
 /*
  * addon.c: the addon's one exports table: which C function each JavaScript name calls, the
  * Poller and Pump classes, and the numeric constants of this platform that callers pass back
- * in. It takes no decisions and makes no system calls. The functions live in one file per
+ * in. It takes no decisions and makes no system calls but through spawn_init, which reserves
+ * spawn.c's fd slot while our fd numbers are still low. The functions live in one file per
  * concern:
  *
  *   napi.c      the failure convention, argument readers and value setters
@@ -28,6 +29,7 @@
 
 #include "exports.h"
 #include "napi.h"
+#include "spawn.h"
 
 /*
  * Sorted by name. Each one is used by a caller in src/.
@@ -67,6 +69,7 @@ static const struct {
 #define FN(name) {#name, NULL, js_##name, NULL, NULL, NULL, napi_enumerable, NULL}
 
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
+  spawn_init();
   napi_property_descriptor fns[] = {
       FN(accept),          FN(bind),            FN(bindUnix),        FN(chownSocketFile), FN(close),
       FN(cloexecFrom),     FN(connect),         FN(getgrnam),        FN(getgrouplist),    FN(getpeercred),

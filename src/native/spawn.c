@@ -1,7 +1,8 @@
 /*
  * spawn.c: one job, starting a handler and learning how it ended. spawnHandler runs
  * clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD) and, in the child, raw system calls up to execve;
- * waitPidfd reaps through the pidfd; pidfdOpen makes a pidfd for a pid. Node's child_process
+ * waitPidfd reaps through the pidfd; pidfdOpen makes a pidfd for a pid. spawn_init reserves the
+ * fd slot that keeps each clone's cost apart from the number of fds we hold (see "the fd slot"). Node's child_process
  * cannot set supplementary groups, hand over an fd as 0, 1 and 2 without a copy in the parent's
  * event loop, report exits through a pollable fd, or say what a child cost (waitPidfd's CPU
  * times and peak RSS come from the raw waitid's struct rusage argument).
@@ -13,6 +14,10 @@
  *     itself the security policy the handler contract states, and lives here because it must
  *     run between clone and execve.
  *   - spawn_child clears O_NONBLOCK on fd 0: handlers expect a blocking socket.
+ *   - spawn_clone gives the child the socket through the fd slot, and the child a table of its
+ *     own with only the fds at or below it, when the slot was reserved and the socket's number
+ *     is above it; otherwise (no slot, a failed dup3) the child copies our whole table, as a
+ *     plain fork does. A slot it cannot refill after a clone is given up for good, never reused.
  *   - js_spawnHandler reaps a child that failed before exec (retrying waitid on EINTR), so no
  *     zombie is left; one that exec'd is reaped by js_waitPidfd.
  *   - js_waitPidfd retries waitid on EINTR, and returns null, not an error, while the child
@@ -42,6 +47,12 @@
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+#ifndef CLOSE_RANGE_UNSHARE
+#define CLOSE_RANGE_UNSHARE (1U << 1)
+#endif
 /* The kernel's sigset_t: _NSIG - 1 signals, one bit each (glibc's _NSIG counts signal 0). */
 #define KERNEL_SIGSET_BYTES ((_NSIG - 1) / 8)
 /* The child runs a few system calls and nothing else; 64 KiB is far more than it needs. */
@@ -64,6 +75,8 @@
  * step's status, so that even a reaper that is not us can tell what went wrong:
  *
  *   status  step            system call(s)
+ *   113     close_range     close_range(end, ~0, CLOSE_RANGE_UNSHARE), or unshare(CLONE_FILES)
+ *                           on kernels before 5.9: the child's own fd table (see spawn_clone)
  *   101     setsid          setsid
  *   102     rt_sigaction    rt_sigaction(sig, SIG_DFL) for signals 1..64 but SIGKILL, SIGSTOP
  *   103     rt_sigprocmask  rt_sigprocmask(SIG_SETMASK, empty)
@@ -95,6 +108,7 @@ typedef enum {
   STEP_CHDIR,
   STEP_BLOCKING,
   STEP_EXECVE,
+  STEP_UNSHARE,
   STEP_COUNT
 } spawn_step_t;
 
@@ -116,6 +130,7 @@ static const struct {
     [STEP_CHDIR] = {"chdir", 111},
     [STEP_BLOCKING] = {"fcntl", 112},
     [STEP_EXECVE] = {"execve", 127},
+    [STEP_UNSHARE] = {"close_range", 113},
 };
 
 /* Child: record the failed step and its errno where the parent will look, and exit. */
@@ -135,6 +150,12 @@ static void child_fail(spawn_t *s, spawn_step_t step) {
  */
 static int spawn_child(void *arg) {
   spawn_t *s = arg;
+  /*
+   * Sharing our fd table (CLONE_FILES), the child first makes its own, with only the fds below
+   * table_end: the kernel copies nothing above it. Until then it touches no fd.
+   */
+  if (s->table_end > 0 && syscall(SYS_close_range, s->table_end, ~0U, CLOSE_RANGE_UNSHARE) < 0 && syscall(SYS_unshare, CLONE_FILES) < 0)
+    child_fail(s, STEP_UNSHARE);
   if (syscall(SYS_setsid) < 0) child_fail(s, STEP_SETSID);
 
   /* A zeroed kernel struct sigaction is SIG_DFL, no flags and an empty mask on every layout. */
@@ -147,11 +168,12 @@ static int spawn_child(void *arg) {
   if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, empty, NULL, KERNEL_SIGSET_BYTES) < 0) child_fail(s, STEP_SIGMASK);
 
   /* dup3 rather than dup2 (which some architectures lack); both leave the copy without CLOEXEC. */
+  int fd = s->child_fd;
   for (int target = 0; target <= 2; target++) {
-    long r = s->fd == target ? syscall(SYS_fcntl, target, F_SETFD, 0) : syscall(SYS_dup3, s->fd, target, 0);
+    long r = fd == target ? syscall(SYS_fcntl, target, F_SETFD, 0) : syscall(SYS_dup3, fd, target, 0);
     if (r < 0) child_fail(s, STEP_DUP);
   }
-  if (s->fd > 2 && syscall(SYS_close, s->fd) < 0) child_fail(s, STEP_CLOSE);
+  if (fd > 2 && syscall(SYS_close, fd) < 0) child_fail(s, STEP_CLOSE);
 
   /* Groups first and uid last: once the uid is not 0, the other two are no longer allowed. */
   if (s->set_groups && syscall(NR_SETGROUPS, s->ngroups, s->groups) < 0) child_fail(s, STEP_SETGROUPS);
@@ -348,6 +370,49 @@ static char *child_stack_top(void) {
 }
 
 /*
+ * The fd slot. A clone copies the parent's whole fd table, one reference per open fd, and the
+ * exec then closes every copy again: with a socket per service, 5000 services cost each spawn
+ * 5000 of both. So the child shares our table (CLONE_FILES) instead, and its first step makes
+ * one of its own holding only the fds up to the slot, a low number reserved when the addon is
+ * loaded, before the services' sockets exist. For each clone the socket is put into the slot
+ * (dup3), and afterwards the slot is refilled with /dev/null from `filler`, so that it holds no
+ * connection open between spawns. Per thread: clones on two threads never share a slot.
+ */
+static __thread int slot = -1, filler = -1;
+
+void spawn_init(void) {
+  if (slot >= 0) return;
+  int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  int spare = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (spare < 0) {
+    close(fd);
+    return;
+  }
+  slot = fd;
+  filler = spare;
+}
+
+/* Chooses the child's fd and table for `s` (spawn.h); true when the socket went into the slot. */
+static bool use_slot(spawn_t *s) {
+  s->child_fd = s->fd;
+  s->table_end = 0;
+  if (slot < 0 || s->fd == slot || s->fd == filler) return false;
+  if (s->fd > slot && dup3(s->fd, slot, O_CLOEXEC) < 0) return false;
+  if (s->fd > slot) s->child_fd = slot;
+  s->table_end = (unsigned)slot + 1;
+  return s->fd > slot;
+}
+
+/* After a clone: the slot holds /dev/null again; a slot that cannot be refilled is given up. */
+static void refill_slot(void) {
+  if (dup3(filler, slot, O_CLOEXEC) == slot) return;
+  close(slot);
+  close(filler);
+  slot = filler = -1;
+}
+
+/*
  * Runs the clone for `s` on this thread's child stack: the pid, with *pidfd set, once the child
  * has exec'd; 0 when the child failed before exec (already reaped; the step and errno are in
  * `s`); -1 with errno set when clone itself failed (ENOMEM when there is no stack).
@@ -371,11 +436,14 @@ pid_t spawn_clone(spawn_t *s, int *pidfd) {
   memset(all, 0xff, sizeof all);
   all[(SIGCHLD - 1) / 8] &= (unsigned char)~(1u << ((SIGCHLD - 1) % 8));
   s->failed_step = STEP_NONE;
+  bool slotted = use_slot(s);
+  int flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD | (s->table_end > 0 ? CLONE_FILES : 0);
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, all, old, KERNEL_SIGSET_BYTES);
   *pidfd = -1;
-  pid_t pid = clone(spawn_child, top, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, s, pidfd);
+  pid_t pid = clone(spawn_child, top, flags, s, pidfd);
   int clone_errno = errno;
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, old, NULL, KERNEL_SIGSET_BYTES);
+  if (slotted) refill_slot();
   if (pid < 0) {
     errno = clone_errno;
     return -1;

@@ -1,8 +1,11 @@
 // spawn.c: handlers started by clone + execve, failures before exec named by step and reaped,
-// exit status through the pidfd, and pidfd_open; real child processes only.
+// exit status through the pidfd, the fd slot that keeps our other fds out of the child's table,
+// and pidfd_open; real child processes only.
+import { openSync, readFileSync } from 'node:fs';
+import type net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import * as native from '../../src/native/index.js';
-import { ADDON, fdFlags, readiness, run, thrown } from '../helpers/native.js';
+import { acceptedPair, ADDON, fdFlags, readiness, run, thrown, WAIT_MS, withFds } from '../helpers/native.js';
 
 const C = native.constants;
 
@@ -89,6 +92,41 @@ describe('processes', () => {
     const r = await run('/usr/bin/setpriv', [`--reuid=${nobody.uid}`, `--regid=${nobody.gid}`, '--clear-groups', process.execPath, '-e', script], { env: { ADDON } });
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toEqual(['setgroups EPERM', 'setgid EPERM', 'setuid EPERM', 'setpriority EACCES']);
+  });
+
+  /** The FDSize line of a /proc/PID/status text: how many fd slots the process's table has. */
+  const fdSize = (status: string): number => Number(/^FDSize:\s*(\d+)/m.exec(status)![1]);
+
+  /** Everything the client reads until the server's end closes, or an error after WAIT_MS. */
+  const readToEnd = (client: net.Socket): Promise<string> =>
+    new Promise((resolve, reject) => {
+      let text = '';
+      const timer = setTimeout(() => reject(new Error(`no end of stream within ${WAIT_MS} ms: ${text}`)), WAIT_MS);
+      client.setEncoding('utf8').on('data', (d: string) => (text += d));
+      client.on('end', () => (clearTimeout(timer), resolve(text)));
+    });
+
+  it('gives the handler a table of the fds below the slot only, however many we hold, and keeps no copy of its socket', async () => {
+    await withFds(async (keep) => {
+      // 600 fds of ours above the slot: a table copied whole would be as large as ours.
+      for (let i = 0; i < 600; i++) keep(openSync('/dev/null', 'r'));
+      const ours = fdSize(readFileSync('/proc/self/status', 'utf8'));
+      expect(ours).toBeGreaterThanOrEqual(600);
+      const { fd, client } = await acceptedPair();
+      const child = native.spawnHandler('/bin/cat', ['cat', '/proc/self/status'], [], opts({ fd }));
+      native.close(fd);
+      try {
+        // The end comes only if nothing of ours still holds the connection (the slot was refilled).
+        const status = await readToEnd(client);
+        expect(fdSize(status)).toBeLessThan(ours);
+        expect(fdSize(status)).toBeLessThanOrEqual(256);
+        await readiness(child.pidfd);
+        expect(native.waitPidfd(child.pidfd)).toMatchObject({ code: 0 });
+      } finally {
+        client.destroy();
+        native.close(child.pidfd);
+      }
+    });
   });
 
   it('rejects bad arguments with Node-style TypeErrors and RangeErrors before starting anything', () => {
