@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { resultsTable, ratiosTable, scaleTable, soakTable, toMarkdown } from './table.mjs';
+import { resultsTable, ratiosTable, scaleExecTable, scaleTable, soakTable, toMarkdown } from './table.mjs';
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH, '..');
@@ -122,6 +122,19 @@ if (!data.scale) {
     toMarkdown(scaleTable(data)),
     '',
   );
+  const exec = scaleExecTable(data);
+  if (exec.rows.length > 0) {
+    p(
+      'Then, with the whole table bound, the first service serves the `exec-hello` load for the',
+      'scenario\'s duration at 1 and 32 clients (the round with the median req/s; CPU is the',
+      'supervisor\'s own per exec). Each service holds a socket, and a child that copies the',
+      'supervisor\'s whole fd table pays for every one of them (see "Many services" in',
+      '[operations.md](operations.md)). A star marks errors.',
+      '',
+      toMarkdown(exec),
+      '',
+    );
+  }
 }
 
 p('## RSS soak', '');

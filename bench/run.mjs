@@ -626,7 +626,8 @@ async function measure(server, sc, clients, anchor) {
 // ephemeral range, so that openbsd-inetd (which takes ports from /etc/services only) can serve
 // the same set. "Ready" is the moment the last service's port accepts a connection (after which
 // every port is checked to be listening); "reload" appends one service, sends SIGHUP and waits
-// until that new port accepts.
+// until that new port accepts. Then the first service serves the exec load at 1 and 32 clients:
+// what the size of the table costs each spawn.
 
 const SCALE_SIZES = [500, 5000];
 
@@ -691,15 +692,31 @@ async function scaleRun(server, n, anchor) {
     const reloadMs = await acceptsAt(p, ports[n], t1);
     await sleep(300);
     const cpu1 = cpuMs(p.pid)?.self ?? null;
+    const rssAfterReload = statusKb(p.pid, 'VmRSS');
     return {
       ok: true, server, services: n, start_ms: startMs, bound, start_cpu_ms: cpuStart, reload_ms: reloadMs,
-      reload_cpu_ms: cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : null, rss_kb: rssKb, rss_after_reload_kb: statusKb(p.pid, 'VmRSS'),
+      reload_cpu_ms: cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : null, rss_kb: rssKb, rss_after_reload_kb: rssAfterReload,
+      exec: await scaleExec(p, ports[0]),
     };
   } catch (err) {
     return { ok: false, server, services: n, error: err.message };
   } finally {
     await stop(p);
   }
+}
+
+/** The exec-hello load on `port` at each client count: { [clients]: { rate, errors, us_per_req } }. */
+async function scaleExec(p, port) {
+  const sc = SCENARIOS.find((s) => s.id === 'exec-hello');
+  const out = {};
+  for (const clients of CLIENTS) {
+    const cpu0 = cpuMs(p.pid)?.self ?? null;
+    const r = await loadgen([...loadArgs(sc, port, clients), '-t', String(DURATION)], DURATION * 1000 + 20000);
+    const cpu1 = cpuMs(p.pid)?.self ?? null;
+    if (p.exited) throw new Error(`exited during the exec load: ${lastLine(p.out)}`);
+    out[clients] = { rate: r.rate, errors: r.errors, us_per_req: r.requests && cpu0 !== null && cpu1 !== null ? ((cpu1 - cpu0) * 1000) / r.requests : null };
+  }
+  return out;
 }
 
 async function scale(anchors) {
@@ -711,7 +728,8 @@ async function scale(anchors) {
       for (const server of servers) {
         const r = await scaleRun(server, n, anchors[server]);
         rounds.get(server).push(r);
-        console.error(`bench: scale ${n} ${server}${ROUNDS > 1 ? ` (round ${round})` : ''}: ${r.ok ? `ready ${Math.round(r.start_ms)} ms, reload ${Math.round(r.reload_ms)} ms` : `FAILED: ${r.error}`}`);
+        const execs = r.ok ? CLIENTS.map((c) => `, exec c${c} ${Math.round(r.exec[c].rate)}/s`).join('') : '';
+        console.error(`bench: scale ${n} ${server}${ROUNDS > 1 ? ` (round ${round})` : ''}: ${r.ok ? `ready ${Math.round(r.start_ms)} ms, reload ${Math.round(r.reload_ms)} ms${execs}` : `FAILED: ${r.error}`}`);
       }
     }
     for (const server of servers) out.push(medianScale(rounds.get(server)));
@@ -732,8 +750,17 @@ function medianScale(rounds) {
   const start = mid('start_ms');
   if (!start.ok) return { ...start, rounds: rounds.length };
   const reload = mid('reload_ms');
+  // Per client count, the exec figures of the round with the median rate.
+  const ok = rounds.filter((r) => r.ok);
+  const exec = Object.fromEntries(
+    CLIENTS.map((c) => {
+      const sorted = ok.map((r) => r.exec[c]).sort((a, b) => a.rate - b.rate);
+      return [c, { ...sorted[Math.floor((sorted.length - 1) / 2)], round_rates: ok.map((r) => r.exec[c].rate) }];
+    }),
+  );
   return {
     ...start,
+    exec,
     reload_ms: reload.ok ? reload.reload_ms : null,
     reload_cpu_ms: reload.ok ? reload.reload_cpu_ms : null,
     rounds: rounds.length,

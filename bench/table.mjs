@@ -134,6 +134,29 @@ export function scaleTable(data) {
   return { headers, rows };
 }
 
+/** The exec load on the first of N services, ninetd against openbsd-inetd with the same table. */
+export function scaleExecTable(data) {
+  const headers = ['services', 'server', 'c1 req/s', 'c1 CPU µs/exec', 'c32 req/s', 'c32 CPU µs/exec', 'c1 / openbsd-inetd', 'c32 / openbsd-inetd'];
+  const rows = [];
+  for (const r of data.scale ?? []) {
+    if (!r.ok || !r.exec) continue;
+    const o = r.server === 'ninetd' ? (data.scale ?? []).find((x) => x.ok && x.exec && x.server === 'openbsd-inetd' && x.services === r.services) : null;
+    const e = r.exec;
+    const served = (x) => rate(x.rate) + (x.errors ? '*' : '');
+    rows.push([
+      String(r.services),
+      r.server,
+      served(e[1]),
+      fixed(e[1].us_per_req, 0),
+      served(e[32]),
+      fixed(e[32].us_per_req, 0),
+      o ? ratio(e[1].rate, o.exec[1].rate) : '-',
+      o ? ratio(e[32].rate, o.exec[32].rate) : '-',
+    ]);
+  }
+  return { headers, rows };
+}
+
 /** Aligned plain text, for the terminal. */
 export function toText({ headers, rows }) {
   const all = [headers, ...rows];
