@@ -1,11 +1,11 @@
 /*
  * spawn.c: one job, starting a handler and learning how it ended. spawnHandler runs
  * clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD) and, in the child, raw system calls up to execve;
- * waitPidfd reaps through the pidfd; pidfdOpen makes a pidfd for a pid. spawn_init reserves the
- * fd slot that keeps each clone's cost apart from the number of fds we hold (see "the fd slot"). Node's child_process
- * cannot set supplementary groups, hand over an fd as 0, 1 and 2 without a copy in the parent's
- * event loop, report exits through a pollable fd, or say what a child cost (waitPidfd's CPU
- * times and peak RSS come from the raw waitid's struct rusage argument).
+ * waitPidfd reaps through the pidfd; pidfdOpen makes a pidfd for a pid; spawn_init reserves the
+ * fd slot that keeps a clone's cost apart from how many fds we hold (see "the fd slot"). Node's
+ * child_process cannot set supplementary groups, hand over an fd as 0, 1 and 2 without a copy in
+ * the parent's event loop, report exits through a pollable fd, or say what a child cost
+ * (waitPidfd's CPU times and peak RSS come from the raw waitid's struct rusage argument).
  *
  * Functions that take decisions, and why:
  *   - spawn_child stops at the first failing step and exits with that step's status (table
@@ -17,7 +17,9 @@
  *   - spawn_clone gives the child the socket through the fd slot, and the child a table of its
  *     own with only the fds at or below it, when the slot was reserved and the socket's number
  *     is above it; otherwise (no slot, a failed dup3) the child copies our whole table, as a
- *     plain fork does. A slot it cannot refill after a clone is given up for good, never reused.
+ *     plain fork does. A slot it cannot refill after a clone, or that the kernel cannot use
+ *     (close_range refused in the child), is given up for good, never reused; in the second
+ *     case the spawn is made again without it.
  *   - js_spawnHandler reaps a child that failed before exec (retrying waitid on EINTR), so no
  *     zombie is left; one that exec'd is reaped by js_waitPidfd.
  *   - js_waitPidfd retries waitid on EINTR, and returns null, not an error, while the child
@@ -75,8 +77,9 @@
  * step's status, so that even a reaper that is not us can tell what went wrong:
  *
  *   status  step            system call(s)
- *   113     close_range     close_range(end, ~0, CLOSE_RANGE_UNSHARE), or unshare(CLONE_FILES)
- *                           on kernels before 5.9: the child's own fd table (see spawn_clone)
+ *   113     close_range     close_range(slot + 1, ~0, CLOSE_RANGE_UNSHARE): the child's own
+ *                           fd table (see "the fd slot"); spawn_clone then gives up the slot
+ *                           and spawns again without it
  *   101     setsid          setsid
  *   102     rt_sigaction    rt_sigaction(sig, SIG_DFL) for signals 1..64 but SIGKILL, SIGSTOP
  *   103     rt_sigprocmask  rt_sigprocmask(SIG_SETMASK, empty)
@@ -154,8 +157,7 @@ static int spawn_child(void *arg) {
    * Sharing our fd table (CLONE_FILES), the child first makes its own, with only the fds below
    * table_end: the kernel copies nothing above it. Until then it touches no fd.
    */
-  if (s->table_end > 0 && syscall(SYS_close_range, s->table_end, ~0U, CLOSE_RANGE_UNSHARE) < 0 && syscall(SYS_unshare, CLONE_FILES) < 0)
-    child_fail(s, STEP_UNSHARE);
+  if (s->table_end > 0 && syscall(SYS_close_range, s->table_end, ~0U, CLOSE_RANGE_UNSHARE) < 0) child_fail(s, STEP_UNSHARE);
   if (syscall(SYS_setsid) < 0) child_fail(s, STEP_SETSID);
 
   /* A zeroed kernel struct sigaction is SIG_DFL, no flags and an empty mask on every layout. */
@@ -404,25 +406,20 @@ static bool use_slot(spawn_t *s) {
   return s->fd > slot;
 }
 
-/* After a clone: the slot holds /dev/null again; a slot that cannot be refilled is given up. */
-static void refill_slot(void) {
-  if (dup3(filler, slot, O_CLOEXEC) == slot) return;
+/* For good: spawns on this thread copy the whole table from now on. */
+static void give_up_slot(void) {
   close(slot);
   close(filler);
   slot = filler = -1;
 }
 
-/*
- * Runs the clone for `s` on this thread's child stack: the pid, with *pidfd set, once the child
- * has exec'd; 0 when the child failed before exec (already reaped; the step and errno are in
- * `s`); -1 with errno set when clone itself failed (ENOMEM when there is no stack).
- */
-pid_t spawn_clone(spawn_t *s, int *pidfd) {
-  char *top = child_stack_top();
-  if (top == NULL) {
-    errno = ENOMEM;
-    return -1;
-  }
+/* After a clone: the slot holds /dev/null again; a slot that cannot be refilled is given up. */
+static void refill_slot(void) {
+  if (dup3(filler, slot, O_CLOEXEC) != slot) give_up_slot();
+}
+
+/* One clone of spawn_clone, on the child stack `top`. */
+static pid_t clone_child(spawn_t *s, char *top, int *pidfd) {
   /*
    * Block every signal in this thread (glibc's internal ones too, as its posix_spawn does) so
    * that the child starts with all of them blocked and none of our handlers can run in it.
@@ -456,6 +453,26 @@ pid_t spawn_clone(spawn_t *s, int *pidfd) {
     close(*pidfd);
     *pidfd = -1;
     return 0;
+  }
+  return pid;
+}
+
+/*
+ * Runs the clone for `s` on this thread's child stack: the pid, with *pidfd set, once the child
+ * has exec'd; 0 when the child failed before exec (already reaped; the step and errno are in
+ * `s`); -1 with errno set when clone itself failed (ENOMEM when there is no stack).
+ */
+pid_t spawn_clone(spawn_t *s, int *pidfd) {
+  char *top = child_stack_top();
+  if (top == NULL) {
+    errno = ENOMEM;
+    return -1;
+  }
+  pid_t pid = clone_child(s, top, pidfd);
+  /* A kernel before 5.9, or a seccomp filter, refused the child a table of its own: no slot. */
+  if (pid == 0 && s->failed_step == STEP_UNSHARE) {
+    give_up_slot();
+    pid = clone_child(s, top, pidfd);
   }
   return pid;
 }

@@ -1,10 +1,13 @@
 // spawn.c: handlers started by clone + execve, failures before exec named by step and reaped,
 // exit status through the pidfd, the fd slot that keeps our other fds out of the child's table,
 // and pidfd_open; real child processes only.
-import { openSync, readFileSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import type net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as native from '../../src/native/index.js';
+import { FIXTURE_BIN } from '../helpers/daemon.js';
 import { acceptedPair, ADDON, fdFlags, readiness, run, thrown, WAIT_MS, withFds } from '../helpers/native.js';
 
 const C = native.constants;
@@ -127,6 +130,46 @@ describe('processes', () => {
         native.close(child.pidfd);
       }
     });
+  });
+
+  it('where the kernel refuses the child close_range, gives up the slot, spawns again and copies the whole table as fork does', async () => {
+    // In a node of its own under a seccomp filter (no-close-range), with 600 fds above the slot.
+    const script = `
+      const a = require(process.env.ADDON);
+      const fs = require('fs');
+      for (let i = 0; i < 600; i++) fs.openSync('/dev/null', 'r');
+      const fdSize = (text) => Number(/^FDSize:\\s*(\\d+)/m.exec(text)[1]);
+      const opts = { uid: -1, gid: -1, groups: null, umask: 18, nice: 0, rlimits: [], cwd: '/' };
+      const ended = (pidfd) => new Promise((resolve) => {
+        const p = new a.Poller(pidfd, () => (p.close(), resolve(a.waitPidfd(pidfd))));
+        p.start();
+      });
+      (async () => {
+        const spawns = [];
+        for (const i of [1, 2]) {
+          const file = process.env.OUT + '/status' + i;
+          const fd = fs.openSync(file, 'w');
+          const child = a.spawnHandler('/bin/cat', ['cat', '/proc/self/status'], [], { ...opts, fd });
+          fs.closeSync(fd);
+          const end = await ended(child.pidfd);
+          spawns.push({ code: end.code, fdSize: fdSize(fs.readFileSync(file, 'utf8')) });
+        }
+        console.log(JSON.stringify({ ours: fdSize(fs.readFileSync('/proc/self/status', 'utf8')), spawns }));
+      })();
+    `;
+    const out = mkdtempSync(path.join(tmpdir(), 'ninetd-spawn-'));
+    try {
+      const r = await run(path.join(FIXTURE_BIN, 'no-close-range'), [process.execPath, '-e', script], { env: { ADDON, OUT: out } });
+      expect(r.stderr).toBe('');
+      const { ours, spawns } = JSON.parse(r.stdout) as { ours: number; spawns: unknown[] };
+      expect(ours).toBeGreaterThanOrEqual(600);
+      expect(spawns).toEqual([
+        { code: 0, fdSize: ours },
+        { code: 0, fdSize: ours },
+      ]);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 
   it('rejects bad arguments with Node-style TypeErrors and RangeErrors before starting anything', () => {
