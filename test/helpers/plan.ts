@@ -1,12 +1,14 @@
 // Plans from inetd.conf lines, for tests that build services and tables directly: parsed by the
-// real parser with fixed lookups (every service name is port 0, so the kernel picks one; every user is uid 4242) and resolved with
-// the built-in defaults unless told otherwise.
+// real parser with fixed lookups (every service name is port 0, so the kernel picks one; every
+// user is uid 4242; no RPC program name is known) and resolved with the built-in defaults unless
+// told otherwise.
 import { parseConfig, type Lookups } from '../../src/config/parse.js';
 import { resolveLimitDefaults, resolveService, type LimitFlags, type ServicePlan } from '../../src/config/resolve.js';
 import type { ServiceSettings } from '../../src/config/settings.js';
 
 const LOOKUPS: Lookups = {
   port: () => 0,
+  rpc: () => null,
   user: () => ({ uid: 4242, gid: 4242 }),
   group: () => 4242,
   groups: (_user, gid) => [gid],
