@@ -395,15 +395,16 @@ void spawn_init(void) {
   filler = spare;
 }
 
-/* Chooses the child's fd and table for `s` (spawn.h); true when the socket went into the slot. */
-static bool use_slot(spawn_t *s) {
+/* Chooses the child's fd and table for `s` (spawn.h): a socket above the slot goes into it. */
+static void use_slot(spawn_t *s) {
   s->child_fd = s->fd;
   s->table_end = 0;
-  if (slot < 0 || s->fd == slot || s->fd == filler) return false;
-  if (s->fd > slot && dup3(s->fd, slot, O_CLOEXEC) < 0) return false;
-  if (s->fd > slot) s->child_fd = slot;
+  if (slot < 0 || s->fd == slot || s->fd == filler) return;
+  if (s->fd > slot) {
+    if (dup3(s->fd, slot, O_CLOEXEC) < 0) return;
+    s->child_fd = slot;
+  }
   s->table_end = (unsigned)slot + 1;
-  return s->fd > slot;
 }
 
 /* For good: spawns on this thread copy the whole table from now on. */
@@ -433,14 +434,14 @@ static pid_t clone_child(spawn_t *s, char *top, int *pidfd) {
   memset(all, 0xff, sizeof all);
   all[(SIGCHLD - 1) / 8] &= (unsigned char)~(1u << ((SIGCHLD - 1) % 8));
   s->failed_step = STEP_NONE;
-  bool slotted = use_slot(s);
+  use_slot(s);
   int flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD | (s->table_end > 0 ? CLONE_FILES : 0);
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, all, old, KERNEL_SIGSET_BYTES);
   *pidfd = -1;
   pid_t pid = clone(spawn_child, top, flags, s, pidfd);
   int clone_errno = errno;
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, old, NULL, KERNEL_SIGSET_BYTES);
-  if (slotted) refill_slot();
+  if (s->child_fd != s->fd) refill_slot();
   if (pid < 0) {
     errno = clone_errno;
     return -1;
