@@ -6,7 +6,6 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
 import type { Args } from './cli-args.js';
 import type { AddressPattern } from './access/address.js';
 import { readHostsFile } from './access/gate.js';
@@ -22,6 +21,7 @@ import { formatRpcEntry } from './rpc/registry.js';
 import { checkDiff } from './control/commands.js';
 import { controlSocketPath } from './control/path.js';
 import { Daemon, DaemonError, type DaemonOptions } from './daemon.js';
+import { optimizeFromNow } from './heap.js';
 import { EXIT } from './exit.js';
 import { createLogger, type LineSink, type LoggerOptions, type LogLevel } from './log/logger.js';
 import * as native from './native/index.js';
@@ -221,10 +221,7 @@ export async function runParsed(args: Args, argv: string[]): Promise<number> {
     }
     throw err;
   }
-  // The #! line starts Node with TurboFan off: start-up's one-off work (the module loader, the
-  // configuration) would otherwise wake it, and the optimizing compiler's pages would stay
-  // resident for good (about 4 MiB). From here on the hot paths are optimized as usual.
-  setFlagsFromString('--turbofan');
+  optimizeFromNow();
   report?.close('ready');
   await daemon.stopped;
   removeSignals();

@@ -1,6 +1,7 @@
 // Keeps what start-up and reloads use once from staying resident: gives back V8's heap pages and
-// glibc's freed malloc memory afterwards, and keeps V8's optimizing compiler out of a reload. It
-// decides nothing; the daemon calls it once it has started and around each reload.
+// glibc's freed malloc memory afterwards, and keeps V8's optimizing compiler out of both (the one
+// place that turns it on and off). It decides nothing; the command line and the daemon call it
+// once started and around each reload.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import * as native from './native/index.js';
@@ -38,16 +39,26 @@ function collector(): () => void {
 }
 
 /**
- * Runs `work` with V8's optimizing compiler off, as start-up runs (the #! line turns it on only
- * once the services are bound): a reload's one-off work over every line would wake it, and what
- * it touches would stay resident for good (with 5000 services, 5.5 MiB of the node binary and
- * 2 MiB of heap). Code already optimized stays so; the compiler is on again afterwards.
+ * Start-up is over: V8's optimizing compiler on from now. The #! line starts Node with it off:
+ * start-up's one-off work (the module loader, the configuration) would otherwise wake it, and
+ * the compiler's pages would stay resident for good (about 4 MiB). From here on the hot paths
+ * are optimized as usual.
+ */
+export function optimizeFromNow(): void {
+  setFlagsFromString('--turbofan');
+}
+
+/**
+ * Runs `work` with V8's optimizing compiler off, as start-up runs: a reload's one-off work over
+ * every line would wake it, and what it touches would stay resident for good (with 5000
+ * services, 5.5 MiB of the node binary and 2 MiB of heap). Code already optimized stays so;
+ * the compiler is on again afterwards.
  */
 export async function unoptimized<T>(work: () => Promise<T>): Promise<T> {
   setFlagsFromString('--no-turbofan');
   try {
     return await work();
   } finally {
-    setFlagsFromString('--turbofan');
+    optimizeFromNow();
   }
 }
