@@ -24,22 +24,42 @@ const hasXinetd = existsSync(XINETD) && process.getuid?.() === 0;
 const hasTftp = spawnSync('sh', ['-c', 'command -v in.tftpd && command -v tftp'], { stdio: 'ignore' }).status === 0;
 if (!hasXinetd) console.warn('xinetd not installed (or not root): skipping the side-by-side tests (.ci/run installs it)');
 
-/** A port free now for both tcp and udp on 127.0.0.1 and ::. */
+/** Ports freePort has handed out: two services on one port would be a config error. */
+const handedOut = new Set<number>();
+
+/** The kernel's ephemeral range starts here: ports below it are never picked for another test's connect() or listen(0). */
+const EPHEMERAL_LOW = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+
+/** Resolves true when `port` can be bound now with `bind`. */
+function bindable(bind: (ok: () => void, fail: () => void) => void): Promise<boolean> {
+  return new Promise((r) => bind(() => r(true), () => r(false)));
+}
+
+/**
+ * A port free now for both tcp and udp on ::, and not handed out before. It is taken from below the
+ * ephemeral range, so that the tests running beside this one, which bind port 0 and connect out,
+ * cannot take it between this check and the daemon's bind.
+ */
 async function freePort(): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const s = net.createServer();
-    await new Promise<void>((r) => s.listen(0, '::', r));
-    const port = (s.address() as net.AddressInfo).port;
-    await new Promise<void>((r) => s.close(() => r()));
-    const u = dgram.createSocket('udp6');
-    const ok = await new Promise<boolean>((r) => {
-      u.once('error', () => r(false));
-      u.bind(port, '::', () => r(true));
-    });
-    u.close();
-    if (ok) return port;
+  for (let i = 0; i < 200; i++) {
+    const port = 10_000 + Math.floor(Math.random() * (Math.max(EPHEMERAL_LOW, 20_000) - 10_000));
+    if (handedOut.has(port) || !(await portFree(port))) continue;
+    handedOut.add(port);
+    return port;
   }
   throw new Error('no free port');
+}
+
+/** True when `port` can be bound now for both tcp and udp on ::. */
+async function portFree(port: number): Promise<boolean> {
+  const s = net.createServer();
+  const tcp = await bindable((ok, fail) => s.once('error', fail).listen(port, '::', ok));
+  if (!tcp) return false;
+  await new Promise<void>((r) => s.close(() => r()));
+  const u = dgram.createSocket('udp6');
+  const udp = await bindable((ok, fail) => u.once('error', fail).bind(port, '::', ok));
+  u.close();
+  return udp;
 }
 
 const svc = (name: string, ...lines: string[]): string => `service ${name}\n{\n${lines.map((l) => `\t${l}\n`).join('')}}\n`;
@@ -134,6 +154,8 @@ describe.skipIf(!hasXinetd)('xinetd files served by xinetd and by ninetd', () =>
       await once(x, 'exit');
     }
     xinetdLog = readFileSync(xlog, 'utf8');
+    // A wait-mode handler outlives xinetd: in.tftpd holds the tftp socket until its -t 1 runs out.
+    await until(async () => (await Promise.all([...ports.values()].map(portFree))).every(Boolean), "xinetd's handlers to let go of the test ports");
 
     // ninetd on the same file.
     const check = spawnSync(process.execPath, [CLI, '--check', conf], { encoding: 'utf8' });
@@ -191,10 +213,12 @@ describe.skipIf(!hasXinetd)('xinetd files served by xinetd and by ninetd', () =>
     l2.end();
     if (hasTftp) {
       const out = path.join(dir, `got-${Date.now()}.bin`);
-      await new Promise<void>((resolve, reject) =>
-        execFile('tftp', ['-m', 'binary', '127.0.0.1', String(port('tftp')), '-c', 'get', 'blob.bin', out], { timeout: 30_000 }, (err) => (err ? reject(err) : resolve())),
+      // A failure is an observation too: the comparison below names the daemon that failed.
+      o.tftp = await new Promise<unknown>((resolve) =>
+        execFile('tftp', ['-m', 'binary', '127.0.0.1', String(port('tftp')), '-c', 'get', 'blob.bin', out], { timeout: 30_000 }, (err, stdout, stderr) =>
+          resolve(err ? `tftp failed: ${err.message.trim()} ${stdout} ${stderr}` : readFileSync(out).equals(readFileSync(path.join(tftpRoot, 'blob.bin')))),
+        ),
       );
-      o.tftp = readFileSync(out).equals(readFileSync(path.join(tftpRoot, 'blob.bin')));
     }
     return o;
   }
@@ -254,6 +278,7 @@ describe.skipIf(!hasXinetd)('xinetd files served by xinetd and by ninetd', () =>
     expect(results.ninetd.health).toMatch(/^HTTP\/1.1 200 OK\r\n/);
     expect(results.ninetd.agent).toBe('<<<agent>>>\nargs: --inetd -v\nAGENT_MODE=inetd\nargv0: agent.sh\n');
     expect(results.ninetd.fwd).toBe('through the relay');
+    if (hasTftp) expect(results.ninetd.tftp).toBe(true);
   });
 
   it('redirect after the client half-closes: xinetd drops the answer, ninetd relays it (documented)', () => {
