@@ -5,6 +5,7 @@ import { privilegeWarnings, processPrivileges, type Privileges } from '../../src
 const USERS: Record<string, { uid: number; gid: number }> = { alice: { uid: 1000, gid: 1000 }, nobody: { uid: 65534, gid: 65534 }, root: { uid: 0, gid: 0 } };
 const lookups: Lookups = {
   port: () => null,
+  rpc: () => null,
   user: (name) => USERS[name] ?? null,
   group: (name) => ({ alice: 1000, nogroup: 65534, root: 0 })[name] ?? null,
   groups: (_user, gid) => [gid],

@@ -11,7 +11,14 @@ import { Service } from '../../src/dispatch/service.js';
 import { testHost } from '../helpers/host.js';
 import { planOf } from '../helpers/plan.js';
 
-const NO_PEERS: Peers = { internalUdpPorts: () => new Set(), tcpmux: () => undefined, tcpmuxNames: () => [] };
+const NO_PEERS: Peers = {
+  internalUdpPorts: () => new Set(),
+  internalUnixSockets: () => new Set(),
+  tcpmux: () => undefined,
+  tcpmuxNames: () => [],
+  handlerStarted: () => {},
+  handlerEnded: () => {},
+};
 const cleanup: Array<() => void> = [];
 afterEach(() => {
   for (const f of cleanup.splice(0)) f();

@@ -335,8 +335,8 @@ describe.skipIf(!HAPROXY)('behind HAProxy', () => {
     expect(out.local).toBe(`${host} ${port}`);
     expect(out.proxy).toMatch(/^127\.0\.0\.1 \d+$/);
     expect(out.first).toBe(`hello over ${v}`);
-    const conn = await d.waitFor((r) => r.msg === 'connection' && r.service === `p${v}` && String(r.peer).includes(out.remote.split(' ')[1]!), 'connection record');
-    expect(conn.proxy).toBe(`127.0.0.1:${out.proxy.split(' ')[1]}`);
+    const conn = await d.waitFor((r) => r.msg === 'connection' && r.service === `p${v}` && String(r.peer).includes(out.remote!.split(' ')[1]!), 'connection record');
+    expect(conn.proxy).toBe(`127.0.0.1:${out.proxy!.split(' ')[1]}`);
   });
 
   it.each([

@@ -59,7 +59,7 @@ class HandTimers implements Timers {
 function entry(program: number, low: number, high: number, over: Partial<ServiceEntry> = {}, netids: RpcNetid[] = ['udp']): ServiceEntry {
   return {
     file: '/etc/inetd.conf', line: 1, name: `${program}/${low}-${high}`, service: String(program), protocol: 'rpc/udp', socketType: 'dgram', transport: 'udp',
-    family: 'inet4', host: '*', port: 0, path: '', wait: true, maxChild: 0, perIpPerMinute: 0, perIpChildren: 0, rate: 0,
+    family: 'inet4', host: '*', port: 0, path: '', wait: true, instances: 0, cps: 0, perSource: 0, rate: 0,
     user: 'nobody', group: '', uid: 65534, gid: 65534, groups: [65534], server: '/usr/sbin/rpc.x', argv: ['rpc.x'],
     rpc: { name: String(program), program, low, high, netids }, ...over,
   };

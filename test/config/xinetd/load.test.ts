@@ -11,6 +11,7 @@ import type { TreeReader } from '../../../src/config/xinetd/read.js';
 
 const lookups: Lookups = {
   port: (name, t) => ({ 'echo/tcp': 7, 'echo/udp': 7, 'daytime/tcp': 13, 'nrpe/tcp': 5666 } as Record<string, number>)[`${name}/${t}`] ?? null,
+  rpc: () => null,
   user: (n) => (n === 'root' ? { uid: 0, gid: 0 } : n === 'nobody' ? { uid: 65534, gid: 65534 } : null),
   group: (n) => (n === 'nogroup' ? 65534 : n === 'root' ? 0 : null),
   groups: (_u, gid) => [gid, 4],
