@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { exchange, open } from '../helpers/client.js';
 import { CLI, FIXTURES, FIXTURE_BIN, startDaemon, type LogRecord, type RunningDaemon } from '../helpers/daemon.js';
+import { freePort } from '../helpers/ports.js';
 import { unixDgramSink } from '../helpers/unix-dgram.js';
 import { until } from '../helpers/wait.js';
 
@@ -118,9 +119,10 @@ describe('reload (SIGHUP)', () => {
   });
 
   it('logs a bind that fails and retries it every retry time without touching other services', async () => {
+    // Below the ephemeral range: once the blocker lets go, only the retried bind takes the port.
+    const busy = await freePort();
     const blocker = net.createServer();
-    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
-    const busy = (blocker.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => blocker.listen(busy, '127.0.0.1', r));
     const d = await daemon(`${HELLO}\n`, ['--retry-time', '1']);
     d.writeConfig(`${HELLO}\n127.0.0.1:${busy} stream tcp nowait - internal echo\n`);
     expect((await reload(d)).msg).toBe('reloaded');

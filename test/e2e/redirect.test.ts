@@ -7,6 +7,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { exchange, open } from '../helpers/client.js';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { freePort } from '../helpers/ports.js';
 
 const running: RunningDaemon[] = [];
 const servers: net.Server[] = [];
@@ -49,11 +50,8 @@ describe('redirect', () => {
   }, 180_000);
 
   it('closes the client at once when the target refuses, and logs why', async () => {
-    const dead = net.createServer();
-    await new Promise<void>((r) => dead.listen(0, '127.0.0.1', r));
-    const port0 = (dead.address() as net.AddressInfo).port;
-    await new Promise<void>((r) => dead.close(() => r()));
-    const { d, port } = await relay(port0);
+    // Nothing listens there, and nothing else takes a port below the ephemeral range.
+    const { d, port } = await relay(await freePort());
     expect((await exchange(port)).length).toBe(0);
     await d.waitFor((r) => String(r.msg).startsWith('redirect to 127.0.0.1') && (r.err as { message?: string })?.message === 'connect: connection refused', 'refused record');
   });

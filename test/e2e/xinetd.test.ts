@@ -8,13 +8,13 @@
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import dgram from 'node:dgram';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exchange, open } from '../helpers/client.js';
 import { CLI, ROOT, startDaemon } from '../helpers/daemon.js';
+import { freePort, portFree } from '../helpers/ports.js';
 import { udpAsk } from '../helpers/udp.js';
 import { until } from '../helpers/wait.js';
 
@@ -23,44 +23,6 @@ const STOCK = '/etc/xinetd.d';
 const hasXinetd = existsSync(XINETD) && process.getuid?.() === 0;
 const hasTftp = spawnSync('sh', ['-c', 'command -v in.tftpd && command -v tftp'], { stdio: 'ignore' }).status === 0;
 if (!hasXinetd) console.warn('xinetd not installed (or not root): skipping the side-by-side tests (.ci/run installs it)');
-
-/** Ports freePort has handed out: two services on one port would be a config error. */
-const handedOut = new Set<number>();
-
-/** The kernel's ephemeral range starts here: ports below it are never picked for another test's connect() or listen(0). */
-const EPHEMERAL_LOW = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
-
-/** Resolves true when `port` can be bound now with `bind`. */
-function bindable(bind: (ok: () => void, fail: () => void) => void): Promise<boolean> {
-  return new Promise((r) => bind(() => r(true), () => r(false)));
-}
-
-/**
- * A port free now for both tcp and udp on ::, and not handed out before. It is taken from below the
- * ephemeral range, so that the tests running beside this one, which bind port 0 and connect out,
- * cannot take it between this check and the daemon's bind.
- */
-async function freePort(): Promise<number> {
-  for (let i = 0; i < 200; i++) {
-    const port = 10_000 + Math.floor(Math.random() * (Math.max(EPHEMERAL_LOW, 20_000) - 10_000));
-    if (handedOut.has(port) || !(await portFree(port))) continue;
-    handedOut.add(port);
-    return port;
-  }
-  throw new Error('no free port');
-}
-
-/** True when `port` can be bound now for both tcp and udp on ::. */
-async function portFree(port: number): Promise<boolean> {
-  const s = net.createServer();
-  const tcp = await bindable((ok, fail) => s.once('error', fail).listen(port, '::', ok));
-  if (!tcp) return false;
-  await new Promise<void>((r) => s.close(() => r()));
-  const u = dgram.createSocket('udp6');
-  const udp = await bindable((ok, fail) => u.once('error', fail).bind(port, '::', ok));
-  u.close();
-  return udp;
-}
 
 const svc = (name: string, ...lines: string[]): string => `service ${name}\n{\n${lines.map((l) => `\t${l}\n`).join('')}}\n`;
 

@@ -1,7 +1,6 @@
 // ninetd started by a service manager with sockets already bound (LISTEN_FDS).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -11,6 +10,7 @@ import { matchInherited, takeListenFds, type InheritedSocket } from '../../src/n
 import { constants as C } from '../../src/native/index.js';
 import { exchange } from '../helpers/client.js';
 import { CLI, FIXTURE_BIN } from '../helpers/daemon.js';
+import { freePort } from '../helpers/ports.js';
 
 function entry(over: Partial<ServiceEntry>): ServiceEntry {
   return {
@@ -55,11 +55,8 @@ const hasActivate = spawnSync('sh', ['-c', 'command -v systemd-socket-activate']
 describe.skipIf(!hasActivate)('under systemd-socket-activate', () => {
   it('adopts the passed socket for the matching service, and handlers never see LISTEN_*', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ninetd-activate-'));
-    // A free port for the activator to bind: ask the kernel, then let it go.
-    const probe = net.createServer();
-    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-    const port = (probe.address() as net.AddressInfo).port;
-    await new Promise((r) => probe.close(r));
+    // A free port for the activator to bind.
+    const port = await freePort();
     writeFileSync(path.join(dir, 'services'), 't-report 0/tcp\n');
     writeFileSync(path.join(dir, 'inetd.conf'), `127.0.0.1:${port} stream tcp nowait - ${FIXTURE_BIN}/report report\n`);
     const proc = spawn(
