@@ -5,20 +5,11 @@
 import { once } from 'node:events';
 import net from 'node:net';
 import { afterEach, expect, it } from 'vitest';
-import type { Peers } from '../../src/dispatch/core.js';
 import { CONNECT_TIMEOUT_MS } from '../../src/dispatch/redirect.js';
 import { Service } from '../../src/dispatch/service.js';
-import { testHost } from '../helpers/host.js';
+import { NO_PEERS, testHost } from '../helpers/host.js';
 import { planOf } from '../helpers/plan.js';
 
-const NO_PEERS: Peers = {
-  internalUdpPorts: () => new Set(),
-  internalUnixSockets: () => new Set(),
-  tcpmux: () => undefined,
-  tcpmuxNames: () => [],
-  handlerStarted: () => {},
-  handlerEnded: () => {},
-};
 const cleanup: Array<() => void> = [];
 afterEach(() => {
   for (const f of cleanup.splice(0)) f();
