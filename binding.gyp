@@ -4,6 +4,7 @@
       "target_name": "fdsock",
       "sources": [
         "src/native/addon.c",
+        "src/native/dgram.c",
         "src/native/fd.c",
         "src/native/launch.c",
         "src/native/mem.c",

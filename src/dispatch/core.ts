@@ -58,7 +58,7 @@ export interface Host {
   /** Milliseconds since the epoch. */
   now(): number;
   readonly timers: Timers;
-  /** Whether nowait stream services that need no decision per connection accept and spawn in the addon (fast.ts); tests that inject `spawn` leave it off. */
+  /** Whether the addon serves what needs no decision per client: nowait stream services accept and spawn there (fast.ts), internal echo and discard over UDP answer there (datagram.ts); tests that inject `spawn` leave it off. */
   readonly fastPath?: boolean;
   /** Watches an fd for readiness without reading it. */
   poller(fd: number, cb: PollCallback): Poller;
@@ -82,8 +82,8 @@ export interface MuxTarget {
 
 /** What a service may ask of the rest of the table. */
 export interface Peers {
-  /** Ports of every internal UDP service, for the reflection-loop check. */
-  internalUdpPorts(): ReadonlySet<number>;
+  /** The reflection-loop guard (dgram-guard.ts) over the ports of every internal UDP service; the same Buffer, rewritten when they change. */
+  datagramGuard(): Buffer;
   /** `dev:ino` of the socket file of every internal unix datagram service, for the same check. */
   internalUnixSockets(): ReadonlySet<string>;
   /** The tcpmux sub-service of that (lower-case) name. */

@@ -2,17 +2,18 @@
 // sockets): read a burst of datagrams, check each sender, answer in-process; never forks.
 // IPv4 and IPv6 take a burst in one recvmmsg and answer it in one sendmmsg; their senders stay
 // the kernel's sockaddr (no object per datagram), and a client address is built only when a rule
-// or a log needs one.
+// or a log needs one. Echo and discard with nothing to decide per sender but the guard table are
+// answered in the addon instead (FastDatagrams), without a turn of JavaScript per burst.
 import { clientAddress, clientFromRaw } from '../addr/client.js';
 import { fileId } from '../files/file-id.js';
 import type { BuiltinName } from '../builtins/names.js';
 import { BUILTINS } from '../builtins/table.js';
 import * as native from '../native/index.js';
-import type { NativeError, SockAddr } from '../native/index.js';
+import type { DatagramPath, NativeError, Poller, SockAddr } from '../native/index.js';
 import { RAW_SOCKADDR_BYTES, RawSockaddr } from '../net/sockaddr.js';
 import type { ServiceCore } from './core.js';
 import { countRefusal } from './counters.js';
-import { badDatagramSource } from './dgram-guard.js';
+import { dropReason } from './dgram-guard.js';
 
 
 /** Datagrams read per readiness event before yielding to the event loop. */
@@ -34,6 +35,68 @@ class Batch {
   readonly slots = Array.from({ length: BURST }, (_, i) => this.bufs.subarray(i * SLOT_BYTES, (i + 1) * SLOT_BYTES));
 }
 let batch: Batch | undefined;
+
+/** The builtins the addon answers by itself, and how. */
+const ADDON_MODES: Partial<Record<BuiltinName, (typeof native.DGRAM_MODES)[keyof typeof native.DGRAM_MODES]>> = native.DGRAM_MODES;
+
+/**
+ * Whether the service's datagrams are answered in the addon (Poller.serveDatagrams): internal
+ * echo or discard over UDP, with nothing to decide per sender but the guard table: no address
+ * rule or hosts file, and no debug record to write per dropped datagram. The decisions are the
+ * same either way; the addon reads the table that dropReason reads.
+ */
+export function answeredInAddon(svc: Pick<ServiceCore, 'plan' | 'host' | 'log'>): boolean {
+  const { entry: e, access } = svc.plan;
+  if (svc.host.fastPath !== true || e.server !== 'internal' || e.socketType !== 'dgram' || e.transport !== 'udp') return false;
+  if (!e.builtin || ADDON_MODES[e.builtin as BuiltinName] === undefined) return false;
+  return !(access.only_from || access.no_access || svc.host.hosts) && !svc.log.isLevelEnabled('debug');
+}
+
+/**
+ * A service's watch when the addon answers its datagrams: the Poller, and the counts it hands
+ * back when asked (the snapshot) and at close. `onError` hears of the watch's own errors; a
+ * receive error that means "out of resources" goes to the daemon's pause, as on the other path.
+ */
+export class FastDatagrams {
+  private readonly poller: Poller & DatagramPath;
+
+  constructor(
+    private readonly svc: ServiceCore,
+    fd: number,
+    onError: (err: NativeError) => void,
+  ) {
+    this.poller = new native.Poller(fd, (err) => {
+      if (err?.syscall === 'recvmmsg') svc.host.resources.ranOut(err);
+      else if (err) onError(err);
+    });
+    try {
+      this.poller.serveDatagrams(ADDON_MODES[svc.plan.entry.builtin as BuiltinName]!, svc.peers.datagramGuard());
+    } catch (err) {
+      this.poller.close();
+      throw err;
+    }
+  }
+
+  start(): void {
+    this.poller.start();
+  }
+
+  stop(): void {
+    this.poller.stop();
+  }
+
+  close(): void {
+    this.drain();
+    this.poller.close();
+  }
+
+  /** Adds what the addon counted since the last time to the service's counters. */
+  drain(): void {
+    const [read, dropped] = this.poller.takeCounts();
+    this.svc.counters.connections += read;
+    this.svc.counters.drops += dropped;
+  }
+}
 
 /** Reads, checks and answers up to BURST datagrams. */
 export function serveDatagrams(svc: ServiceCore): void {
@@ -144,8 +207,7 @@ function drops(svc: ServiceCore, from: RawSockaddr): boolean {
     if (svc.log.isLevelEnabled('debug')) svc.log.debug({ peer: clientFromRaw(from).text, rule: refusal.rule }, 'refused');
     return true;
   }
-  const family = from.family === 4 ? 4 : 6;
-  const why = badDatagramSource(family, from.addr, from.port, svc.peers.internalUdpPorts(), svc.host.settings.udpLoopback);
+  const why = dropReason(svc.peers.datagramGuard(), from.addr, from.port);
   if (!why) return false;
   svc.counters.drops += 1;
   if (svc.log.isLevelEnabled('debug')) svc.log.debug({ peer: clientAddress(from.toSockAddr()).text, reason: why }, 'datagram dropped');

@@ -16,7 +16,7 @@ import type { NativeError, Poller } from '../native/index.js';
 import { admit } from './admission.js';
 import type { AccessDecision, Host, MuxTarget, Peers, Refusal, ServiceCore, TimerHandle } from './core.js';
 import { copyCounters, countRefusal, newCounters, type ServiceCounters, type ServiceCounts } from './counters.js';
-import { serveDatagrams } from './datagram.js';
+import { answeredInAddon, FastDatagrams, serveDatagrams } from './datagram.js';
 import { pumped, serveInternal } from './internal.js';
 import { startHandler } from './handler.js';
 import { handlerOverride, prepareConnection, runSpawns } from './options.js';
@@ -50,7 +50,7 @@ export type State =
   /** Removed from the table or the daemon stopped; its handlers run on. */
   | { readonly kind: 'closed' };
 
-/** A service's socket and its watch: a Poller, or the addon's Launcher on the fast path (fast.ts). */
+/** A service's socket and its watch: a Poller, or on the fast path the addon's Launcher (fast.ts) or a Poller that answers datagrams (datagram.ts). */
 interface Socket {
   readonly fd: number;
   watcher: Pick<Poller, 'start' | 'stop' | 'close'>;
@@ -202,8 +202,9 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
     this.readBanners();
     // A Launcher's template is the plan's, so an unchanged plan keeps its watch: unless it is
     // on the ordinary path only because no Launcher could be made, which is tried again.
-    const fastNow = this.socket?.watcher instanceof FastLaunch;
-    if (this.socket && (unchanged ? fastNow !== this.fast() : fastNow || this.fast())) this.rewatch();
+    const fastNow = this.inAddon();
+    const fastNext = this.fast() || answeredInAddon(this);
+    if (this.socket && (unchanged ? fastNow !== fastNext : fastNow || fastNext)) this.rewatch();
     this.settle();
   }
 
@@ -231,6 +232,7 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
   /** The state dump's record. */
   snapshot(): ServiceSnapshot {
     drainLaunches();
+    if (this.socket?.watcher instanceof FastDatagrams) this.socket.watcher.drain();
     const e = this.plan.entry;
     const s = this.state;
     const out: ServiceSnapshot = {
@@ -451,7 +453,7 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
     this.socket = { fd, watcher: this.watcher(fd), watching: false };
     this.boundPort = localPort(fd);
     const where = e.family === 'unix' ? { path: e.path } : { addr: e.host, port: this.boundPort };
-    const how = { ...(this.inherited !== null ? { inherited: true } : {}), ...(this.socket.watcher instanceof FastLaunch ? { fastPath: true } : {}) };
+    const how = { ...(this.inherited !== null ? { inherited: true } : {}), ...(this.inAddon() ? { fastPath: true } : {}) };
     this.logStart({ type: e.socketType, wait: e.wait, ...where, ...how }, 'listening');
     this.events?.bound(this.boundPort);
     this.ready();
@@ -486,7 +488,20 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
         this.log.warn({ err: { code: (err as NativeError).code, message: (err as Error).message } }, 'fast path unavailable; accepting in the event loop');
       }
     }
+    if (answeredInAddon(this)) {
+      try {
+        return new FastDatagrams(this, fd, (err) => this.onReadable(err));
+      } catch (err) {
+        this.log.warn({ err: { code: (err as NativeError).code, message: (err as Error).message } }, 'fast path unavailable; answering in the event loop');
+      }
+    }
     return this.host.poller(fd, (err) => this.onReadable(err));
+  }
+
+  /** Whether the socket is watched by the addon's fast path (a Launcher, or a Poller answering datagrams). */
+  private inAddon(): boolean {
+    const w = this.socket?.watcher;
+    return w instanceof FastLaunch || w instanceof FastDatagrams;
   }
 
   /** Whether the plan takes the fast path on this host. */

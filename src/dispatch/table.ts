@@ -2,6 +2,7 @@
 // on their socket, removed ones closed while their handlers run on), finds tcpmux sub-services,
 // knows the internal datagram ports, and makes the state dump. It does not read files or
 // handle signals; the daemon does.
+import { guardTable } from './dgram-guard.js';
 import { drainLaunches } from './fast.js';
 import { reconcile, type Changes } from '../config/diff.js';
 import { fileId } from '../files/file-id.js';
@@ -15,7 +16,8 @@ import { Service, type ServiceSnapshot } from './service.js';
 /** The service table of one daemon. */
 export class ServiceTable implements Peers {
   private readonly services = new Map<string, Service>();
-  private readonly internalUdp = new Set<number>();
+  /** The reflection-loop guard over the internal UDP ports: one table, rewritten in place, which the addon's datagram path reads too. */
+  private readonly guard: Buffer;
   private readonly internalUnix = new Set<string>();
   /** Entries already warned about running as the wrong user (not root). */
   private readonly warned = new Set<string>();
@@ -28,7 +30,9 @@ export class ServiceTable implements Peers {
     private readonly inherited: InheritedSocket[] = [],
     /** Registrations of rpc services with rpcbind; null where there are none to make (tests). */
     private readonly rpc: RpcRegistry | null = null,
-  ) {}
+  ) {
+    this.guard = guardTable([], host.settings.udpLoopback);
+  }
 
   /** Moves the table to `plans` and says what changed. */
   apply(plans: readonly ServicePlan[]): Changes {
@@ -99,8 +103,8 @@ export class ServiceTable implements Peers {
     });
   }
 
-  internalUdpPorts(): ReadonlySet<number> {
-    return this.internalUdp;
+  datagramGuard(): Buffer {
+    return this.guard;
   }
 
   internalUnixSockets(): ReadonlySet<string> {
@@ -151,15 +155,16 @@ export class ServiceTable implements Peers {
 
   /** The addresses of the internal datagram services, which must never answer each other. */
   private refreshInternalUdp(): void {
-    this.internalUdp.clear();
+    const ports: number[] = [];
     this.internalUnix.clear();
     for (const svc of this.services.values()) {
       const e = svc.plan.entry;
       if (e.server !== 'internal' || e.socketType !== 'dgram') continue;
-      if (e.transport === 'udp' && svc.port > 0) this.internalUdp.add(svc.port);
+      if (e.transport === 'udp' && svc.port > 0) ports.push(svc.port);
       const id = e.family === 'unix' ? fileId(e.path) : null;
       if (id) this.internalUnix.add(id);
     }
+    guardTable(ports, this.host.settings.udpLoopback, this.guard);
   }
 
   /** Not root: handlers run as us, so an entry naming another user is warned about, once. */

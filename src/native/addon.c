@@ -16,6 +16,7 @@
  *   launch.c    accept and spawn from a template, exits through one epoll set (the fast path)
  *   splice.c    relayed connections: pipes, splice(2), shutdown(2)
  *   poller.c    readiness without reading (uv_poll)
+ *   dgram.c     internal echo and discard datagrams answered on readiness (a Poller's fast path)
  *   pump.c      the bytes of in-process stream services, moved on the fd (uv_poll)
  *
  * src/native/index.ts is its only importer, and carries the types.

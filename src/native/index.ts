@@ -46,10 +46,26 @@ export interface Poller {
   ref(on: boolean): void;
 }
 
+/** What a Poller does besides watching: the datagram fast path (dgram.c). */
+export interface DatagramPath {
+  /**
+   * From now on answers the socket's datagrams in the addon (an IPv4 or IPv6 socket): DGRAM_MODES.echo
+   * sends each one back unless the guard table (dgram-guard.ts; read at every datagram, held until
+   * close) drops it, discard answers none. The callback then hears only of errors: a receive error
+   * with `syscall` 'recvmmsg' (ENOMEM, ENOBUFS; the watch goes on), or the watch's own. Once only.
+   */
+  serveDatagrams(mode: (typeof DGRAM_MODES)[keyof typeof DGRAM_MODES], guard: Buffer): void;
+  /** The datagrams serveDatagrams read and dropped since the last call: [read, dropped]. */
+  takeCounts(): [number, number];
+}
+
 /** Constructor of Poller; throws EEXIST when the fd is already watched by this loop, and sets O_NONBLOCK on it. */
 export interface PollerConstructor {
-  new (fd: number, cb: PollCallback): Poller;
+  new (fd: number, cb: PollCallback): Poller & DatagramPath;
 }
+
+/** What a Poller serving datagrams does with one that may be answered: the `mode` of `serveDatagrams`. */
+export const DGRAM_MODES = { echo: 0, discard: 1 } as const;
 
 /** What a Pump does with a connection's bytes: the `mode` of `serve`. */
 export const PUMP_MODES = { echo: 0, discard: 1, generate: 2 } as const;
@@ -500,7 +516,7 @@ export function pidfdOpen(pid: number): number {
 }
 
 /** Watches an fd for readiness (uv_poll) without reading it; see the Poller interface. `new` loads the addon if needed. */
-export const Poller = function Poller(fd: number, cb: PollCallback): Poller {
+export const Poller = function Poller(fd: number, cb: PollCallback): Poller & DatagramPath {
   return new (addon().Poller)(fd, cb);
 } as unknown as PollerConstructor;
 

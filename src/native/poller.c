@@ -1,7 +1,9 @@
 /*
  * poller.c: one job, the Poller class: readiness of an fd through the event loop's own epoll
  * (uv_poll), without ever reading the fd, so that a wait-mode handler finds its datagram or
- * connection still queued. Node's net and dgram always read.
+ * connection still queued. Node's net and dgram always read. A Poller told to serve datagrams
+ * (serveDatagrams) instead runs the datagram fast path (dgram.c) on readiness, and calls back
+ * only with an error.
  *
  * Functions that take decisions, and why:
  *   - poller_release forgets the fd of a stopped handle before uv_close, so that a late close
@@ -16,6 +18,7 @@
 #include <stdlib.h>
 #include <uv.h>
 
+#include "dgram.h"
 #include "exports.h"
 #include "napi.h"
 
@@ -30,6 +33,8 @@ typedef struct {
   napi_ref wrapper;         /* the JS object; refcount 1 while active, else weak */
   napi_ref cb;              /* the JS callback */
   napi_async_context async; /* so callbacks run in a proper callback scope */
+  dgram_t *dgram;           /* serving datagrams in C (serveDatagrams), or NULL */
+  napi_ref guard;           /* the guard table dgram reads, held while it does */
   bool active;              /* wrapper is strong */
   bool closing;             /* uv_close called; JS references released */
   bool closed;              /* uv_close callback has run */
@@ -41,6 +46,8 @@ typedef struct {
 static void poller_closed(uv_handle_t *h) {
   poller_t *p = h->data;
   p->closed = true;
+  dgram_free(p->dgram);
+  p->dgram = NULL;
   if (p->hook) {
     napi_remove_async_cleanup_hook(p->hook);
     p->hook = NULL;
@@ -64,6 +71,10 @@ static void poller_release(poller_t *p) {
   if (p->cb) {
     napi_delete_reference(env, p->cb);
     p->cb = NULL;
+  }
+  if (p->guard) {
+    napi_delete_reference(env, p->guard);
+    p->guard = NULL;
   }
   /*
    * uv_close issues EPOLL_CTL_DEL for the fd number. A stopped handle is already out of epoll,
@@ -94,10 +105,15 @@ static void poller_finalize(napi_env env, void *data, void *hint) {
   if (p->closed) free(p);
 }
 
-/* uv_poll callback: hands (err, events) to JS inside a callback scope. */
+/*
+ * uv_poll callback: hands (err, events) to JS inside a callback scope; a Poller serving
+ * datagrams serves them here and calls JS only with an error (a receive error as `recvmmsg`).
+ */
 static void poller_event(uv_poll_t *h, int status, int events) {
   poller_t *p = h->data;
   if (p->closing) return;
+  int served = 0;
+  if (p->dgram != NULL && status >= 0 && (served = dgram_serve(p->dgram, h->io_watcher.fd)) == 0) return;
   napi_env env = p->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
@@ -105,8 +121,8 @@ static void poller_event(uv_poll_t *h, int status, int events) {
   napi_get_reference_value(env, p->wrapper, &self);
   napi_get_reference_value(env, p->cb, &cb);
   if (self == NULL) napi_get_global(env, &self);
-  if (status < 0) {
-    argv[0] = errno_error(env, -status, "uv_poll", NULL);
+  if (status < 0 || served != 0) {
+    argv[0] = status < 0 ? errno_error(env, -status, "uv_poll", NULL) : errno_error(env, served, "recvmmsg", NULL);
     napi_create_int32(env, 0, &argv[1]);
   } else {
     napi_get_null(env, &argv[0]);
@@ -225,6 +241,47 @@ static napi_value poller_close(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/*
+ * (mode, guard): from now on serves the socket's datagrams in C (dgram.c): DGRAM_ECHO answers
+ * each one the guard table allows, DGRAM_DISCARD answers none. `guard` (a Buffer of
+ * DGRAM_GUARD_BYTES) is read at each datagram, so changes to it apply at once; it is held
+ * until the Poller closes. Once only.
+ */
+static napi_value poller_serve_datagrams(napi_env env, napi_callback_info info) {
+  args_t a;
+  int32_t mode;
+  void *guard;
+  size_t len;
+  if (!get_args(env, info, &a)) return NULL;
+  poller_t *p = unwrap_poller(env, a.self);
+  if (p == NULL || !arg_int(env, a.argv[0], "mode", &mode) || !arg_buffer(env, a.argv[1], "guard", &guard, &len)) return NULL;
+  if (mode != DGRAM_ECHO && mode != DGRAM_DISCARD) return (out_of_range(env, "The \"mode\" argument is out of range"), NULL);
+  if (len != DGRAM_GUARD_BYTES) return (out_of_range(env, "The \"guard\" buffer has the wrong size"), NULL);
+  if (p->closing) return throw_errno_detail(env, EBADF, "serveDatagrams", "(poller is closed)");
+  if (p->dgram != NULL) return throw_errno_detail(env, EBUSY, "serveDatagrams", "(already serving)");
+  CHECK(napi_create_reference(env, a.argv[1], 1, &p->guard));
+  p->dgram = dgram_new(mode, guard);
+  if (p->dgram == NULL) return throw_errno(env, ENOMEM, "malloc");
+  return undefined(env);
+}
+
+/* The datagrams read and dropped by the fast path since the last call, as [read, dropped]. */
+static napi_value poller_take_counts(napi_env env, napi_callback_info info) {
+  args_t a;
+  if (!get_args(env, info, &a)) return NULL;
+  poller_t *p = unwrap_poller(env, a.self);
+  if (p == NULL) return NULL;
+  uint64_t read = 0, dropped = 0;
+  if (p->dgram != NULL) dgram_take_counts(p->dgram, &read, &dropped);
+  napi_value out, r, d;
+  CHECK(napi_create_array_with_length(env, 2, &out));
+  CHECK(napi_create_double(env, (double)read, &r));
+  CHECK(napi_create_double(env, (double)dropped, &d));
+  CHECK(napi_set_element(env, out, 0, r));
+  CHECK(napi_set_element(env, out, 1, d));
+  return out;
+}
+
 /* uv_ref(3) / uv_unref(3): whether an active poller keeps the process alive. */
 static napi_value poller_ref(napi_env env, napi_callback_info info) {
   args_t a;
@@ -247,8 +304,10 @@ napi_value poller_class(napi_env env) {
   napi_property_descriptor methods[] = {
       METHOD("close", poller_close),
       METHOD("ref", poller_ref),
+      METHOD("serveDatagrams", poller_serve_datagrams),
       METHOD("start", poller_start),
       METHOD("stop", poller_stop),
+      METHOD("takeCounts", poller_take_counts),
   };
   napi_value cls;
   CHECK(napi_define_class(env, "Poller", NAPI_AUTO_LENGTH, poller_new, NULL, sizeof methods / sizeof methods[0], methods, &cls));

@@ -26,6 +26,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "dgram.h"
 #include "exports.h"
 #include "napi.h"
 #include "sockaddr.h"
@@ -337,20 +338,7 @@ napi_value js_sendmmsgRaw(napi_env env, napi_callback_info info) {
     msgs[m].msg_hdr.msg_namelen = len;
     m++;
   }
-  unsigned at = 0;
-  int64_t sent = 0;
-  while (at < m) {
-    int n = sendmmsg(b.fd, msgs + at, m - at, MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n > 0) {
-      at += (unsigned)n;
-      sent += n;
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) break;
-    at++; /* this one reply is lost */
-  }
-  return int_value(env, sent);
+  return int_value(env, send_batch(b.fd, msgs, m));
 }
 
 /* sendto(2) to a unix path or '@abstract' name (sd_notify, /dev/log). */

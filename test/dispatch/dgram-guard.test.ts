@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { v6Value } from '../../src/access/address.js';
-import { badDatagramSource } from '../../src/dispatch/dgram-guard.js';
+import { dropReason, guardTable } from '../../src/dispatch/dgram-guard.js';
 import { addressText } from '../../src/net/sockaddr.js';
 
 const ports = new Set([7, 13, 19, 37, 7007]);
@@ -12,7 +12,7 @@ function bytes(text: string): { family: 4 | 6; addr: Uint8Array } {
   return { family: 6, addr: Uint8Array.from({ length: 16 }, (_, i) => Number((value >> BigInt(120 - 8 * i)) & 0xffn)) };
 }
 
-describe('badDatagramSource', () => {
+describe('dropReason on the guard table', () => {
   it.each([
     { from: '192.0.2.1', port: 40000, loop: true, want: null },
     { from: '127.0.0.1', port: 40000, loop: true, want: null },
@@ -36,9 +36,35 @@ describe('badDatagramSource', () => {
     { from: '::192.0.2.1', port: 40000, loop: true, want: 'ipv4-compatible source' },
     { from: '::2', port: 40000, loop: true, want: 'ipv4-compatible source' },
     { from: '::1:0:0:1', port: 40000, loop: true, want: null },
+    { from: '223.255.255.255', port: 40000, loop: true, want: null },
+    { from: '240.0.0.1', port: 40000, loop: true, want: null },
+    { from: '254.255.255.255', port: 40000, loop: true, want: null },
+    { from: '0.1.2.3', port: 40000, loop: true, want: 'unspecified source' },
+    { from: '126.255.255.255', port: 40000, loop: false, want: null },
+    { from: '128.0.0.1', port: 40000, loop: false, want: null },
+    { from: '::ffff:255.1.2.3', port: 40000, loop: true, want: 'broadcast source' },
+    { from: '::ffff:0.0.0.0', port: 40000, loop: true, want: 'unspecified source' },
+    { from: '::ffff:127.0.0.1', port: 40000, loop: true, want: null },
+    { from: '::0.0.1.0', port: 40000, loop: true, want: 'ipv4-compatible source' },
+    { from: '::1:0:0', port: 40000, loop: true, want: null },
+    { from: 'fe80::1', port: 40000, loop: false, want: null },
+    { from: 'fe00::1', port: 40000, loop: true, want: null },
+    { from: '192.0.2.1', port: 1023, loop: true, want: 'privileged source port' },
+    { from: '192.0.2.1', port: 1024, loop: true, want: null },
+    { from: '192.0.2.1', port: 65535, loop: true, want: null },
   ])('$from port $port (loopback allowed: $loop) → $want', ({ from, port, loop, want }) => {
-    const { family, addr } = bytes(from);
-    expect(badDatagramSource(family, addr, port, ports, loop)).toBe(want);
+    const { addr } = bytes(from);
+    expect(dropReason(guardTable(ports, loop), addr, port)).toBe(want);
+  });
+
+  it('a table rewritten in place forgets the ports it had', () => {
+    const table = guardTable([7007], true);
+    const addr = bytes('192.0.2.1').addr;
+    expect(dropReason(table, addr, 7007)).toBe('loop');
+    expect(guardTable([7008], false, table)).toBe(table);
+    expect(dropReason(table, addr, 7007)).toBe(null);
+    expect(dropReason(table, addr, 7008)).toBe('loop');
+    expect(dropReason(table, bytes('127.0.0.1').addr, 40000)).toBe('loopback source');
   });
 });
 

@@ -2,6 +2,7 @@
 // tcpmux lookups, the internal datagram ports and the state dump.
 import { afterEach, describe, expect, it } from 'vitest';
 import { ServiceTable } from '../../src/dispatch/table.js';
+import { dropReason } from '../../src/dispatch/dgram-guard.js';
 import { testHost } from '../helpers/host.js';
 import { plansOf } from '../helpers/plan.js';
 
@@ -65,9 +66,14 @@ describe('ServiceTable', () => {
   it('knows the ports of its internal UDP services, for the reflection-loop check', () => {
     const { table: tab } = table();
     tab.apply(plansOf('127.0.0.1:echo dgram udp wait - internal\n127.0.0.1:cat dgram udp wait - /bin/cat cat\n'));
-    const ports = [...tab.internalUdpPorts()];
+    const guard = tab.datagramGuard();
+    const ports = [...guard.subarray(1024, 65536).entries()].filter(([, why]) => why !== 0).map(([i]) => i + 1024);
     expect(ports).toHaveLength(1);
-    expect(ports[0]).toBeGreaterThan(0);
+    expect(dropReason(guard, Uint8Array.of(192, 0, 2, 1), ports[0]!)).toBe('loop');
+    // The same table, rewritten when the services change.
+    tab.apply([]);
+    expect(tab.datagramGuard()).toBe(guard);
+    expect(dropReason(guard, Uint8Array.of(192, 0, 2, 1), ports[0]!)).toBe(null);
   });
 
   it('keeps a service whose bind fails as unbound, retries it each retry time, and counts it', () => {

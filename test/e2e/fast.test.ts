@@ -2,6 +2,8 @@
 // 'listening' record) and which stay on the ordinary path, counts that are exact when asked
 // (the addon's pending records are drained for the snapshot), a reload that moves a running
 // service off the fast path and back on its same socket, and the handlers still running at stop.
+// Internal echo and discard over UDP take a fast path of their own: the addon answers them,
+// under the same reflection-loop guard as the event loop's path.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,9 +12,12 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { exchange, open } from '../helpers/client.js';
 import { CLI, FIXTURES, FIXTURE_BIN, startDaemon, type LogRecord, type RunningDaemon } from '../helpers/daemon.js';
 import { hasIpv6 } from '../helpers/native.js';
+import { freePort } from '../helpers/ports.js';
+import { udpAsk, udpSendFrom } from '../helpers/udp.js';
 import { until } from '../helpers/wait.js';
 
-const SERVICES = ['t-hello', 't-hang', 'echo'].map((n) => `${n} 0/tcp`).join('\n');
+const UDP_PORT = await freePort();
+const SERVICES = [...['t-hello', 't-hang', 'echo'].map((n) => `${n} 0/tcp`), ...['u-echo', 'u-discard', 'u-daytime', 'u-dual'].map((n) => `${n} 0/udp`), `u-fixed ${UDP_PORT}/udp`].join('\n');
 const HELLO = `t-hello stream tcp nowait - ${FIXTURE_BIN}/hello hello`;
 const HANG = `127.0.0.1:t-hang stream tcp nowait - ${FIXTURES}/hang.sh hang`;
 
@@ -273,5 +278,75 @@ describe('the fast path', () => {
     const h = await hungWith(d, 'SIGTERM', d.port('t-hang'));
     const left = await d.waitFor((r) => r.msg === 'handlers still running', 'shutdown record');
     expect(left).toMatchObject({ count: 1, handlers: [expect.objectContaining({ service: 't-hang', pid: h.pid, peer: h.peer })] });
+  });
+});
+
+describe('internal datagrams answered in the addon', () => {
+  /** Without debug records per dropped datagram, which only the event loop's path writes. */
+  const INFO = ['--log-level', 'info'];
+  const ECHO = '127.0.0.1:u-echo dgram udp wait - internal echo';
+  const DISCARD = '127.0.0.1:u-discard dgram udp wait - internal discard';
+  const DAYTIME = '127.0.0.1:u-daytime dgram udp wait - internal daytime';
+  const listening = (d: RunningDaemon, service: string): Promise<LogRecord> => d.waitFor((r) => r.msg === 'listening' && r.service === service, `${service} listening`);
+
+  it('echo and discard take it, daytime does not, and their counts are exact when asked', async () => {
+    const d = await daemon([ECHO, DISCARD, DAYTIME].join('\n'), '', INFO);
+    expect(await listening(d, 'u-echo')).toMatchObject({ fastPath: true });
+    expect(await listening(d, 'u-discard')).toMatchObject({ fastPath: true });
+    expect(await listening(d, 'u-daytime')).not.toHaveProperty('fastPath');
+    for (let i = 0; i < 2; i++) await udpSendFrom('127.0.0.1', 0, d.port('u-discard'), '127.0.0.1', `gone ${i}`);
+    // The discarded datagrams were queued before this one was sent: served by the time it is answered.
+    for (const msg of ['one', 'two', Buffer.alloc(60000, 7)]) expect(await udpAsk(d.port('u-echo'), msg)).toEqual(Buffer.from(msg));
+    expect((await udpAsk(d.port('u-daytime'), '')).toString()).toMatch(/\d\d:\d\d:\d\d/);
+    expect(await status(d, 'u-echo')).toMatchObject({ connections: 3, drops: 0 });
+    expect(await status(d, 'u-discard')).toMatchObject({ connections: 2, drops: 0 });
+  });
+
+  it('does not answer a datagram from the port of an internal UDP service, also one a reload added', async () => {
+    const d = await daemon([ECHO, DAYTIME].join('\n'), '', INFO);
+    const echo = d.port('u-echo');
+    // From the daytime service's port on another loopback address: a reflection loop.
+    await udpSendFrom('127.0.0.2', d.port('u-daytime'), echo, '127.0.0.1', 'loop?');
+    // A port that is no service's is answered, until a reload makes it one.
+    expect((await udpAsk(echo, 'before', { from: { host: '127.0.0.2', port: UDP_PORT } })).toString()).toBe('before');
+    expect(await status(d, 'u-echo')).toMatchObject({ connections: 2, drops: 1 });
+
+    d.writeConfig(`${ECHO}\n${DAYTIME}\n127.0.0.1:u-fixed dgram udp wait - internal discard\n`);
+    expect(await reload(d)).toMatchObject({ msg: 'reloaded', added: 1 });
+    await udpSendFrom('127.0.0.2', UDP_PORT, echo, '127.0.0.1', 'loop now');
+    expect((await udpAsk(echo, 'after')).toString()).toBe('after');
+    expect(await status(d, 'u-echo')).toMatchObject({ connections: 4, drops: 2 });
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('does not answer a privileged source port', async () => {
+    const d = await daemon(ECHO, '', INFO);
+    await udpSendFrom('127.0.0.1', 1023, d.port('u-echo'), '127.0.0.1', 'x');
+    expect((await udpAsk(d.port('u-echo'), 'y')).toString()).toBe('y');
+    expect(await status(d, 'u-echo')).toMatchObject({ connections: 2, drops: 1 });
+  });
+
+  it('udp_loopback = no: loopback senders are not answered, IPv4, IPv6 and IPv4-mapped alike', async () => {
+    const dual = hasIpv6 ? ['*:u-dual dgram udp46 wait - internal echo'] : [];
+    const d = await daemon([ECHO, ...dual].join('\n'), '[daemon]\nudp_loopback = no\n', INFO);
+    await udpSendFrom('127.0.0.1', 0, d.port('u-echo'), '127.0.0.1', 'v4');
+    if (hasIpv6) {
+      expect(await listening(d, 'u-dual')).toMatchObject({ fastPath: true });
+      await udpSendFrom('127.0.0.1', 0, d.port('u-dual'), '127.0.0.1', 'mapped');
+      await udpSendFrom('::1', 0, d.port('u-dual'), '::1', 'v6');
+    }
+    // Every sender the test has is a loopback one, so no answer marks the end: the counts do.
+    await until(async () => (await status(d, 'u-echo')).drops === 1, 'the IPv4 drop');
+    if (hasIpv6) await until(async () => (await status(d, 'u-dual')).drops === 2, 'the IPv6 and mapped drops');
+    expect(await status(d, 'u-echo')).toMatchObject({ connections: 1, drops: 1 });
+  });
+
+  it('debug logging, an address rule or hosts files keep it in the event loop, which logs each drop', async () => {
+    const d = await daemon(`${ECHO}\n${DAYTIME}`);
+    expect(await listening(d, 'u-echo')).not.toHaveProperty('fastPath');
+    await udpSendFrom('127.0.0.2', d.port('u-daytime'), d.port('u-echo'), '127.0.0.1', 'loop?');
+    expect(await d.waitFor((r) => r.msg === 'datagram dropped', 'drop record')).toMatchObject({ service: 'u-echo', reason: 'loop' });
+    const ruled = await daemon(ECHO, '[service:u-echo/udp]\nonly_from = 127.0.0.1\n', INFO);
+    expect(await listening(ruled, 'u-echo')).not.toHaveProperty('fastPath');
+    expect((await udpAsk(ruled.port('u-echo'), 'ruled')).toString()).toBe('ruled');
   });
 });

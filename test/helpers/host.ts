@@ -5,6 +5,7 @@
 import pino from 'pino';
 import type { HostsFiles } from '../../src/access/gate.js';
 import type { DispatchSettings, Host, Peers, TimerHandle, Timers } from '../../src/dispatch/core.js';
+import { guardTable } from '../../src/dispatch/dgram-guard.js';
 import { Resources, type Reserve } from '../../src/dispatch/resources.js';
 import { Streams } from '../../src/dispatch/streams.js';
 import type { PollCallback, Poller } from '../../src/native/index.js';
@@ -13,9 +14,11 @@ import { bindService, closeService } from '../../src/net/listener.js';
 import { serviceLog } from '../../src/log/file.js';
 import type { HandlerEnd, SpawnRequest } from '../../src/spawn/request.js';
 
+const NO_GUARD = guardTable([], true);
+
 /** The neighbours of a service that stands alone: no tcpmux, no internal datagram services. */
 export const NO_PEERS: Peers = {
-  internalUdpPorts: () => new Set(),
+  datagramGuard: () => NO_GUARD,
   internalUnixSockets: () => new Set(),
   tcpmux: () => undefined,
   tcpmuxNames: () => [],

@@ -1,10 +1,14 @@
 // poller.c: readiness of an fd through the event loop's own epoll, never reading it; the
-// callback's async context, errors, EEXIST, a reused fd number, close, and exceptions.
+// callback's async context, errors, EEXIST, a reused fd number, close, and exceptions. Then
+// dgram.c through Poller.serveDatagrams: datagrams answered without the callback, by the guard
+// table as it is at each datagram.
 import { AsyncLocalStorage, executionAsyncId } from 'node:async_hooks';
 import { describe, expect, it } from 'vitest';
+import { guardTable } from '../../src/dispatch/dgram-guard.js';
 import * as native from '../../src/native/index.js';
 import type { NativeError } from '../../src/native/index.js';
 import { portOf, readiness, runNode, thrown, udpClient, withFds, WAIT_MS } from '../helpers/native.js';
+import { until } from '../helpers/wait.js';
 
 const C = native.constants;
 
@@ -161,5 +165,111 @@ describe('Poller', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('caught boom\n');
     expect(r.code).toBe(0);
+  });
+});
+
+describe('Poller.serveDatagrams', () => {
+  /** Resolves with the first `n` datagrams `client` receives. */
+  const replies = (client: Awaited<ReturnType<typeof udpClient>>, n: number): Promise<string[]> =>
+    new Promise((resolve, reject) => {
+      const got: string[] = [];
+      const timer = setTimeout(() => reject(new Error(`${got.length} of ${n} replies`)), WAIT_MS);
+      client.on('message', (m) => {
+        got.push(m.toString());
+        if (got.length === n) (clearTimeout(timer), resolve(got));
+      });
+    });
+
+  it('echoes each datagram in C, more than one batch of them, and never calls back', async () => {
+    await withFds(async (keep) => {
+      const fd = keep(native.socket(C.AF_INET, C.SOCK_DGRAM));
+      native.bind(fd, '127.0.0.1', 0);
+      let calls = 0;
+      const poller = new native.Poller(fd, () => (calls += 1));
+      poller.serveDatagrams(native.DGRAM_MODES.echo, guardTable([], true));
+      poller.start();
+      const client = await udpClient();
+      try {
+        const sent = Array.from({ length: 40 }, (_, i) => `d${i}`);
+        const got = replies(client, sent.length);
+        for (const m of sent) client.send(m, portOf(fd), '127.0.0.1');
+        expect((await got).sort()).toEqual([...sent].sort());
+        expect(calls).toBe(0);
+        expect(poller.takeCounts()).toEqual([40, 0]);
+        expect(poller.takeCounts()).toEqual([0, 0]);
+      } finally {
+        client.close();
+        poller.close();
+      }
+    });
+  });
+
+  it('reads the guard table at each datagram: a port put in it is dropped from then on, and counted', async () => {
+    await withFds(async (keep) => {
+      const fd = keep(native.socket(C.AF_INET, C.SOCK_DGRAM));
+      native.bind(fd, '127.0.0.1', 0);
+      const guard = guardTable([], true);
+      const poller = new native.Poller(fd, () => {});
+      poller.serveDatagrams(native.DGRAM_MODES.echo, guard);
+      poller.start();
+      const dropped = await udpClient();
+      const answered = await udpClient();
+      try {
+        const first = replies(dropped, 1);
+        dropped.send('first', portOf(fd), '127.0.0.1');
+        expect(await first).toEqual(['first']);
+        guardTable([dropped.address().port], true, guard);
+        dropped.on('message', (m) => expect.fail(`answered ${m.toString()}`));
+        dropped.send('second', portOf(fd), '127.0.0.1');
+        // Sent after it, to the same socket: answered once the one before was read.
+        const got = replies(answered, 1);
+        answered.send('third', portOf(fd), '127.0.0.1');
+        expect(await got).toEqual(['third']);
+        expect(poller.takeCounts()).toEqual([3, 1]);
+      } finally {
+        dropped.close();
+        answered.close();
+        poller.close();
+      }
+    });
+  });
+
+  it('discard answers nothing and counts what it read', async () => {
+    await withFds(async (keep) => {
+      const fd = keep(native.socket(C.AF_INET, C.SOCK_DGRAM));
+      native.bind(fd, '127.0.0.1', 0);
+      const poller = new native.Poller(fd, () => {});
+      poller.serveDatagrams(native.DGRAM_MODES.discard, guardTable([], true));
+      poller.start();
+      const client = await udpClient();
+      try {
+        client.on('message', (m) => expect.fail(`answered ${m.toString()}`));
+        for (let i = 0; i < 3; i++) client.send(`x${i}`, portOf(fd), '127.0.0.1');
+        // Nothing comes back to wait for: the counts are read until they show all three.
+        let read = 0;
+        await until(() => (read += poller.takeCounts()[0]) >= 3, 'three datagrams read', WAIT_MS);
+        expect(read).toBe(3);
+      } finally {
+        client.close();
+        poller.close();
+      }
+    });
+  });
+
+  it('refuses a bad mode, a guard of the wrong size, a second call and a closed Poller', async () => {
+    await withFds((keep) => {
+      const fd = keep(native.socket(C.AF_INET, C.SOCK_DGRAM));
+      const poller = new native.Poller(fd, () => {});
+      const guard = guardTable([], true);
+      expect(() => poller.serveDatagrams(2 as 0, guard)).toThrow(RangeError);
+      expect(() => poller.serveDatagrams(0, guard.subarray(1))).toThrow(RangeError);
+      expect(poller.takeCounts()).toEqual([0, 0]);
+      poller.serveDatagrams(0, guard);
+      expect(thrown(() => poller.serveDatagrams(0, guard)).code).toBe('EBUSY');
+      poller.close();
+      const closed = new native.Poller(fd, () => {});
+      closed.close();
+      expect(thrown(() => closed.serveDatagrams(0, guard)).code).toBe('EBADF');
+    });
   });
 });
