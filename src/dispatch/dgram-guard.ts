@@ -65,6 +65,11 @@ export function guardTable(internalPorts: Iterable<number>, allowLoopback: boole
   return into;
 }
 
+/** Adds one internal port to a table already made (a service bound after it was). */
+export function guardPort(table: Buffer, port: number): void {
+  table[port] = reason('loop');
+}
+
 /** Byte `i` of the sender's address as IPv6: an IPv4 address (4 bytes) is read as ::ffff:a.b.c.d. */
 function byteAt(addr: Uint8Array, i: number): number {
   if (addr.length === 16) return addr[i]!;

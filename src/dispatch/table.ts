@@ -2,7 +2,7 @@
 // on their socket, removed ones closed while their handlers run on), finds tcpmux sub-services,
 // knows the internal datagram ports, and makes the state dump. It does not read files or
 // handle signals; the daemon does.
-import { guardTable } from './dgram-guard.js';
+import { guardPort, guardTable } from './dgram-guard.js';
 import { drainLaunches } from './fast.js';
 import { reconcile, type Changes } from '../config/diff.js';
 import { fileId } from '../files/file-id.js';
@@ -138,7 +138,14 @@ export class ServiceTable implements Peers {
     const passed = matchInherited(this.inherited, plan.entry);
     if (passed) this.inherited.splice(this.inherited.indexOf(passed), 1);
     const rpc = plan.entry.rpc ? this.rpc : null;
-    const events = rpc ? { bound: (port: number) => rpc.bound(svc.plan.entry, port), closed: () => rpc.closed(svc.plan.entry) } : undefined;
+    const events = {
+      bound: (port: number): void => {
+        // A port bound after the guard was made (a bind that succeeded on a retry) joins it at once.
+        if (isInternalUdp(svc.plan.entry)) guardPort(this.guard, port);
+        rpc?.bound(svc.plan.entry, port);
+      },
+      closed: () => rpc?.closed(svc.plan.entry),
+    };
     const svc = new Service(plan, this.host, this, passed?.fd ?? null, events);
     this.services.set(plan.key, svc);
     this.warnUser(plan);
@@ -180,4 +187,9 @@ export class ServiceTable implements Peers {
       `not running as root: handler runs as uid ${me}, not as user "${e.user}"`,
     );
   }
+}
+
+/** An internal service on a UDP socket: its port is one the reflection-loop guard drops. */
+function isInternalUdp(e: ServicePlan['entry']): boolean {
+  return e.server === 'internal' && e.socketType === 'dgram' && e.transport === 'udp';
 }

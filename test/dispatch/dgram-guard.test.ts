@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { v6Value } from '../../src/access/address.js';
-import { dropReason, guardTable } from '../../src/dispatch/dgram-guard.js';
+import { dropReason, guardPort, guardTable } from '../../src/dispatch/dgram-guard.js';
 import { addressText } from '../../src/net/sockaddr.js';
 
 const ports = new Set([7, 13, 19, 37, 7007]);
@@ -65,6 +65,8 @@ describe('dropReason on the guard table', () => {
     expect(dropReason(table, addr, 7007)).toBe(null);
     expect(dropReason(table, addr, 7008)).toBe('loop');
     expect(dropReason(table, bytes('127.0.0.1').addr, 40000)).toBe('loopback source');
+    guardPort(table, 40000);
+    expect(dropReason(table, addr, 40000)).toBe('loop');
   });
 });
 

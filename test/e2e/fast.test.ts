@@ -5,6 +5,7 @@
 // Internal echo and discard over UDP take a fast path of their own: the addon answers them,
 // under the same reflection-loop guard as the event loop's path.
 import { execFile } from 'node:child_process';
+import dgram from 'node:dgram';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -316,6 +317,24 @@ describe('internal datagrams answered in the addon', () => {
     await udpSendFrom('127.0.0.2', UDP_PORT, echo, '127.0.0.1', 'loop now');
     expect((await udpAsk(echo, 'after')).toString()).toBe('after');
     expect(await status(d, 'u-echo')).toMatchObject({ connections: 4, drops: 2 });
+  });
+
+  it('does not answer a datagram from the port of an internal UDP service whose bind succeeded only on a retry', async () => {
+    const blocker = dgram.createSocket('udp4');
+    await new Promise<void>((r) => blocker.bind(UDP_PORT, '127.0.0.1', r));
+    let blocked = true;
+    try {
+      const d = await daemon(`${ECHO}\n127.0.0.1:u-fixed dgram udp wait - internal discard`, '', [...INFO, '--retry-time', '1']);
+      expect(await d.waitFor((r) => r.code === 'ERR_BIND', 'bind error')).toMatchObject({ err: { code: 'EADDRINUSE' } });
+      await new Promise<void>((r) => blocker.close(r));
+      blocked = false;
+      await d.waitFor((r) => r.msg === 'listening' && r.service === 'u-fixed', 'the retried bind');
+      await udpSendFrom('127.0.0.2', UDP_PORT, d.port('u-echo'), '127.0.0.1', 'loop?');
+      expect((await udpAsk(d.port('u-echo'), 'next')).toString()).toBe('next');
+      expect(await status(d, 'u-echo')).toMatchObject({ connections: 2, drops: 1 });
+    } finally {
+      if (blocked) blocker.close();
+    }
   });
 
   it.skipIf(process.getuid?.() !== 0)('does not answer a privileged source port', async () => {
