@@ -57,10 +57,14 @@ export class Sandbox {
     // --kill-child ends the namespace's process when unshare is killed; the sleep bounds its life
     // should the test process die without closing it.
     const script = 'ip link set lo up && mount -t tmpfs -o mode=0755 tmpfs /run && echo "$$" && exec sleep 3600';
-    const holder = spawn('unshare', ['--net', '--mount', '--fork', '--kill-child', '--', 'sh', '-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // Its stderr is kept for the error below: util-linux's unshare also prints "sigprocmask
+    // unblock failed" when close() kills its child, which says nothing about the test.
+    const holder = spawn('unshare', ['--net', '--mount', '--fork', '--kill-child', '--', 'sh', '-c', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    holder.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
     const pid = await new Promise<number>((resolve, reject) => {
       createInterface({ input: holder.stdout! }).once('line', (line) => resolve(Number(line)));
-      holder.once('exit', (code) => reject(new Error(`unshare exited with ${code} before the namespace was ready`)));
+      holder.once('exit', (code) => reject(new Error(`unshare exited with ${code} before the namespace was ready: ${stderr.trim()}`)));
     });
     return new Sandbox(holder, pid);
   }
