@@ -79,10 +79,10 @@ export interface ServiceSnapshot extends ServiceCounts {
   rpc?: Record<string, unknown>;
 }
 
-/** Told when the service's socket is bound (with its port) and when the service is closed for good. */
+/** Told when a service's socket is bound (with its port) and when the service is closed for good; one for the whole table. */
 export interface ServiceEvents {
-  bound(port: number): void;
-  closed(): void;
+  bound(entry: ServicePlan['entry'], port: number): void;
+  closed(entry: ServicePlan['entry']): void;
 }
 
 /** One service of the table. */
@@ -220,7 +220,7 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
     this.host.resources.unwatch(this.onChange);
     this.host.streams.unwatch(this.onChange);
     this.closeSocket(true);
-    this.events?.closed();
+    this.events?.closed(this.plan.entry);
     this.ownLog?.close();
   }
 
@@ -455,7 +455,7 @@ export class Service implements ServiceCore, MuxTarget, SlotOwner {
     const where = e.family === 'unix' ? { path: e.path } : { addr: e.host, port: this.boundPort };
     const how = { ...(this.inherited !== null ? { inherited: true } : {}), ...(this.inAddon() ? { fastPath: true } : {}) };
     this.logStart({ type: e.socketType, wait: e.wait, ...where, ...how }, 'listening');
-    this.events?.bound(this.boundPort);
+    this.events?.bound(this.plan.entry, this.boundPort);
     this.ready();
     return true;
   }

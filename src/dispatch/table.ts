@@ -11,7 +11,7 @@ import * as native from '../native/index.js';
 import { matchInherited, type InheritedSocket } from '../net/activation.js';
 import type { RpcRegistry } from '../rpc/registry.js';
 import type { Host, MuxTarget, Peers, RunningHandler } from './core.js';
-import { Service, type ServiceSnapshot } from './service.js';
+import { Service, type ServiceEvents, type ServiceSnapshot } from './service.js';
 
 /** The service table of one daemon. */
 export class ServiceTable implements Peers {
@@ -19,6 +19,14 @@ export class ServiceTable implements Peers {
   /** The reflection-loop guard over the internal UDP ports: one table, rewritten in place, which the addon's datagram path reads too. */
   private readonly guard: Buffer;
   private readonly internalUnix = new Set<string>();
+  /** What every service tells the table: a port bound after the guard was made (a bind that succeeded on a retry) joins it at once; rpc entries are registered. */
+  private readonly events: ServiceEvents = {
+    bound: (entry, port) => {
+      if (isInternalUdp(entry)) guardPort(this.guard, port);
+      this.rpc?.bound(entry, port);
+    },
+    closed: (entry) => this.rpc?.closed(entry),
+  };
   /** Entries already warned about running as the wrong user (not root). */
   private readonly warned = new Set<string>();
   /** Handlers running now, by pid, whether or not their service is still in the table. */
@@ -137,16 +145,7 @@ export class ServiceTable implements Peers {
   private add(plan: ServicePlan): Service {
     const passed = matchInherited(this.inherited, plan.entry);
     if (passed) this.inherited.splice(this.inherited.indexOf(passed), 1);
-    const rpc = plan.entry.rpc ? this.rpc : null;
-    const events = {
-      bound: (port: number): void => {
-        // A port bound after the guard was made (a bind that succeeded on a retry) joins it at once.
-        if (isInternalUdp(svc.plan.entry)) guardPort(this.guard, port);
-        rpc?.bound(svc.plan.entry, port);
-      },
-      closed: () => rpc?.closed(svc.plan.entry),
-    };
-    const svc = new Service(plan, this.host, this, passed?.fd ?? null, events);
+    const svc = new Service(plan, this.host, this, passed?.fd ?? null, this.events);
     this.services.set(plan.key, svc);
     this.warnUser(plan);
     return svc;
