@@ -24,7 +24,7 @@ export type DropReason = Exclude<(typeof DROP_REASONS)[number], null>;
 const PORTS = 65536;
 const RULE_BYTES = 18;
 const RULES = 8;
-export const GUARD_BYTES = PORTS + RULES * RULE_BYTES;
+const GUARD_BYTES = PORTS + RULES * RULE_BYTES;
 
 const reason = (r: DropReason | null): number => DROP_REASONS.indexOf(r);
 /** The 16 bytes of ::ffff:a.0.0.0. */

@@ -29,9 +29,6 @@
 #define BURST 32
 /* Bytes of a slot: the largest UDP payload fits. */
 #define SLOT 65536
-#define PORTS 65536
-#define RULES 8
-#define RULE_BYTES 18
 
 struct dgram {
   int mode;
@@ -81,8 +78,8 @@ static bool dropped(const uint8_t *guard, const struct sockaddr *sa) {
     return true;
   }
   if (guard[port] != 0) return true;
-  for (int r = 0; r < RULES; r++) {
-    const uint8_t *rule = guard + PORTS + r * RULE_BYTES;
+  for (int r = 0; r < DGRAM_GUARD_RULES; r++) {
+    const uint8_t *rule = guard + DGRAM_GUARD_PORTS + r * DGRAM_GUARD_RULE_BYTES;
     unsigned bits = rule[16], whole = bits / 8, rest = bits % 8;
     if (whole > 16 || (whole == 16 && rest)) return true; /* not a table of ours */
     if (memcmp(a, rule, whole) != 0) continue;

@@ -12,8 +12,14 @@
 /* What is done with a datagram that may be answered; the `mode` of Poller.serveDatagrams. */
 enum { DGRAM_ECHO = 0, DGRAM_DISCARD = 1 };
 
-/* Bytes of the guard table (src/dispatch/dgram-guard.ts): a reason per source port, then 8 rules of 18 bytes. */
-#define DGRAM_GUARD_BYTES (65536 + 8 * 18)
+/*
+ * The guard table's layout (src/dispatch/dgram-guard.ts): a reason byte per source port, then
+ * the address rules, each 16 address bytes, a prefix length in bits and a reason (0: answer).
+ */
+#define DGRAM_GUARD_PORTS 65536
+#define DGRAM_GUARD_RULES 8
+#define DGRAM_GUARD_RULE_BYTES 18
+#define DGRAM_GUARD_BYTES (DGRAM_GUARD_PORTS + DGRAM_GUARD_RULES * DGRAM_GUARD_RULE_BYTES)
 
 typedef struct dgram dgram_t;
 
