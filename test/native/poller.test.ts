@@ -180,19 +180,25 @@ describe('Poller.serveDatagrams', () => {
       });
     });
 
+  /** A UDP socket on 127.0.0.1 (kept by `keep`) whose Poller serves it in `mode` by `guard`, started. */
+  const serving = (keep: (fd: number) => number, mode: 0 | 1, guard: Buffer, cb = (): void => {}): { poller: native.Poller & native.DatagramPath; port: number } => {
+    const fd = keep(native.socket(C.AF_INET, C.SOCK_DGRAM));
+    native.bind(fd, '127.0.0.1', 0);
+    const poller = new native.Poller(fd, cb);
+    poller.serveDatagrams(mode, guard);
+    poller.start();
+    return { poller, port: portOf(fd) };
+  };
+
   it('echoes each datagram in C, more than one batch of them, and never calls back', async () => {
     await withFds(async (keep) => {
-      const fd = keep(native.socket(C.AF_INET, C.SOCK_DGRAM));
-      native.bind(fd, '127.0.0.1', 0);
       let calls = 0;
-      const poller = new native.Poller(fd, () => (calls += 1));
-      poller.serveDatagrams(native.DGRAM_MODES.echo, guardTable([], true));
-      poller.start();
+      const { poller, port } = serving(keep, native.DGRAM_MODES.echo, guardTable([], true), () => void (calls += 1));
       const client = await udpClient();
       try {
         const sent = Array.from({ length: 40 }, (_, i) => `d${i}`);
         const got = replies(client, sent.length);
-        for (const m of sent) client.send(m, portOf(fd), '127.0.0.1');
+        for (const m of sent) client.send(m, port, '127.0.0.1');
         expect((await got).sort()).toEqual([...sent].sort());
         expect(calls).toBe(0);
         expect(poller.takeCounts()).toEqual([40, 0]);
@@ -206,24 +212,20 @@ describe('Poller.serveDatagrams', () => {
 
   it('reads the guard table at each datagram: a port put in it is dropped from then on, and counted', async () => {
     await withFds(async (keep) => {
-      const fd = keep(native.socket(C.AF_INET, C.SOCK_DGRAM));
-      native.bind(fd, '127.0.0.1', 0);
       const guard = guardTable([], true);
-      const poller = new native.Poller(fd, () => {});
-      poller.serveDatagrams(native.DGRAM_MODES.echo, guard);
-      poller.start();
+      const { poller, port } = serving(keep, native.DGRAM_MODES.echo, guard);
       const dropped = await udpClient();
       const answered = await udpClient();
       try {
         const first = replies(dropped, 1);
-        dropped.send('first', portOf(fd), '127.0.0.1');
+        dropped.send('first', port, '127.0.0.1');
         expect(await first).toEqual(['first']);
         guardTable([dropped.address().port], true, guard);
         dropped.on('message', (m) => expect.fail(`answered ${m.toString()}`));
-        dropped.send('second', portOf(fd), '127.0.0.1');
+        dropped.send('second', port, '127.0.0.1');
         // Sent after it, to the same socket: answered once the one before was read.
         const got = replies(answered, 1);
-        answered.send('third', portOf(fd), '127.0.0.1');
+        answered.send('third', port, '127.0.0.1');
         expect(await got).toEqual(['third']);
         expect(poller.takeCounts()).toEqual([3, 1]);
       } finally {
@@ -236,15 +238,11 @@ describe('Poller.serveDatagrams', () => {
 
   it('discard answers nothing and counts what it read', async () => {
     await withFds(async (keep) => {
-      const fd = keep(native.socket(C.AF_INET, C.SOCK_DGRAM));
-      native.bind(fd, '127.0.0.1', 0);
-      const poller = new native.Poller(fd, () => {});
-      poller.serveDatagrams(native.DGRAM_MODES.discard, guardTable([], true));
-      poller.start();
+      const { poller, port } = serving(keep, native.DGRAM_MODES.discard, guardTable([], true));
       const client = await udpClient();
       try {
         client.on('message', (m) => expect.fail(`answered ${m.toString()}`));
-        for (let i = 0; i < 3; i++) client.send(`x${i}`, portOf(fd), '127.0.0.1');
+        for (let i = 0; i < 3; i++) client.send(`x${i}`, port, '127.0.0.1');
         // Nothing comes back to wait for: the counts are read until they show all three.
         let read = 0;
         await until(() => (read += poller.takeCounts()[0]) >= 3, 'three datagrams read', WAIT_MS);
