@@ -14,7 +14,7 @@ import { exchange, open } from '../helpers/client.js';
 import { CLI, FIXTURES, FIXTURE_BIN, startDaemon, type LogRecord, type RunningDaemon } from '../helpers/daemon.js';
 import { hasIpv6 } from '../helpers/native.js';
 import { freePort } from '../helpers/ports.js';
-import { udpAsk, udpSendFrom } from '../helpers/udp.js';
+import { ownLoopback, udpAsk, udpSendFrom } from '../helpers/udp.js';
 import { until } from '../helpers/wait.js';
 
 const UDP_PORT = await freePort();
@@ -339,7 +339,7 @@ describe('internal datagrams answered in the addon', () => {
 
   it.skipIf(process.getuid?.() !== 0)('does not answer a privileged source port', async () => {
     const d = await daemon(ECHO, '', INFO);
-    await udpSendFrom('127.0.0.1', 1023, d.port('u-echo'), '127.0.0.1', 'x');
+    await udpSendFrom(ownLoopback(), 1023, d.port('u-echo'), '127.0.0.1', 'x');
     expect((await udpAsk(d.port('u-echo'), 'y')).toString()).toBe('y');
     expect(await status(d, 'u-echo')).toMatchObject({ connections: 2, drops: 1 });
   });

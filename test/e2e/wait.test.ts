@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { exchange } from '../helpers/client.js';
 import { FIXTURES, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
-import { udpAsk, udpSendFrom } from '../helpers/udp.js';
+import { ownLoopback, udpAsk, udpSendFrom } from '../helpers/udp.js';
 
 const SERVICES = ['t-accept', 't-once', 't-quiet', 't-tftp', 'echo', 'discard', 'chargen', 'daytime', 'time']
   .flatMap((n) => [`${n} 0/tcp`, `${n} 0/udp`])
@@ -160,7 +160,7 @@ describe('internal datagram services', () => {
 
   it.skipIf(process.getuid?.() !== 0)('drop a datagram from a privileged source port', async () => {
     const d = await daemon(CONF);
-    await udpSendFrom('127.0.0.1', 1023, portOf(d, 'echo', 'udp'), '127.0.0.1', 'x');
+    await udpSendFrom(ownLoopback(), 1023, portOf(d, 'echo', 'udp'), '127.0.0.1', 'x');
     expect(await d.waitFor((r) => r.msg === 'datagram dropped', 'drop record')).toMatchObject({ reason: 'privileged source port' });
   });
 });

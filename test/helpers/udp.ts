@@ -35,3 +35,13 @@ function bound(sock: dgram.Socket, host: string, port: number): Promise<void> {
     sock.bind(port, host, () => (sock.off('error', reject), resolve()));
   });
 }
+
+/**
+ * A loopback address of the test's own (127.a.b.c, not 127.0.0.1) to send from a fixed port,
+ * such as a privileged one: another test run on this machine that binds the same port does so,
+ * if at all, on another address.
+ */
+export function ownLoopback(): string {
+  const pick = (n: number): number => 1 + Math.floor(Math.random() * n);
+  return `127.${pick(254)}.${pick(254)}.${pick(254)}`;
+}
