@@ -25,7 +25,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pwd.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -405,14 +407,31 @@ static bool user_exists(const char *name) {
   return getpwnam_r(name, &pw, buf, sizeof buf, &res) == 0 && res != NULL;
 }
 
+/*
+ * How many connections wait in the accept queue of the listening TCP socket `fd` (TCP_INFO
+ * reports a listener's queue length as tcpi_unacked), at most BURST; -1 when it cannot say.
+ * Asking costs about a seventh of an accept4 that finds the queue empty, which is how a burst
+ * would otherwise learn that it is done.
+ */
+static int queued(int fd) {
+  struct tcp_info ti;
+  socklen_t len = sizeof ti;
+  memset(&ti, 0, sizeof ti);
+  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 || len < offsetof(struct tcp_info, tcpi_sacked) || ti.tcpi_state != TCP_LISTEN) return -1;
+  return ti.tcpi_unacked > BURST ? BURST : (int)ti.tcpi_unacked;
+}
+
 /* Accepts and starts handlers until nothing is pending, BURST is reached, or a bound pauses it. */
 static void launch_burst(launcher_t *l) {
   reaper_t *r = l->r;
+  int pending = 0; /* accepts the queue is known to answer; -1: unknown, accept until EAGAIN */
   for (int i = 0; i < BURST && l->watching; i++) {
     if (l->instances > 0 && l->running >= l->instances) {
       pause_for(l, "full");
       break;
     }
+    if (pending == 0 && (pending = queued(l->fd)) == 0) break;
+    if (pending > 0) pending--;
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
     memset(&ss, 0, sizeof ss);

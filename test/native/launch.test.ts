@@ -318,6 +318,20 @@ describe('Launcher', () => {
     expect(await s.record('start', (r) => r.pid === pid2)).toMatchObject({ peer: `127.0.0.1:${second.localPort!}` });
   });
 
+  it('serves a backlog longer than one burst, read from the accept queue, to the last client', async () => {
+    const s = launcher({ file: `${FIXTURE_BIN}/hello`, argv: ['hello'] });
+    // 40 clients wait before the launcher looks: its burst (32) learns the queue's length, not one connection at a time.
+    const waiting = await Promise.all(Array.from({ length: 40 }, () => client(s.port)));
+    await until(() => acceptQueue(s.port) === 40, '40 clients in the accept queue', WAIT_MS);
+    const peers = new Set(waiting.map((c) => `127.0.0.1:${c.localPort!}`));
+    s.launcher.start(0, -1);
+    const lines = await Promise.all(waiting.map(line));
+    expect(lines).toEqual(Array(40).fill('hello'));
+    expect(acceptQueue(s.port)).toBe(0);
+    await until(() => (drain(), s.starts().length === 40 ? true : null), '40 start records', WAIT_MS);
+    expect(new Set(s.starts().map((r) => r.peer))).toEqual(peers);
+  });
+
   it('reports a handler killed by a signal with code null and the signal name', async () => {
     const s = launcher({ file: '/bin/sh', argv: ['sh', '-c', 'echo $$; exec sleep 60'] });
     s.launcher.start(0, -1);
