@@ -13,8 +13,10 @@
  *   - a receive error other than EAGAIN, ENOMEM and ENOBUFS (ECONNREFUSED left by an ICMP
  *     error) belongs to the socket, not to the next datagram: it reads again, at most BURST
  *     times. ENOMEM and ENOBUFS go back to the caller, for the daemon's out-of-resources pause.
- *   - the slots are allocated at the first datagram (many services never see one): virtual
- *     memory, of which a small datagram makes one page resident.
+ *   - the receive batch (BURST slots of 64 KiB, virtual memory of which a small datagram makes
+ *     one page resident) is one per thread, shared by every service served there, since
+ *     dgram_serve runs to its end without calling out; made at the first datagram (many
+ *     daemons never see one) and kept for the thread's life.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -34,11 +36,16 @@ struct dgram {
   int mode;
   const uint8_t *guard;
   uint64_t read, dropped;
-  uint8_t *bufs; /* BURST slots, made at the first datagram */
+};
+
+typedef struct {
+  uint8_t bufs[BURST][SLOT];
   struct mmsghdr msgs[BURST];
   struct iovec iov[BURST];
   struct sockaddr_in6 from[BURST]; /* the larger of the two senders */
-};
+} batch_t;
+
+static __thread batch_t *batch;
 
 dgram_t *dgram_new(int mode, const uint8_t *guard) {
   dgram_t *d = calloc(1, sizeof *d);
@@ -48,11 +55,7 @@ dgram_t *dgram_new(int mode, const uint8_t *guard) {
   return d;
 }
 
-void dgram_free(dgram_t *d) {
-  if (d == NULL) return;
-  free(d->bufs);
-  free(d);
-}
+void dgram_free(dgram_t *d) { free(d); }
 
 void dgram_take_counts(dgram_t *d, uint64_t *read, uint64_t *dropped) {
   *read = d->read;
@@ -107,19 +110,20 @@ int64_t send_batch(int fd, struct mmsghdr *msgs, unsigned count) {
 }
 
 int dgram_serve(dgram_t *d, int fd) {
-  if (d->bufs == NULL && (d->bufs = malloc((size_t)BURST * SLOT)) == NULL) return ENOMEM;
+  if (batch == NULL && (batch = malloc(sizeof *batch)) == NULL) return ENOMEM;
+  batch_t *b = batch;
   int n = -1;
   for (int tries = 0; tries < BURST && n < 0; tries++) {
-    memset(d->msgs, 0, sizeof d->msgs);
+    memset(b->msgs, 0, sizeof b->msgs);
     for (int i = 0; i < BURST; i++) {
-      d->iov[i].iov_base = d->bufs + (size_t)i * SLOT;
-      d->iov[i].iov_len = SLOT;
-      d->msgs[i].msg_hdr.msg_iov = &d->iov[i];
-      d->msgs[i].msg_hdr.msg_iovlen = 1;
-      d->msgs[i].msg_hdr.msg_name = &d->from[i];
-      d->msgs[i].msg_hdr.msg_namelen = sizeof d->from[i];
+      b->iov[i].iov_base = b->bufs[i];
+      b->iov[i].iov_len = SLOT;
+      b->msgs[i].msg_hdr.msg_iov = &b->iov[i];
+      b->msgs[i].msg_hdr.msg_iovlen = 1;
+      b->msgs[i].msg_hdr.msg_name = &b->from[i];
+      b->msgs[i].msg_hdr.msg_namelen = sizeof b->from[i];
     }
-    n = recvmmsg(fd, d->msgs, BURST, MSG_DONTWAIT, NULL);
+    n = recvmmsg(fd, b->msgs, BURST, MSG_DONTWAIT, NULL);
     if (n >= 0) break;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
     if (errno == ENOMEM || errno == ENOBUFS) return errno;
@@ -129,15 +133,15 @@ int dgram_serve(dgram_t *d, int fd) {
   /* The answers are moved to the front of the array, each keeping its own slot and sender. */
   unsigned m = 0;
   for (int i = 0; i < n; i++) {
-    if (dropped(d->guard, (struct sockaddr *)&d->from[i])) {
+    if (dropped(d->guard, (struct sockaddr *)&b->from[i])) {
       d->dropped++;
       continue;
     }
     if (d->mode != DGRAM_ECHO) continue;
-    d->iov[i].iov_len = d->msgs[i].msg_len;
-    d->msgs[m].msg_hdr = d->msgs[i].msg_hdr;
+    b->iov[i].iov_len = b->msgs[i].msg_len;
+    b->msgs[m].msg_hdr = b->msgs[i].msg_hdr;
     m++;
   }
-  send_batch(fd, d->msgs, m);
+  send_batch(fd, b->msgs, m);
   return 0;
 }
