@@ -1,8 +1,9 @@
 // launch.c: the fast path's Launcher and its reaper, with real sockets on loopback and real
 // handlers: each connection's addresses in the template's environment slots, the instance and
 // budget bounds (a connection not served is handed back with its fd, never dropped), handbacks
-// for a missing program or user, close() and stop(), exits by signal, no zombie and one end per
-// start after many connections, and nothing of ours reaching a handler. Records are routed by
+// for a missing program or user, close() and stop(), a backlog longer than one burst, exits by
+// signal, no zombie and one end per start after many connections, and nothing of ours reaching
+// a handler. Records are routed by
 // launcher id from the one callback this file registers, and waited on, never slept for.
 import { readFileSync, readlinkSync } from 'node:fs';
 import type net from 'node:net';
