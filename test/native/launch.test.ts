@@ -1,12 +1,14 @@
 // launch.c: the fast path's Launcher and its reaper, with real sockets on loopback and real
 // handlers: each connection's addresses in the template's environment slots, the instance and
 // budget bounds (a connection not served is handed back with its fd, never dropped), handbacks
-// for a missing program or user, close() and stop(), a backlog longer than one burst, exits by
-// signal, no zombie and one end per start after many connections, and nothing of ours reaching
-// a handler. Records are routed by
+// for a missing program or user, close() and stop(), a backlog longer than one burst and a
+// listener that cannot tell its backlog (unix), exits by signal, no zombie and one end per start
+// after many connections, and nothing of ours reaching a handler. Records are routed by
 // launcher id from the one callback this file registers, and waited on, never slept for.
-import { readFileSync, readlinkSync } from 'node:fs';
-import type net from 'node:net';
+import { mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as native from '../../src/native/index.js';
 import type { LaunchRecord, LaunchTemplate } from '../../src/native/index.js';
@@ -331,6 +333,33 @@ describe('Launcher', () => {
     expect(acceptQueue(s.port)).toBe(0);
     await until(() => (drain(), s.starts().length === 40 ? true : null), '40 start records', WAIT_MS);
     expect(new Set(s.starts().map((r) => r.peer))).toEqual(peers);
+  });
+
+  it('serves a listener that cannot report its queue (a unix socket) by accepting until EAGAIN', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ninetd-launch-'));
+    const lfd = native.socket(C.AF_UNIX, C.SOCK_STREAM);
+    const id = nextId++;
+    try {
+      native.bindUnix(lfd, join(dir, 'sock'), 0o600);
+      native.listen(lfd, 16);
+      const l = new native.Launcher(lfd, { id, env: [], slots: [], opts: OPTS, user: null, file: `${FIXTURE_BIN}/hello`, argv: ['hello'] });
+      launched.push({ id, launcher: l, lfd });
+      l.start(0, -1);
+      const read = (): Promise<string> =>
+        new Promise((resolve, reject) => {
+          let got = '';
+          const c = net.connect({ path: join(dir, 'sock') });
+          clients.push(c);
+          const timer = setTimeout(() => reject(new Error(`no answer within ${WAIT_MS} ms; records: ${JSON.stringify(recordsOf(id))}`)), WAIT_MS);
+          c.on('data', (d: Buffer) => (got += d.toString()));
+          c.on('error', reject);
+          c.on('close', () => (clearTimeout(timer), resolve(got)));
+        });
+      expect(await Promise.all([read(), read(), read()])).toEqual(['hello\n', 'hello\n', 'hello\n']);
+      expect(await read()).toBe('hello\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reports a handler killed by a signal with code null and the signal name', async () => {
