@@ -340,9 +340,15 @@ describe('Launcher', () => {
     const lfd = native.socket(C.AF_UNIX, C.SOCK_STREAM);
     const id = nextId++;
     try {
-      native.bindUnix(lfd, join(dir, 'sock'), 0o600);
-      native.listen(lfd, 16);
-      const l = new native.Launcher(lfd, { id, env: [], slots: [], opts: OPTS, user: null, file: `${FIXTURE_BIN}/hello`, argv: ['hello'] });
+      let l: native.Launcher;
+      try {
+        native.bindUnix(lfd, join(dir, 'sock'), 0o600);
+        native.listen(lfd, 16);
+        l = new native.Launcher(lfd, { id, env: [], slots: [], opts: OPTS, user: null, file: `${FIXTURE_BIN}/hello`, argv: ['hello'] });
+      } catch (err) {
+        native.close(lfd);
+        throw err;
+      }
       launched.push({ id, launcher: l, lfd });
       l.start(0, -1);
       const read = (): Promise<string> =>
