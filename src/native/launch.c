@@ -409,7 +409,8 @@ static bool user_exists(const char *name) {
 
 /*
  * How many connections wait in the accept queue of the listening TCP socket `fd` (TCP_INFO
- * reports a listener's queue length as tcpi_unacked), at most BURST; -1 when it cannot say.
+ * reports a listener's queue length as tcpi_unacked, which the backlog bounds); -1 when it
+ * cannot say.
  * Asking costs about a seventh of an accept4 that finds the queue empty, which is how a burst
  * would otherwise learn that it is done.
  */
@@ -418,7 +419,7 @@ static int queued(int fd) {
   socklen_t len = sizeof ti;
   memset(&ti, 0, sizeof ti);
   if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 || len < offsetof(struct tcp_info, tcpi_sacked) || ti.tcpi_state != TCP_LISTEN) return -1;
-  return ti.tcpi_unacked > BURST ? BURST : (int)ti.tcpi_unacked;
+  return (int)ti.tcpi_unacked;
 }
 
 /* Accepts and starts handlers until nothing is pending, BURST is reached, or a bound pauses it. */
