@@ -435,9 +435,9 @@ static pid_t clone_child(spawn_t *s, char *top, int *pidfd) {
   all[(SIGCHLD - 1) / 8] &= (unsigned char)~(1u << ((SIGCHLD - 1) % 8));
   s->failed_step = STEP_NONE;
   use_slot(s);
-  int flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD | (s->table_end > 0 ? CLONE_FILES : 0);
+  int flags = CLONE_VM | CLONE_VFORK | (pidfd ? CLONE_PIDFD : 0) | SIGCHLD | (s->table_end > 0 ? CLONE_FILES : 0);
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, all, old, KERNEL_SIGSET_BYTES);
-  *pidfd = -1;
+  if (pidfd) *pidfd = -1;
   pid_t pid = clone(spawn_child, top, flags, s, pidfd);
   int clone_errno = errno;
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, old, NULL, KERNEL_SIGSET_BYTES);
@@ -449,10 +449,12 @@ static pid_t clone_child(spawn_t *s, char *top, int *pidfd) {
   if (s->failed_step != STEP_NONE) {
     /* The child has exited (or is about to): reap it, so no zombie is left behind. */
     siginfo_t si;
-    while (syscall(SYS_waitid, WAIT_P_PIDFD, *pidfd, &si, WEXITED, NULL) < 0 && errno == EINTR) {
+    while (syscall(SYS_waitid, pidfd ? WAIT_P_PIDFD : P_PID, pidfd ? *pidfd : pid, &si, WEXITED, NULL) < 0 && errno == EINTR) {
     }
-    close(*pidfd);
-    *pidfd = -1;
+    if (pidfd) {
+      close(*pidfd);
+      *pidfd = -1;
+    }
     return 0;
   }
   return pid;

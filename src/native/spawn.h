@@ -67,7 +67,8 @@ void spawn_init(void);
 /* Reads (file, argv, env, opts) into a zeroed `s`; false with a JS exception pending on bad input. */
 bool spawn_read(napi_env env, napi_value file, napi_value argv, napi_value envv, napi_value opts, spawn_t *s);
 void spawn_free(spawn_t *s);
-/* The clone, on this thread's child stack: pid (> 0) once exec'd, 0 when the child failed before exec (reaped), -1 with errno. */
+/* The clone, on this thread's child stack: pid (> 0) once exec'd, 0 when the child failed before exec (reaped), -1 with
+ * errno. With `pidfd` it also makes the child's pidfd there; NULL: none, the caller watches the pid itself. */
 pid_t spawn_clone(spawn_t *s, int *pidfd);
 /* The Error of a child that failed before exec, naming the step (not thrown); NULL on N-API failure. */
 napi_value spawn_error(napi_env env, const spawn_t *s);
