@@ -292,7 +292,7 @@ interface Addon {
   pipe(): RelayPipe;
   splice(fdIn: number, fdOut: number, len: number): number | null;
   shutdown(fd: number, how: number): void;
-  launchRecords(cb: (batch: RawBatch) => void): void;
+  launchRecords(cb: (batch: RawBatch) => void, ring: boolean): LaunchReaper;
   launchDrain(): RawBatch;
   Launcher: LauncherConstructor;
   Poller: PollerConstructor;
@@ -530,9 +530,16 @@ export const Launcher = function Launcher(fd: number, tpl: LaunchTemplate): Laun
   return new (addon().Launcher)(fd, tpl);
 } as unknown as LauncherConstructor;
 
-/** Where every Launcher's records go, in batches (at most about 20 ms late; at once when one pauses). */
-export function launchRecords(cb: (records: LaunchRecord[]) => void): void {
-  addon().launchRecords((batch) => cb(decode(batch)));
+/** How the Launchers learn of their handlers' exits: an io_uring waitid per child (Linux 6.7), or a pidfd per child. */
+export type LaunchReaper = 'io_uring' | 'pidfd';
+
+/**
+ * Where every Launcher's records go, in batches (at most about 20 ms late; at once when one
+ * pauses). The first call (or Launcher) makes the reaper: on io_uring where the kernel has its
+ * waitid operation, unless `ring` is false. Says which it is.
+ */
+export function launchRecords(cb: (records: LaunchRecord[]) => void, ring = true): LaunchReaper {
+  return addon().launchRecords((batch) => cb(decode(batch)), ring);
 }
 
 /** The records not yet handed to launchRecords' callback, now. */

@@ -3,8 +3,11 @@
  * stream service that needs no decision per connection, run without entering JavaScript per
  * connection. A Launcher watches its listening socket (uv_poll), accepts, and starts the
  * handler from a template read once (spawn.h), with the connection's addresses put into the
- * environment slots the template names. The reaper learns of the handlers' exits through their
- * pidfds, gathered in one epoll set that the event loop watches. What happened (started, ended,
+ * environment slots the template names. The reaper learns of the handlers' exits from one
+ * io_uring waitid operation per child where the kernel has IORING_OP_WAITID (Linux 6.7), for up
+ * to RING_CHILDREN children, else through their pidfds, gathered in one epoll set; the event
+ * loop watches both, and the child is reaped by waitid for its rusage either way. A ring
+ * operation costs less than a pidfd, an epoll_ctl and a close. What happened (started, ended,
  * handed back, paused, failed) is handed to JavaScript in batches, where every count and every
  * record is kept: TypeScript decides which services come here and what each number is.
  *
@@ -17,6 +20,10 @@
  *     connection is served; nothing accepted is dropped here.
  *   - launch_burst checks that the template's user still exists before each spawn (the
  *     supervisor resolved it at load time; a user deleted since must not get a process).
+ *   - launch_burst watches a child on the ring while fewer than RING_CHILDREN are there and
+ *     the ring has room for its operation, else by a pidfd: a started child is always watched.
+ *     The kernel takes a burst's operations at its end; those it could not take (out of
+ *     memory) are offered again on the timer until it does.
  *   - reaper_flush hands records over on a short timer (FLUSH_MS), not per connection: the
  *     batch is what makes the fast path cheap; drain() empties it at once for a caller that
  *     needs exact counts (the status snapshot).
@@ -30,7 +37,9 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/io_uring.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -47,8 +56,19 @@
 #define BURST 32
 /* How long records wait to be handed over, at most. */
 #define FLUSH_MS 20
-/* Exits read per readiness of the epoll set. */
+/* Exits read per readiness of the epoll set or the ring. */
 #define EXITS_PER_WAKE 64
+/*
+ * Children watched on the ring at once; the others get pidfds. Every child's exit wakes each
+ * waitid operation in turn (they wait on one queue, the process's), so a ring of thousands
+ * would cost each exit more than the ring saves. Its completions always fit: RING_CQ entries.
+ */
+#define RING_CHILDREN 128
+#define RING_CQ RING_CHILDREN
+/* Submission entries: a burst's children are submitted at its end. */
+#define RING_SQ 64
+/* IORING_OP_WAITID (Linux 6.7), which the kernel headers this is built with may not name. */
+#define RING_OP_WAITID 50
 
 /* Environment slots: which connection value a template variable takes. */
 enum { SLOT_FIXED, SLOT_LOCAL_IP, SLOT_LOCAL_PORT, SLOT_REMOTE_IP, SLOT_REMOTE_PORT, SLOT_COUNT };
@@ -74,18 +94,32 @@ typedef struct {
 struct launcher;
 
 typedef struct child {
-  int pidfd;
+  int pidfd; /* -1 on the ring */
   pid_t pid;
   struct launcher *owner;
+  siginfo_t si; /* the ring's waitid writes here */
 } child_t;
+
+/* An io_uring of one waitid operation per child; fd -1 when the kernel has none (the epoll set is used). */
+typedef struct {
+  int fd;
+  unsigned *sq_head, *sq_tail, *sq_array, *cq_head, *cq_tail;
+  unsigned sq_mask, cq_mask, sq_entries;
+  struct io_uring_sqe *sqes;
+  struct io_uring_cqe *cqes;
+  unsigned unsubmitted; /* entries written that the kernel has not taken yet */
+} ring_t;
 
 /* Per environment (napi instance data): the epoll set of pidfds, the pending records, the callback. */
 typedef struct {
   napi_env env;
   int epfd;
-  uv_poll_t poll;
+  ring_t ring;
+  uv_poll_t poll;      /* the epoll set */
+  uv_poll_t ring_poll; /* the ring, when there is one */
   uv_timer_t timer;
-  int open_handles; /* poll and timer not yet closed */
+  int open_handles; /* polls and timer not yet closed */
+  size_t ring_children; /* watched on the ring */
   bool closing;
   napi_ref cb;
   napi_async_context async;
@@ -278,7 +312,95 @@ static void reaper_flush(reaper_t *r) {
   napi_close_handle_scope(env, scope);
 }
 
-static void on_timer(uv_timer_t *t) { reaper_flush(t->data); }
+/* ---- the ring ---- */
+
+static long ring_enter(int fd, unsigned submit, unsigned flags) {
+  long n;
+  do n = syscall(__NR_io_uring_enter, fd, submit, 0, flags, NULL, 0);
+  while (n < 0 && errno == EINTR);
+  return n;
+}
+
+/* Whether the kernel behind ring `fd` has the waitid operation. */
+static bool ring_has_waitid(int fd) {
+  size_t len = sizeof(struct io_uring_probe) + 256 * sizeof(struct io_uring_probe_op);
+  struct io_uring_probe *p = calloc(1, len);
+  bool ok = p != NULL && syscall(__NR_io_uring_register, fd, IORING_REGISTER_PROBE, p, 256) == 0 && p->last_op >= RING_OP_WAITID &&
+            (p->ops[RING_OP_WAITID].flags & IO_URING_OP_SUPPORTED);
+  free(p);
+  return ok;
+}
+
+/* Sets `q` up; q->fd stays -1 where the kernel has no io_uring or no waitid operation, or refuses one (io_uring_disabled, seccomp). */
+static void ring_open(ring_t *q) {
+  memset(q, 0, sizeof *q);
+  q->fd = -1;
+  struct io_uring_params p;
+  memset(&p, 0, sizeof p);
+  p.flags = IORING_SETUP_CQSIZE;
+  p.cq_entries = RING_CQ;
+  int fd = (int)syscall(__NR_io_uring_setup, RING_SQ, &p); /* O_CLOEXEC */
+  if (fd < 0) return;
+  size_t sqlen = p.sq_off.array + p.sq_entries * sizeof(unsigned), cqlen = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+  size_t len = sqlen > cqlen ? sqlen : cqlen;
+  char *m = MAP_FAILED;
+  void *e = MAP_FAILED;
+  /* One mapping for both rings (5.4, so any kernel with the waitid operation). */
+  if (!(p.features & IORING_FEAT_SINGLE_MMAP) || !ring_has_waitid(fd) ||
+      (m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, IORING_OFF_SQ_RING)) == MAP_FAILED ||
+      (e = mmap(NULL, p.sq_entries * sizeof(struct io_uring_sqe), PROT_READ | PROT_WRITE, MAP_SHARED, fd, IORING_OFF_SQES)) == MAP_FAILED) {
+    if (m != MAP_FAILED) munmap(m, len);
+    close(fd);
+    return;
+  }
+  q->sq_head = (unsigned *)(m + p.sq_off.head);
+  q->sq_tail = (unsigned *)(m + p.sq_off.tail);
+  q->sq_array = (unsigned *)(m + p.sq_off.array);
+  q->sq_mask = *(unsigned *)(m + p.sq_off.ring_mask);
+  q->sq_entries = p.sq_entries;
+  q->cq_head = (unsigned *)(m + p.cq_off.head);
+  q->cq_tail = (unsigned *)(m + p.cq_off.tail);
+  q->cq_mask = *(unsigned *)(m + p.cq_off.ring_mask);
+  q->cqes = (struct io_uring_cqe *)(m + p.cq_off.cqes);
+  q->sqes = e;
+  q->fd = fd;
+}
+
+/* Whether one more operation can be written now. */
+static bool ring_room(const ring_t *q) { return *q->sq_tail - __atomic_load_n(q->sq_head, __ATOMIC_ACQUIRE) < q->sq_entries; }
+
+/* Writes the waitid operation for `c` (ring_room first). */
+static void ring_queue(ring_t *q, child_t *c) {
+  unsigned tail = *q->sq_tail, i = tail & q->sq_mask;
+  struct io_uring_sqe *e = &q->sqes[i];
+  memset(e, 0, sizeof *e);
+  e->opcode = RING_OP_WAITID;
+  e->fd = c->pid;
+  e->len = P_PID;
+  e->file_index = WEXITED | WNOWAIT; /* it stays a zombie for waitid, which gives its rusage */
+  e->addr2 = (uintptr_t)&c->si;
+  e->user_data = (uintptr_t)c;
+  q->sq_array[i] = i;
+  __atomic_store_n(q->sq_tail, tail + 1, __ATOMIC_RELEASE);
+  q->unsubmitted++;
+}
+
+/* Hands the written operations to the kernel; what it does not take now stays for the next call. */
+static void ring_submit(ring_t *q) {
+  if (q->unsubmitted == 0) return;
+  long n = ring_enter(q->fd, q->unsubmitted, 0);
+  if (n > 0) q->unsubmitted -= (unsigned)n;
+}
+
+static void on_timer(uv_timer_t *t) {
+  reaper_t *r = t->data;
+  /* Operations the kernel could not take at the burst's end (it was out of memory) are offered again. */
+  if (r->ring.fd >= 0 && r->ring.unsubmitted > 0) {
+    ring_submit(&r->ring);
+    if (r->ring.unsubmitted > 0) uv_timer_start(&r->timer, on_timer, FLUSH_MS, 0);
+  }
+  reaper_flush(r);
+}
 
 /* ---- launchers ---- */
 
@@ -457,29 +579,42 @@ static void launch_burst(launcher_t *l) {
       hand_back(l, conn, &ss, len, "user");
       break;
     }
+    /* The ring when it has room (made sure of before the spawn: a started child is always watched), else a pidfd. */
+    child_t *c = NULL;
+    if (r->ring.fd >= 0 && r->ring_children < RING_CHILDREN && ring_room(&r->ring)) c = malloc(sizeof *c);
+    bool ring = c != NULL;
     fill_slots(l, conn, &ss);
     l->tpl.fd = conn;
-    int pidfd;
-    pid_t pid = spawn_clone(&l->tpl, &pidfd);
+    int pidfd = -1;
+    pid_t pid = spawn_clone(&l->tpl, ring ? NULL : &pidfd);
     if (pid <= 0) {
+      free(c);
       /* TypeScript spawns it again, and reports the failure as every failed spawn is reported. */
       hand_back(l, conn, &ss, len, "spawn");
       break;
     }
     close(conn);
     record_t *rec = push(r, REC_START, l->id);
-    child_t *c = track(r, pidfd);
-    struct epoll_event ev = {.events = EPOLLIN, .data.fd = pidfd};
-    if (c == NULL || epoll_ctl(r->epfd, EPOLL_CTL_ADD, pidfd, &ev) < 0) {
-      if (c) r->byfd[pidfd] = NULL;
-      /* Not watched here: the pidfd goes with the record, for TypeScript to watch. */
-      free(c);
-      if (rec) rec->fd = pidfd;
-      else close(pidfd);
-    } else {
+    if (!ring) {
+      c = track(r, pidfd);
+      struct epoll_event ev = {.events = EPOLLIN, .data.fd = pidfd};
+      if (c == NULL || epoll_ctl(r->epfd, EPOLL_CTL_ADD, pidfd, &ev) < 0) {
+        if (c) r->byfd[pidfd] = NULL;
+        /* Not watched here: the pidfd goes with the record, for TypeScript to watch. */
+        free(c);
+        c = NULL;
+        if (rec) rec->fd = pidfd;
+        else close(pidfd);
+      }
+    }
+    if (c != NULL) {
       c->pidfd = pidfd;
       c->pid = pid;
       c->owner = l;
+      if (ring) {
+        ring_queue(&r->ring, c);
+        r->ring_children++;
+      }
       l->running++;
       r->children++;
     }
@@ -490,6 +625,7 @@ static void launch_burst(launcher_t *l) {
     }
     if (l->budget > 0) l->budget--;
   }
+  if (r->ring.fd >= 0) ring_submit(&r->ring);
   if (r->urgent) reaper_flush(r);
 }
 
@@ -512,6 +648,44 @@ static void on_listen(uv_poll_t *h, int status, int events) {
 
 /* ---- the reaper ---- */
 
+/*
+ * Reaps `c` if it has ended, with its rusage, and records how it ended; false while it runs.
+ * `idtype` and `id` name it to waitid: its pidfd, or its pid on the ring.
+ */
+static bool reap(reaper_t *r, child_t *c, int idtype, int id) {
+  siginfo_t si;
+  kernel_rusage_t ru;
+  memset(&si, 0, sizeof si);
+  memset(&ru, 0, sizeof ru);
+  long rc;
+  do rc = syscall(SYS_waitid, idtype, id, &si, WEXITED | WNOHANG, &ru);
+  while (rc < 0 && errno == EINTR);
+  if (rc == 0 && si.si_pid == 0) return false;
+  launcher_t *l = c->owner;
+  record_t *rec = push(r, REC_END, l->id);
+  if (rec) {
+    rec->pid = c->pid;
+    if (rc < 0) {
+      rec->code = -1; /* reaped elsewhere: nothing known */
+    } else if (si.si_code == CLD_EXITED) {
+      rec->code = si.si_status;
+    } else {
+      rec->signo = si.si_status;
+    }
+    rec->utime_us = (int64_t)ru.utime_sec * 1000000 + ru.utime_usec;
+    rec->stime_us = (int64_t)ru.stime_sec * 1000000 + ru.stime_usec;
+    rec->maxrss_kb = ru.maxrss;
+  }
+  r->children--;
+  l->running--;
+  if (l->paused_full) {
+    l->paused_full = false;
+    r->urgent = true;
+  }
+  return true;
+}
+
+/* The epoll set of pidfds is readable. */
 static void on_exits(uv_poll_t *h, int status, int events) {
   (void)status;
   (void)events;
@@ -526,41 +700,38 @@ static void on_exits(uv_poll_t *h, int status, int events) {
      */
     int fd = evs[i].data.fd;
     child_t *c = fd >= 0 && (size_t)fd < r->nbyfd ? r->byfd[fd] : NULL;
-    if (c == NULL) continue;
-    siginfo_t si;
-    kernel_rusage_t ru;
-    memset(&si, 0, sizeof si);
-    memset(&ru, 0, sizeof ru);
-    long rc;
-    do rc = syscall(SYS_waitid, WAIT_P_PIDFD, c->pidfd, &si, WEXITED | WNOHANG, &ru);
-    while (rc < 0 && errno == EINTR);
-    if (rc == 0 && si.si_pid == 0) continue; /* not ended yet */
-    launcher_t *l = c->owner;
-    record_t *rec = push(r, REC_END, l->id);
-    if (rec) {
-      rec->pid = c->pid;
-      if (rc < 0) {
-        rec->code = -1; /* reaped elsewhere: nothing known */
-      } else if (si.si_code == CLD_EXITED) {
-        rec->code = si.si_status;
-      } else {
-        rec->signo = si.si_status;
-      }
-      rec->utime_us = (int64_t)ru.utime_sec * 1000000 + ru.utime_usec;
-      rec->stime_us = (int64_t)ru.stime_sec * 1000000 + ru.stime_usec;
-      rec->maxrss_kb = ru.maxrss;
-    }
+    if (c == NULL || !reap(r, c, WAIT_P_PIDFD, c->pidfd)) continue;
     r->byfd[fd] = NULL;
     close(c->pidfd); /* leaves the epoll set once no handler holds a copy */
+    launcher_t *l = c->owner;
     free(c);
-    r->children--;
-    l->running--;
-    if (l->paused_full) {
-      l->paused_full = false;
-      r->urgent = true;
-    }
     launcher_free_if_done(l);
   }
+  if (r->urgent) reaper_flush(r);
+}
+
+/* The ring has completions: each says that a child has ended (or that its operation ended early). */
+static void on_ring(uv_poll_t *h, int status, int events) {
+  (void)status;
+  (void)events;
+  reaper_t *r = h->data;
+  ring_t *q = &r->ring;
+  unsigned head = *q->cq_head, tail = __atomic_load_n(q->cq_tail, __ATOMIC_ACQUIRE);
+  for (int i = 0; head != tail && i < EXITS_PER_WAKE; head++, i++) {
+    child_t *c = (child_t *)(uintptr_t)q->cqes[head & q->cq_mask].user_data;
+    if (!reap(r, c, P_PID, c->pid)) {
+      /* Still running: the operation was cancelled. Watched again (a full ring waits for the next turn). */
+      if (ring_room(q)) ring_queue(q, c);
+      else break;
+      continue;
+    }
+    launcher_t *l = c->owner;
+    free(c);
+    r->ring_children--;
+    launcher_free_if_done(l);
+  }
+  __atomic_store_n(q->cq_head, head, __ATOMIC_RELEASE);
+  ring_submit(q);
   if (r->urgent) reaper_flush(r);
 }
 
@@ -578,11 +749,12 @@ static void reaper_teardown(napi_async_cleanup_hook_handle hook, void *arg) {
   r->closing = true;
   while (r->launchers) launcher_close(r->launchers);
   uv_close((uv_handle_t *)&r->poll, reaper_handle_closed);
+  if (r->ring.fd >= 0) uv_close((uv_handle_t *)&r->ring_poll, reaper_handle_closed);
   uv_close((uv_handle_t *)&r->timer, reaper_handle_closed);
 }
 
-/* The reaper of this environment, made on first use; NULL with an exception pending. */
-static reaper_t *get_reaper(napi_env env) {
+/* The reaper of this environment, made on first use (on a ring if `ring` and the kernel has one); NULL with an exception pending. */
+static reaper_t *make_reaper(napi_env env, bool ring) {
   reaper_t *r = NULL;
   if (napi_get_instance_data(env, (void **)&r) == napi_ok && r != NULL) return r;
   uv_loop_t *loop;
@@ -595,10 +767,18 @@ static reaper_t *get_reaper(napi_env env) {
     free(r);
     return NULL;
   }
+  r->ring.fd = -1;
+  if (ring) ring_open(&r->ring);
   uv_poll_init(loop, &r->poll, r->epfd);
   uv_timer_init(loop, &r->timer);
-  r->poll.data = r->timer.data = r;
+  r->poll.data = r->timer.data = r->ring_poll.data = r;
   r->open_handles = 2;
+  if (r->ring.fd >= 0) {
+    uv_poll_init(loop, &r->ring_poll, r->ring.fd);
+    uv_unref((uv_handle_t *)&r->ring_poll);
+    uv_poll_start(&r->ring_poll, UV_READABLE, on_ring);
+    r->open_handles++;
+  }
   /* Neither keeps the process alive: the services' own sockets do. */
   uv_unref((uv_handle_t *)&r->poll);
   uv_unref((uv_handle_t *)&r->timer);
@@ -609,14 +789,25 @@ static reaper_t *get_reaper(napi_env env) {
   return r;
 }
 
+static reaper_t *get_reaper(napi_env env) { return make_reaper(env, true); }
+
 /* ---- JavaScript ---- */
 
-/* launchRecords(cb): cb(records) receives every batch of this environment's launchers. */
+/*
+ * launchRecords(cb, ring): cb(records) receives every batch of this environment's launchers.
+ * `ring` (default true) false makes the reaper watch pidfds even where io_uring could be used, if this call
+ * makes it. Returns how exits are watched: 'io_uring' or 'pidfd'.
+ */
 napi_value js_launchRecords(napi_env env, napi_callback_info info) {
   args_t a;
+  bool ring = true;
   if (!get_args(env, info, &a)) return NULL;
   if (!is_type(env, a.argv[0], napi_function)) return (bad_arg(env, "cb", "function"), NULL);
-  reaper_t *r = get_reaper(env);
+  if (!is_type(env, a.argv[1], napi_undefined)) {
+    if (!is_type(env, a.argv[1], napi_boolean)) return (bad_arg(env, "ring", "boolean"), NULL);
+    CHECK(napi_get_value_bool(env, a.argv[1], &ring));
+  }
+  reaper_t *r = make_reaper(env, ring);
   if (r == NULL) return NULL;
   if (r->cb) napi_delete_reference(env, r->cb);
   if (r->async) napi_async_destroy(env, r->async);
@@ -626,7 +817,9 @@ napi_value js_launchRecords(napi_env env, napi_callback_info info) {
   CHECK(napi_create_reference(env, a.argv[0], 1, &r->cb));
   CHECK(napi_create_string_utf8(env, "ninetd.Launcher", NAPI_AUTO_LENGTH, &name));
   CHECK(napi_async_init(env, NULL, name, &r->async));
-  return undefined(env);
+  napi_value kind;
+  CHECK(napi_create_string_utf8(env, r->ring.fd >= 0 ? "io_uring" : "pidfd", NAPI_AUTO_LENGTH, &kind));
+  return kind;
 }
 
 /* launchDrain(): the records not yet handed over, now (the callback does not see them). */

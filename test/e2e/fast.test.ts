@@ -111,14 +111,16 @@ function link(p: string): string | null {
 }
 
 /**
- * Which epoll set of the daemon learns of the handler's exit: the Launcher's reaper, which
- * watches pidfds only (the fast path), or the event loop's, which watches the sockets too (the
- * ordinary path's pidfd Poller). Read from /proc: the handler's pidfd by its `Pid:` line, then
- * the set whose `tfd:` lines name it. The event loop adds a new watch on its next turn, so it is
- * waited for.
+ * Who learns of the handler's exit: the Launcher's reaper (the fast path) or the event loop's
+ * epoll set, which watches the sockets too (the ordinary path's pidfd Poller). Read from /proc.
+ * The ordinary path makes a pidfd for every child before the child runs; the event loop adds
+ * its watch on the next turn, so that is waited for. The reaper watches its children through
+ * io_uring where the kernel can (no pidfd at all: the daemon holds a ring and no pidfd of the
+ * handler), else through an epoll set that watches pidfds only (the handler's pidfd by its `Pid:`
+ * line, then the set whose `tfd:` lines name it).
  */
 function exitWatcher(daemon: number, handler: number): Promise<'reaper' | 'event loop'> {
-  return until(() => watcherNow(daemon, handler), `the epoll set watching the pidfd of ${handler}`);
+  return until(() => watcherNow(daemon, handler), `the watch on the exit of ${handler}`);
 }
 
 function watcherNow(daemon: number, handler: number): 'reaper' | 'event loop' | null {
@@ -133,7 +135,7 @@ function watcherNow(daemon: number, handler: number): 'reaper' | 'event loop' | 
     }
   };
   const pidfd = fds.find((fd) => target.get(fd) === 'anon_inode:[pidfd]' && new RegExp(`^Pid:\\s+${handler}$`, 'm').test(info(fd)));
-  if (pidfd === undefined) return null;
+  if (pidfd === undefined) return fds.some((fd) => target.get(fd) === 'anon_inode:[io_uring]') ? 'reaper' : null;
   for (const fd of fds.filter((f) => target.get(f) === 'anon_inode:[eventpoll]')) {
     const watched = [...info(fd).matchAll(/^tfd:\s+(\d+)/gm)].map((m) => m[1]!);
     if (!watched.includes(pidfd)) continue;
