@@ -507,20 +507,22 @@ static void learn_local(launcher_t *l) {
   l->local_fixed = true;
 }
 
-/* A new child_t for `pidfd`, in the table by fd number; NULL when out of memory. */
-static child_t *track(reaper_t *r, int pidfd) {
+/* Watches `c` by `pidfd`: in the table by fd number and in the epoll set; false (nothing done) when out of memory or refused. */
+static bool watch_pidfd(reaper_t *r, child_t *c, int pidfd) {
   if ((size_t)pidfd >= r->nbyfd) {
     size_t n = r->nbyfd ? r->nbyfd : 64;
     while (n <= (size_t)pidfd) n *= 2;
     child_t **t = realloc(r->byfd, n * sizeof *t);
-    if (t == NULL) return NULL;
+    if (t == NULL) return false;
     memset(t + r->nbyfd, 0, (n - r->nbyfd) * sizeof *t);
     r->byfd = t;
     r->nbyfd = n;
   }
-  child_t *c = malloc(sizeof *c);
-  if (c != NULL) r->byfd[pidfd] = c;
-  return c;
+  struct epoll_event ev = {.events = EPOLLIN, .data.fd = pidfd};
+  if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, pidfd, &ev) < 0) return false;
+  c->pidfd = pidfd;
+  r->byfd[pidfd] = c;
+  return true;
 }
 
 static bool user_exists(const char *name) {
@@ -595,17 +597,12 @@ static void launch_burst(launcher_t *l) {
     }
     close(conn);
     record_t *rec = push(r, REC_START, l->id);
-    if (!ring) {
-      c = track(r, pidfd);
-      struct epoll_event ev = {.events = EPOLLIN, .data.fd = pidfd};
-      if (c == NULL || epoll_ctl(r->epfd, EPOLL_CTL_ADD, pidfd, &ev) < 0) {
-        if (c) r->byfd[pidfd] = NULL;
-        /* Not watched here: the pidfd goes with the record, for TypeScript to watch. */
-        free(c);
-        c = NULL;
-        if (rec) rec->fd = pidfd;
-        else close(pidfd);
-      }
+    if (!ring && ((c = malloc(sizeof *c)) == NULL || !watch_pidfd(r, c, pidfd))) {
+      /* Not watched here: the pidfd goes with the record, for TypeScript to watch. */
+      free(c);
+      c = NULL;
+      if (rec) rec->fd = pidfd;
+      else close(pidfd);
     }
     if (c != NULL) {
       c->pidfd = pidfd;
@@ -720,14 +717,20 @@ static void on_ring(uv_poll_t *h, int status, int events) {
   for (int i = 0; head != tail && i < EXITS_PER_WAKE; head++, i++) {
     child_t *c = (child_t *)(uintptr_t)q->cqes[head & q->cq_mask].user_data;
     if (!reap(r, c, P_PID, c->pid)) {
-      /* Still running: the operation was cancelled. Watched again (a full ring waits for the next turn). */
-      if (ring_room(q)) ring_queue(q, c);
-      else break;
+      /* Still running: its operation failed or was cancelled. A pidfd watches it from now on, else the ring again. */
+      int pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
+      if (pidfd >= 0 && watch_pidfd(r, c, pidfd)) {
+        r->ring_children--;
+        continue;
+      }
+      if (pidfd >= 0) close(pidfd);
+      if (!ring_room(q)) break; /* its completion is read again on the next turn */
+      ring_queue(q, c);
       continue;
     }
+    r->ring_children--;
     launcher_t *l = c->owner;
     free(c);
-    r->ring_children--;
     launcher_free_if_done(l);
   }
   __atomic_store_n(q->cq_head, head, __ATOMIC_RELEASE);

@@ -8,12 +8,17 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 
 #include "napi.h"
 
 /* P_PIDFD of linux/wait.h (Linux 5.4); glibc only names it since 2.36. */
 #define WAIT_P_PIDFD 3
+/* pidfd_open(2) (Linux 5.3), for C libraries that do not name it. */
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
 
 /* prlimit64's struct rlimit64. */
 typedef struct {
