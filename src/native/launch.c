@@ -652,11 +652,7 @@ static void on_listen(uv_poll_t *h, int status, int events) {
 static bool reap(reaper_t *r, child_t *c, int idtype, int id) {
   siginfo_t si;
   kernel_rusage_t ru;
-  memset(&si, 0, sizeof si);
-  memset(&ru, 0, sizeof ru);
-  long rc;
-  do rc = syscall(SYS_waitid, idtype, id, &si, WEXITED | WNOHANG, &ru);
-  while (rc < 0 && errno == EINTR);
+  long rc = spawn_waitid(idtype, id, &si, &ru);
   if (rc == 0 && si.si_pid == 0) return false;
   launcher_t *l = c->owner;
   record_t *rec = push(r, REC_END, l->id);

@@ -541,12 +541,21 @@ void signal_name(int signo, char *buf, size_t size) {
     snprintf(buf, size, "SIG%d", signo);
 }
 
+/* waitid(2) by raw system call, for its struct rusage argument (glibc's waitid() has none). */
+long spawn_waitid(int idtype, int id, siginfo_t *si, kernel_rusage_t *ru) {
+  memset(si, 0, sizeof *si);
+  memset(ru, 0, sizeof *ru);
+  long r;
+  do r = syscall(SYS_waitid, idtype, id, si, WEXITED | WNOHANG, ru);
+  while (r < 0 && errno == EINTR);
+  return r;
+}
 
 /*
- * waitid(2) P_PIDFD with WEXITED | WNOHANG, by raw system call for its struct rusage argument
- * (glibc's waitid() has none): { code, signal, utimeUs, stimeUs, maxRssKb } once the child ended
- * (and is reaped), null while it runs. maxrss is never below our own RSS when the child was
- * spawned: exec records the high-water mark of the memory the child left, which was ours.
+ * waitid(2) P_PIDFD with WEXITED | WNOHANG, with its struct rusage: { code, signal, utimeUs,
+ * stimeUs, maxRssKb } once the child ended (and is reaped), null while it runs. maxrss is never
+ * below our own RSS when the child was spawned: exec records the high-water mark of the memory
+ * the child left, which was ours.
  */
 napi_value js_waitPidfd(napi_env env, napi_callback_info info) {
   args_t a;
@@ -554,11 +563,7 @@ napi_value js_waitPidfd(napi_env env, napi_callback_info info) {
   if (!get_args(env, info, &a) || !arg_int(env, a.argv[0], "pidfd", &pidfd)) return NULL;
   siginfo_t si;
   kernel_rusage_t ru;
-  memset(&si, 0, sizeof si);
-  memset(&ru, 0, sizeof ru);
-  long r;
-  do r = syscall(SYS_waitid, WAIT_P_PIDFD, pidfd, &si, WEXITED | WNOHANG, &ru);
-  while (r < 0 && errno == EINTR);
+  long r = spawn_waitid(WAIT_P_PIDFD, pidfd, &si, &ru);
   if (r < 0 && errno != EAGAIN) return throw_errno(env, errno, "waitid");
   if (r < 0 || si.si_pid == 0) return null_value(env);
   napi_value obj, code, sig;

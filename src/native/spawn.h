@@ -6,6 +6,7 @@
 #ifndef NINETD_SPAWN_H
 #define NINETD_SPAWN_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/syscall.h>
@@ -75,6 +76,8 @@ void spawn_free(spawn_t *s);
 /* The clone, on this thread's child stack: pid (> 0) once exec'd, 0 when the child failed before exec (reaped), -1 with
  * errno. With `pidfd` it also makes the child's pidfd there; NULL: none, the caller watches the pid itself. */
 pid_t spawn_clone(spawn_t *s, int *pidfd);
+/* waitid(2) with WEXITED | WNOHANG and the raw call's rusage, retried on EINTR; `si` and `ru` zeroed first (si_pid 0: still running). */
+long spawn_waitid(int idtype, int id, siginfo_t *si, kernel_rusage_t *ru);
 /* The Error of a child that failed before exec, naming the step (not thrown); NULL on N-API failure. */
 napi_value spawn_error(napi_env env, const spawn_t *s);
 /* Node's name of a signal ('SIGTERM', 'SIGRTMIN+3'). */
