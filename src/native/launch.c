@@ -314,13 +314,6 @@ static void reaper_flush(reaper_t *r) {
 
 /* ---- the ring ---- */
 
-static long ring_enter(int fd, unsigned submit, unsigned flags) {
-  long n;
-  do n = syscall(__NR_io_uring_enter, fd, submit, 0, flags, NULL, 0);
-  while (n < 0 && errno == EINTR);
-  return n;
-}
-
 /* Whether the kernel behind ring `fd` has the waitid operation. */
 static bool ring_has_waitid(int fd) {
   size_t len = sizeof(struct io_uring_probe) + 256 * sizeof(struct io_uring_probe_op);
@@ -388,7 +381,9 @@ static void ring_queue(ring_t *q, child_t *c) {
 /* Hands the written operations to the kernel; what it does not take now stays for the next call. */
 static void ring_submit(ring_t *q) {
   if (q->unsubmitted == 0) return;
-  long n = ring_enter(q->fd, q->unsubmitted, 0);
+  long n;
+  do n = syscall(__NR_io_uring_enter, q->fd, q->unsubmitted, 0, 0, NULL, 0);
+  while (n < 0 && errno == EINTR);
   if (n > 0) q->unsubmitted -= (unsigned)n;
 }
 
