@@ -108,6 +108,7 @@ typedef struct {
   struct io_uring_sqe *sqes;
   struct io_uring_cqe *cqes;
   unsigned unsubmitted; /* entries written that the kernel has not taken yet */
+  size_t children;      /* operations written whose completion is not read yet: one per child */
 } ring_t;
 
 /* Per environment (napi instance data): the epoll set of pidfds, the pending records, the callback. */
@@ -119,7 +120,6 @@ typedef struct {
   uv_poll_t ring_poll; /* the ring, when there is one */
   uv_timer_t timer;
   int open_handles; /* polls and timer not yet closed */
-  size_t ring_children; /* watched on the ring */
   bool closing;
   napi_ref cb;
   napi_async_context async;
@@ -376,6 +376,7 @@ static void ring_queue(ring_t *q, child_t *c) {
   q->sq_array[i] = i;
   __atomic_store_n(q->sq_tail, tail + 1, __ATOMIC_RELEASE);
   q->unsubmitted++;
+  q->children++;
 }
 
 /* Hands the written operations to the kernel; what it does not take now stays for the next call. */
@@ -578,7 +579,7 @@ static void launch_burst(launcher_t *l) {
     }
     /* The ring when it has room (made sure of before the spawn: a started child is always watched), else a pidfd. */
     child_t *c = NULL;
-    if (r->ring.fd >= 0 && r->ring_children < RING_CHILDREN && ring_room(&r->ring)) c = malloc(sizeof *c);
+    if (r->ring.fd >= 0 && r->ring.children < RING_CHILDREN && ring_room(&r->ring)) c = malloc(sizeof *c);
     bool ring = c != NULL;
     fill_slots(l, conn, &ss);
     l->tpl.fd = conn;
@@ -603,10 +604,7 @@ static void launch_burst(launcher_t *l) {
       c->pidfd = pidfd;
       c->pid = pid;
       c->owner = l;
-      if (ring) {
-        ring_queue(&r->ring, c);
-        r->ring_children++;
-      }
+      if (ring) ring_queue(&r->ring, c);
       l->running++;
       r->children++;
     }
@@ -705,21 +703,18 @@ static void on_ring(uv_poll_t *h, int status, int events) {
   reaper_t *r = h->data;
   ring_t *q = &r->ring;
   unsigned head = *q->cq_head, tail = __atomic_load_n(q->cq_tail, __ATOMIC_ACQUIRE);
-  for (int i = 0; head != tail && i < EXITS_PER_WAKE; head++, i++) {
+  /* Each completion read gives its child's place back (the loop's step; a break reads none). */
+  for (int i = 0; head != tail && i < EXITS_PER_WAKE; head++, i++, q->children--) {
     child_t *c = (child_t *)(uintptr_t)q->cqes[head & q->cq_mask].user_data;
     if (!reap(r, c, P_PID, c->pid)) {
       /* Still running: its operation failed or was cancelled. A pidfd watches it from now on, else the ring again. */
       int pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
-      if (pidfd >= 0 && watch_pidfd(r, c, pidfd)) {
-        r->ring_children--;
-        continue;
-      }
+      if (pidfd >= 0 && watch_pidfd(r, c, pidfd)) continue;
       if (pidfd >= 0) close(pidfd);
       if (!ring_room(q)) break; /* its completion is read again on the next turn */
       ring_queue(q, c);
       continue;
     }
-    r->ring_children--;
     launcher_t *l = c->owner;
     free(c);
     launcher_free_if_done(l);
