@@ -92,7 +92,7 @@ static bool dropped(const uint8_t *guard, const struct sockaddr *sa) {
   return false;
 }
 
-int64_t send_batch(int fd, struct mmsghdr *msgs, unsigned count) {
+int64_t dgram_send_batch(int fd, struct mmsghdr *msgs, unsigned count) {
   unsigned at = 0;
   int64_t sent = 0;
   while (at < count) {
@@ -142,6 +142,6 @@ int dgram_serve(dgram_t *d, int fd) {
     b->msgs[m].msg_hdr = b->msgs[i].msg_hdr;
     m++;
   }
-  send_batch(fd, b->msgs, m);
+  dgram_send_batch(fd, b->msgs, m);
   return 0;
 }

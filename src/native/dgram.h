@@ -38,6 +38,6 @@ void dgram_take_counts(dgram_t *d, uint64_t *read, uint64_t *dropped);
  * kernel refuses is lost alone and the rest go on, except after EAGAIN/ENOBUFS, when the rest
  * would only fail too.
  */
-int64_t send_batch(int fd, struct mmsghdr *msgs, unsigned count);
+int64_t dgram_send_batch(int fd, struct mmsghdr *msgs, unsigned count);
 
 #endif

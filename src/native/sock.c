@@ -338,7 +338,7 @@ napi_value js_sendmmsgRaw(napi_env env, napi_callback_info info) {
     msgs[m].msg_hdr.msg_namelen = len;
     m++;
   }
-  return int_value(env, send_batch(b.fd, msgs, m));
+  return int_value(env, dgram_send_batch(b.fd, msgs, m));
 }
 
 /* sendto(2) to a unix path or '@abstract' name (sd_notify, /dev/log). */
