@@ -1,6 +1,7 @@
 /*
  * spawn.c: one job, starting a handler and learning how it ended. spawnHandler runs
- * clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD) and, in the child, raw system calls up to execve;
+ * clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD) (clone3 where it can reset the handled signals,
+ * see "signal dispositions") and, in the child, raw system calls up to execve;
  * waitPidfd reaps through the pidfd; pidfdOpen makes a pidfd for a pid; spawn_init reserves the
  * fd slot that keeps a clone's cost apart from how many fds we hold (see "the fd slot"). Node's
  * child_process cannot set supplementary groups, hand over an fd as 0, 1 and 2 without a copy in
@@ -28,6 +29,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -78,7 +80,9 @@
  *                           fd table (see "the fd slot"); spawn_clone then gives up the slot
  *                           and spawns again without it
  *   101     setsid          setsid
- *   102     rt_sigaction    rt_sigaction(sig, SIG_DFL) for signals 1..64 but SIGKILL, SIGSTOP
+ *   102     rt_sigaction    rt_sigaction(sig, SIG_DFL) for signals 1..64 but SIGKILL, SIGSTOP;
+ *                           after a clone3 with CLONE_CLEAR_SIGHAND only for those ignored
+ *                           (see "signal dispositions")
  *   103     rt_sigprocmask  rt_sigprocmask(SIG_SETMASK, empty)
  *   104     dup2            dup3(fd, 0|1|2), or fcntl(F_SETFD, 0) where fd already is 0, 1 or 2
  *   105     close           close(fd) when fd > 2
@@ -142,6 +146,34 @@ static void child_fail(spawn_t *s, spawn_step_t step) {
 }
 
 /*
+ * Signal dispositions. The child must reach execve with every signal at its default, and no
+ * handler of ours may run in it before then (it shares our memory). Where the kernel can
+ * (x86-64, Linux 5.5), clone3's CLONE_CLEAR_SIGHAND resets every handled signal in the new
+ * process at no cost; execve keeps what is ignored, so the child then resets only the signals
+ * that are ignored here. Node resets every disposition at start-up but SIGPIPE's and SIGXFSZ's,
+ * which it ignores; JavaScript can handle a signal but not ignore one, and the addon ignores
+ * none: the signals ignored when the addon is loaded are all there will be. Elsewhere the
+ * child resets all 62, one system call each.
+ */
+#if defined(__x86_64__)
+#define HAVE_CLONE3 1
+#endif
+
+/* The signals ignored when the addon was loaded, which a child after CLONE_CLEAR_SIGHAND resets itself. */
+static int ignored[_NSIG];
+static size_t n_ignored;
+static pthread_once_t ignored_once = PTHREAD_ONCE_INIT;
+
+static void find_ignored(void) {
+  for (int sig = 1; sig < _NSIG; sig++) {
+    /* The kernel's struct sigaction starts with the handler on x86-64, the one user of this list. */
+    void *ka[8] = {NULL};
+    if (sig == SIGKILL || sig == SIGSTOP || syscall(SYS_rt_sigaction, sig, NULL, ka, KERNEL_SIGSET_BYTES) < 0) continue;
+    if (ka[0] == (void *)SIG_IGN) ignored[n_ignored++] = sig;
+  }
+}
+
+/*
  * The child, between clone and execve. It shares the parent's memory and the calling thread's
  * TLS, so it uses raw system calls only: glibc's setuid, setgid and setgroups signal every thread
  * of the process (they are process-wide in POSIX), which in a vfork child would reach the
@@ -159,9 +191,14 @@ static int spawn_child(void *arg) {
 
   /* A zeroed kernel struct sigaction is SIG_DFL, no flags and an empty mask on every layout. */
   static const unsigned char dfl[64];
-  for (int sig = 1; sig < _NSIG; sig++) {
-    if (sig == SIGKILL || sig == SIGSTOP) continue;
-    if (syscall(SYS_rt_sigaction, sig, dfl, NULL, KERNEL_SIGSET_BYTES) < 0) child_fail(s, STEP_SIGACTION);
+  if (s->handlers_cleared) {
+    for (size_t i = 0; i < n_ignored; i++)
+      if (syscall(SYS_rt_sigaction, ignored[i], dfl, NULL, KERNEL_SIGSET_BYTES) < 0) child_fail(s, STEP_SIGACTION);
+  } else {
+    for (int sig = 1; sig < _NSIG; sig++) {
+      if (sig == SIGKILL || sig == SIGSTOP) continue;
+      if (syscall(SYS_rt_sigaction, sig, dfl, NULL, KERNEL_SIGSET_BYTES) < 0) child_fail(s, STEP_SIGACTION);
+    }
   }
   static const unsigned char empty[KERNEL_SIGSET_BYTES];
   if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, empty, NULL, KERNEL_SIGSET_BYTES) < 0) child_fail(s, STEP_SIGMASK);
@@ -380,6 +417,7 @@ static char *child_stack_top(void) {
 static __thread int slot = -1, filler = -1;
 
 void spawn_init(void) {
+  pthread_once(&ignored_once, find_ignored);
   if (slot >= 0) return;
   int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return;
@@ -416,6 +454,81 @@ static void refill_slot(void) {
   if (dup3(filler, slot, O_CLOEXEC) != slot) give_up_slot();
 }
 
+#ifdef HAVE_CLONE3
+#ifndef CLONE_CLEAR_SIGHAND
+#define CLONE_CLEAR_SIGHAND 0x100000000ULL
+#endif
+/* clone3's struct clone_args as far as Linux 5.5 knows it. */
+typedef struct {
+  uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+} clone3_args_t;
+
+/* Set once a clone3 failed where clone then worked (a kernel before 5.5, a seccomp filter): clone from then on. */
+static bool clone3_refused;
+
+/*
+ * clone3 with `a`, the child running fn(arg) and exiting with what it returns. The child
+ * comes back from the system call on its own stack, so it must not use this function's frame:
+ * fn and arg travel in registers the system call keeps.
+ */
+static pid_t clone3_run(clone3_args_t *a, int (*fn)(void *), void *arg) {
+  register long rax __asm__("rax") = SYS_clone3;
+  register clone3_args_t *rdi __asm__("rdi") = a;
+  register size_t rsi __asm__("rsi") = sizeof *a;
+  register int (*r12)(void *) __asm__("r12") = fn;
+  register void *r13 __asm__("r13") = arg;
+  __asm__ volatile("syscall\n\t"
+                   "testq %%rax, %%rax\n\t"
+                   "jnz 1f\n\t"
+                   "xorl %%ebp, %%ebp\n\t"
+                   "movq %%r13, %%rdi\n\t"
+                   "callq *%%r12\n\t"
+                   "movl %%eax, %%edi\n\t"
+                   "movl %[exit], %%eax\n\t"
+                   "syscall\n\t"
+                   "hlt\n"
+                   "1:"
+                   : "+r"(rax)
+                   : "r"(rdi), "r"(rsi), "r"(r12), "r"(r13), [exit] "i"(SYS_exit_group)
+                   : "rcx", "r11", "memory");
+  if (rax < 0) {
+    errno = (int)-rax;
+    return -1;
+  }
+  return (pid_t)rax;
+}
+#endif
+
+/* The clone itself, on the child stack `top`: clone3 resetting the handled signals where it can, else clone. */
+static pid_t clone_raw(spawn_t *s, char *top, int flags, int *pidfd) {
+#ifdef HAVE_CLONE3
+  if (!__atomic_load_n(&clone3_refused, __ATOMIC_RELAXED)) {
+    s->handlers_cleared = true;
+    /* The stack's top 16-byte aligned, as clone's is; its lowest bytes unused. */
+    size_t size = CHILD_STACK_BYTES - 16;
+    clone3_args_t a = {
+        .flags = (uint64_t)(unsigned)flags | CLONE_CLEAR_SIGHAND,
+        .pidfd = (uintptr_t)pidfd,
+        .exit_signal = SIGCHLD,
+        .stack = (uintptr_t)(top - size),
+        .stack_size = size,
+    };
+    pid_t pid = clone3_run(&a, spawn_child, s);
+    if (pid >= 0) return pid;
+    int clone3_errno = errno;
+    s->handlers_cleared = false;
+    pid = clone(spawn_child, top, flags | SIGCHLD, s, pidfd);
+    if (pid >= 0)
+      __atomic_store_n(&clone3_refused, true, __ATOMIC_RELAXED);
+    else
+      errno = clone3_errno;
+    return pid;
+  }
+#endif
+  s->handlers_cleared = false;
+  return clone(spawn_child, top, flags | SIGCHLD, s, pidfd);
+}
+
 /* One clone of spawn_clone, on the child stack `top`. */
 static pid_t clone_child(spawn_t *s, char *top, int *pidfd) {
   /*
@@ -432,10 +545,10 @@ static pid_t clone_child(spawn_t *s, char *top, int *pidfd) {
   all[(SIGCHLD - 1) / 8] &= (unsigned char)~(1u << ((SIGCHLD - 1) % 8));
   s->failed_step = STEP_NONE;
   use_slot(s);
-  int flags = CLONE_VM | CLONE_VFORK | (pidfd ? CLONE_PIDFD : 0) | SIGCHLD | (s->table_end > 0 ? CLONE_FILES : 0);
+  int flags = CLONE_VM | CLONE_VFORK | (pidfd ? CLONE_PIDFD : 0) | (s->table_end > 0 ? CLONE_FILES : 0);
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, all, old, KERNEL_SIGSET_BYTES);
   if (pidfd) *pidfd = -1;
-  pid_t pid = clone(spawn_child, top, flags, s, pidfd);
+  pid_t pid = clone_raw(s, top, flags, pidfd);
   int clone_errno = errno;
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, old, NULL, KERNEL_SIGSET_BYTES);
   if (s->child_fd != s->fd) refill_slot();

@@ -51,6 +51,8 @@ typedef struct {
   /* Set by spawn_clone for the child: the fd it puts on 0, 1 and 2, and where its own fd table ends (0: a full copy). */
   int child_fd;
   unsigned table_end;
+  /* Set by spawn_clone: the kernel reset the handled signals at the clone (CLONE_CLEAR_SIGHAND). */
+  bool handlers_cleared;
   /* Written by the child on failure, read by the parent once clone returns. */
   volatile int failed_step;
   volatile int failed_errno;
@@ -68,7 +70,7 @@ typedef struct {
   long rest[13];
 } kernel_rusage_t;
 
-/* Reserves this thread's fd slot (spawn.c); called once the addon is loaded, before any socket is made. */
+/* Reserves this thread's fd slot and notes the ignored signals (spawn.c); called once the addon is loaded, before any socket is made. */
 void spawn_init(void);
 /* Reads (file, argv, env, opts) into a zeroed `s`; false with a JS exception pending on bad input. */
 bool spawn_read(napi_env env, napi_value file, napi_value argv, napi_value envv, napi_value opts, spawn_t *s);
