@@ -243,11 +243,14 @@ function decode([nums, extra]: RawBatch): LaunchRecord[] {
   return out;
 }
 
-/** Accepts on a nowait stream socket and starts a handler from its template for each connection, in C. */
+/**
+ * Accepts on a nowait stream socket and starts a handler from its template for each connection,
+ * in C, on the addon's launch thread. A Launcher that watches keeps the process alive.
+ */
 export interface Launcher {
   /** Watches the socket: at most `instances` handlers at once (0: no limit), at most `budget` more (-1: no limit). */
   start(instances: number, budget: number): void;
-  /** Stops watching; started handlers are still reported. */
+  /** Stops watching: once it returns, no connection is accepted; started handlers are still reported. */
   stop(): void;
   /** For good (the socket stays open); started handlers are still reported until they end. Idempotent. */
   close(): void;
@@ -535,8 +538,8 @@ export type LaunchReaper = 'io_uring' | 'pidfd';
 
 /**
  * Where every Launcher's records go, in batches (at most about 20 ms late; at once when one
- * pauses). The first call (or Launcher) makes the reaper: on io_uring where the kernel has its
- * waitid operation, unless `ring` is false. Says which it is.
+ * pauses). The first call (or Launcher) makes the reaper and starts the launch thread: on
+ * io_uring where the kernel has its waitid operation, unless `ring` is false. Says which it is.
  */
 export function launchRecords(cb: (records: LaunchRecord[]) => void, ring = true): LaunchReaper {
   return addon().launchRecords((batch) => cb(decode(batch)), ring);

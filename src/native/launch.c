@@ -1,20 +1,31 @@
 /*
- * launch.c: one job, the Launcher class and its reaper: the accept-and-spawn loop of a nowait
- * stream service that needs no decision per connection, run without entering JavaScript per
- * connection. A Launcher watches its listening socket (uv_poll), accepts, and starts the
- * handler from a template read once (spawn.h), with the connection's addresses put into the
- * environment slots the template names. The reaper learns of the handlers' exits from one
- * io_uring waitid operation per child where the kernel has IORING_OP_WAITID (Linux 6.7), for up
- * to RING_CHILDREN children, else through their pidfds, gathered in one epoll set; the event
- * loop watches both, and the child is reaped by waitid for its rusage either way. A ring
- * operation costs less than a pidfd, an epoll_ctl and a close. What happened (started, ended,
- * handed back, paused, failed) is handed to JavaScript in batches, where every count and every
- * record is kept: TypeScript decides which services come here and what each number is.
+ * launch.c: one job, the Launcher class and its thread: the accept-and-spawn loop of a nowait
+ * stream service that needs no decision per connection, run without the event loop. One thread
+ * per environment (the launch thread) waits in its own epoll set on the listening sockets of
+ * the launchers that are watching, accepts, and starts each handler from a template read once
+ * (spawn.h), with the connection's addresses put into the environment slots the template
+ * names. It learns of the handlers' exits from one io_uring waitid operation per child where
+ * the kernel has IORING_OP_WAITID (Linux 6.7), for up to RING_CHILDREN children, else through
+ * their pidfds, in the same epoll set; the child is reaped by waitid for its rusage either way.
+ * A ring operation costs less than a pidfd, an epoll_ctl and a close. What happened (started,
+ * ended, handed back, paused, failed) is handed to JavaScript in batches on the event loop
+ * (uv_async), where every count and every record is kept: TypeScript decides which services
+ * come here and what each number is. A thread of its own rather than the event loop: a turn of
+ * Node's loop per connection, and its check phase, cost more than the accept itself, and a
+ * client's connection wakes a thread that does nothing else sooner (docs/benchmarks.md).
+ *
+ * Threads: the launch thread and JavaScript share the launchers and the records under one
+ * lock, which the thread holds while it serves a wake (a burst of at most BURST spawns) and
+ * drops while it waits. JavaScript's calls (start, stop, close, running, drain) take it, so
+ * after stop() returns no connection is accepted. The epoll set names a listener by its index
+ * in the table of launchers, never by pointer: a launcher JavaScript closes and frees while
+ * the thread holds an event for it leaves an empty index, or one a later launcher took, and a
+ * readiness event that finds nothing queued costs one TCP_INFO (or one EAGAIN).
  *
  * Functions that take decisions, and why:
  *   - launch_burst serves at most `instances` handlers at once and at most `budget` more (the
  *     two numbers start() was given); at either bound, and on any failure, it stops watching
- *     (paused) and hands the batch over at once, so that TypeScript decides what follows.
+ *     (paused) and has the batch handed over at once, so that TypeScript decides what follows.
  *   - launch_burst hands a connection it accepted but will not serve (budget spent, the user
  *     gone, a failed spawn) back to TypeScript with its fd, which serves it as every other
  *     connection is served; nothing accepted is dropped here.
@@ -23,22 +34,24 @@
  *   - launch_burst watches a child on the ring while fewer than RING_CHILDREN are there and
  *     the ring has room for its operation, else by a pidfd: a started child is always watched.
  *     The kernel takes a burst's operations at its end; those it could not take (out of
- *     memory) are offered again on the timer until it does.
- *   - reaper_flush hands records over on a short timer (FLUSH_MS), not per connection: the
- *     batch is what makes the fast path cheap; drain() empties it at once for a caller that
- *     needs exact counts (the status snapshot).
+ *     memory) are offered again after FLUSH_MS until it does.
+ *   - The thread has records handed over FLUSH_MS after the first of a batch, not per
+ *     connection: the batch is what makes the fast path cheap; drain() empties it at once for
+ *     a caller that needs exact counts (the status snapshot).
  *   - A closed Launcher still reports the handlers it started, until the last has ended.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/io_uring.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -56,7 +69,8 @@
 #define BURST 32
 /* How long records wait to be handed over, at most. */
 #define FLUSH_MS 20
-/* Exits read per readiness of the epoll set or the ring. */
+/* Events taken per wait of the launch thread, and exits read per readiness of the ring. */
+#define EVENTS_PER_WAKE 64
 #define EXITS_PER_WAKE 64
 /*
  * Children watched on the ring at once; the others get pidfds. Every child's exit wakes each
@@ -111,32 +125,50 @@ typedef struct {
   size_t children;      /* operations written whose completion is not read yet: one per child */
 } ring_t;
 
-/* Per environment (napi instance data): the epoll set of pidfds, the pending records, the callback. */
+/* What an event of the launch thread's epoll set is about: the low two bits of its data, the rest a number. */
+enum { EV_PIDFD, EV_LISTENER, EV_RING, EV_WAKE };
+#define EV(kind, n) (((uint64_t)(n) << 2) | (uint64_t)(kind))
+
+/* Per environment (napi instance data): the launch thread, its epoll set, the pending records, the callback. */
 typedef struct {
   napi_env env;
-  int epfd;
+  /* Everything below that the thread touches is under `lock` (see "Threads" above). */
+  pthread_mutex_t lock;
+  pthread_t thread;
+  bool thread_started;
+  bool stopping;
+  int epfd;   /* listeners watching, pidfds, the ring, wakefd */
+  int wakefd; /* eventfd: stop */
+  int spawn_slot[2]; /* the thread's fd slot and filler (spawn.h), reserved when the addon was loaded */
   ring_t ring;
-  uv_poll_t poll;      /* the epoll set */
-  uv_poll_t ring_poll; /* the ring, when there is one */
-  uv_timer_t timer;
-  int open_handles; /* polls and timer not yet closed */
+  uv_async_t async; /* records waiting: the thread asks the loop to hand them over */
+  size_t watching;  /* launchers watching: while there is one, `async` keeps the loop alive */
+  bool signalled;   /* asked, and not handed over since */
   bool closing;
   napi_ref cb;
-  napi_async_context async;
+  napi_async_context async_ctx;
   record_t *recs;
   size_t nrecs, cap;
+  int64_t first_at; /* monotonic ms of the batch's first record */
   bool urgent;
   size_t children;
-  /* The children by pidfd number: what the epoll set reports (see on_exits). */
+  /* The children by pidfd number: what the epoll set reports (see on_pidfd). */
   child_t **byfd;
   size_t nbyfd;
+  /* The launchers by index, as the epoll set names them; free indexes are NULL. */
+  struct launcher **table;
+  size_t ntable;
+  size_t table_free; /* no index below it is free */
   struct launcher *launchers; /* open ones, for teardown */
   napi_async_cleanup_hook_handle hook;
 } reaper_t;
 
+/* A launcher's index before it has one. */
+#define NOT_LISTED SIZE_MAX
+
 typedef struct launcher {
-  uv_poll_t handle;
   reaper_t *r;
+  size_t index; /* in r->table, or NOT_LISTED */
   int32_t id;
   int fd;
   spawn_t tpl;
@@ -151,9 +183,15 @@ typedef struct launcher {
   int32_t instances; /* 0: unlimited */
   int64_t budget;    /* -1: unlimited */
   int32_t running;
-  bool watching, paused_full, closing, closed, finalized;
+  bool watching, paused_full, closed, finalized;
   struct launcher *next;
 } launcher_t;
+
+static int64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static int64_t now_ms(void) {
   struct timespec ts;
@@ -200,8 +238,7 @@ static void addr_text(const struct sockaddr_storage *sa, char ip[INET6_ADDRSTRLE
 
 /* ---- records ---- */
 
-static void on_timer(uv_timer_t *t);
-
+/* A record to hand over (under the lock); NULL when out of memory. */
 static record_t *push(reaper_t *r, rec_kind_t kind, int32_t id) {
   if (r->nrecs == r->cap) {
     size_t cap = r->cap ? r->cap * 2 : 64;
@@ -216,8 +253,15 @@ static record_t *push(reaper_t *r, rec_kind_t kind, int32_t id) {
   rec->id = id;
   rec->fd = -1;
   rec->at = now_ms();
-  if (!uv_is_active((uv_handle_t *)&r->timer)) uv_timer_start(&r->timer, on_timer, FLUSH_MS, 0);
+  if (r->nrecs == 1) r->first_at = mono_ms();
   return rec;
+}
+
+/* Asks the event loop to take the records (under the lock, on the launch thread). */
+static void signal_loop(reaper_t *r) {
+  if (r->signalled) return;
+  r->signalled = true;
+  uv_async_send(&r->async);
 }
 
 /* Numbers per record in the batch's Float64Array: kind, id, pid, fd, at, code, utime, stime, maxrss. */
@@ -259,21 +303,31 @@ static bool record_extra(napi_env env, const record_t *rec, napi_value *out) {
   return true;
 }
 
+/* Takes the pending records out from under the lock (the caller holds it): *n of them, to convert and free. */
+static record_t *take_pending(reaper_t *r, size_t *n) {
+  record_t *recs = r->recs;
+  *n = r->nrecs;
+  r->recs = NULL;
+  r->nrecs = r->cap = 0;
+  r->urgent = false;
+  r->signalled = false;
+  return recs;
+}
+
 /*
- * The pending records as [Float64Array of FIELDS numbers each, Array of their other parts], and
- * the buffer emptied; NULL on an N-API failure. Numbers rather than objects: a batch costs one
- * buffer, not a property write per field.
+ * `n` records as [Float64Array of FIELDS numbers each, Array of their other parts]; NULL on an
+ * N-API failure. Numbers rather than objects: a batch costs one buffer, not a property write
+ * per field.
  */
-static napi_value take_records(napi_env env, reaper_t *r) {
+static napi_value records_value(napi_env env, const record_t *recs, size_t n) {
   napi_value ab, nums, extra, out;
   double *d = NULL;
-  size_t n = r->nrecs;
   if (napi_create_arraybuffer(env, n * FIELDS * sizeof(double), (void **)&d, &ab) != napi_ok ||
       napi_create_typedarray(env, napi_float64_array, n * FIELDS, ab, 0, &nums) != napi_ok || napi_create_array_with_length(env, n, &extra) != napi_ok ||
       napi_create_array_with_length(env, 2, &out) != napi_ok)
     return NULL;
   for (size_t i = 0; i < n; i++) {
-    const record_t *rec = &r->recs[i];
+    const record_t *rec = &recs[i];
     double *f = d + i * FIELDS;
     f[0] = rec->kind;
     f[1] = rec->id;
@@ -289,27 +343,35 @@ static napi_value take_records(napi_env env, reaper_t *r) {
     if (x != NULL && napi_set_element(env, extra, (uint32_t)i, x) != napi_ok) return NULL;
   }
   if (napi_set_element(env, out, 0, nums) != napi_ok || napi_set_element(env, out, 1, extra) != napi_ok) return NULL;
-  r->nrecs = 0;
-  r->urgent = false;
-  uv_timer_stop(&r->timer);
   return out;
 }
 
-/* Hands the pending records to the callback, in a callback scope. */
-static void reaper_flush(reaper_t *r) {
-  if (r->nrecs == 0 || r->cb == NULL || r->closing) return;
-  napi_env env = r->env;
-  napi_handle_scope scope;
-  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_value cb, self, arr = take_records(env, r), result;
-  if (arr != NULL && napi_get_reference_value(env, r->cb, &cb) == napi_ok && cb != NULL && napi_get_global(env, &self) == napi_ok)
-    napi_make_callback(env, r->async, self, cb, 1, &arr, &result);
-  bool pending = false;
-  if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
-    napi_value exc;
-    if (napi_get_and_clear_last_exception(env, &exc) == napi_ok) napi_fatal_exception(env, exc);
+static void keep_alive(reaper_t *r);
+
+/* On the event loop, when the launch thread asked: hands the pending records to the callback, in a callback scope. */
+static void on_async(uv_async_t *h) {
+  reaper_t *r = h->data;
+  size_t n;
+  pthread_mutex_lock(&r->lock);
+  record_t *recs = take_pending(r, &n);
+  pthread_mutex_unlock(&r->lock);
+  if (n > 0 && r->cb != NULL && !r->closing) {
+    napi_env env = r->env;
+    napi_handle_scope scope;
+    if (napi_open_handle_scope(env, &scope) == napi_ok) {
+      napi_value cb, self, arr = records_value(env, recs, n), result;
+      if (arr != NULL && napi_get_reference_value(env, r->cb, &cb) == napi_ok && cb != NULL && napi_get_global(env, &self) == napi_ok)
+        napi_make_callback(env, r->async_ctx, self, cb, 1, &arr, &result);
+      bool pending = false;
+      if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
+        napi_value exc;
+        if (napi_get_and_clear_last_exception(env, &exc) == napi_ok) napi_fatal_exception(env, exc);
+      }
+      napi_close_handle_scope(env, scope);
+    }
   }
-  napi_close_handle_scope(env, scope);
+  free(recs);
+  keep_alive(r);
 }
 
 /* ---- the ring ---- */
@@ -388,20 +450,15 @@ static void ring_submit(ring_t *q) {
   if (n > 0) q->unsubmitted -= (unsigned)n;
 }
 
-static void on_timer(uv_timer_t *t) {
-  reaper_t *r = t->data;
-  /* Operations the kernel could not take at the burst's end (it was out of memory) are offered again. */
-  if (r->ring.fd >= 0 && r->ring.unsubmitted > 0) {
-    ring_submit(&r->ring);
-    if (r->ring.unsubmitted > 0) uv_timer_start(&r->timer, on_timer, FLUSH_MS, 0);
-  }
-  reaper_flush(r);
-}
-
-/* ---- launchers ---- */
+/* ---- launchers (under the lock) ---- */
 
 static void launcher_free_if_done(launcher_t *l) {
   if (!l->closed || !l->finalized || l->running > 0) return;
+  reaper_t *r = l->r;
+  if (l->index != NOT_LISTED) {
+    r->table[l->index] = NULL;
+    if (l->index < r->table_free) r->table_free = l->index;
+  }
   spawn_free(&l->tpl); /* the slot buffers too: they are the template's envp entries */
   free(l->slots);
   free(l->slotbuf);
@@ -410,21 +467,42 @@ static void launcher_free_if_done(launcher_t *l) {
   free(l);
 }
 
-static void launcher_closed(uv_handle_t *h) {
-  launcher_t *l = h->data;
-  l->closed = true;
-  launcher_free_if_done(l);
-}
-
 static void launcher_unwatch(launcher_t *l) {
   if (!l->watching) return;
   l->watching = false;
-  uv_poll_stop(&l->handle);
+  l->r->watching--;
+  /* Fails only when the socket is closed already, which took it out of the set. */
+  epoll_ctl(l->r->epfd, EPOLL_CTL_DEL, l->fd, NULL);
+}
+
+/* Watches the listening socket; an errno when the epoll set refuses it, else 0. */
+static int launcher_watch(launcher_t *l) {
+  if (l->watching) return 0;
+  struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EV(EV_LISTENER, l->index)};
+  if (epoll_ctl(l->r->epfd, EPOLL_CTL_ADD, l->fd, &ev) < 0) return errno;
+  l->watching = true;
+  l->r->watching++;
+  return 0;
+}
+
+/*
+ * On the event loop: a launcher that watches keeps the process alive, as a watched socket of
+ * the loop's own does; the loop's handle stands for all of them. Called after every change
+ * JavaScript makes, and after each batch (the thread pauses launchers too, and says so at once).
+ */
+static void keep_alive(reaper_t *r) {
+  pthread_mutex_lock(&r->lock);
+  bool any = r->watching > 0 && !r->closing;
+  pthread_mutex_unlock(&r->lock);
+  if (any)
+    uv_ref((uv_handle_t *)&r->async);
+  else
+    uv_unref((uv_handle_t *)&r->async);
 }
 
 static void launcher_close(launcher_t *l) {
-  if (l->closing) return;
-  l->closing = true;
+  if (l->closed) return;
+  l->closed = true;
   launcher_unwatch(l);
   reaper_t *r = l->r;
   for (launcher_t **p = &r->launchers; *p; p = &(*p)->next)
@@ -432,9 +510,6 @@ static void launcher_close(launcher_t *l) {
       *p = l->next;
       break;
     }
-  /* A stopped handle forgets its fd, so that uv_close cannot touch a reused fd number (poller.c). */
-  l->handle.io_watcher.fd = -1;
-  uv_close((uv_handle_t *)&l->handle, launcher_closed);
 }
 
 static void pause_for(launcher_t *l, const char *why) {
@@ -514,7 +589,7 @@ static bool watch_pidfd(reaper_t *r, child_t *c, int pidfd) {
     r->byfd = t;
     r->nbyfd = n;
   }
-  struct epoll_event ev = {.events = EPOLLIN, .data.fd = pidfd};
+  struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EV(EV_PIDFD, pidfd)};
   if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, pidfd, &ev) < 0) return false;
   c->pidfd = pidfd;
   r->byfd[pidfd] = c;
@@ -542,16 +617,21 @@ static int queued(int fd) {
   return (int)ti.tcpi_unacked;
 }
 
-/* Accepts and starts handlers until nothing is pending, BURST is reached, or a bound pauses it. */
+/* Accepts and starts handlers until those queued are served, BURST is reached, or a bound pauses it. */
 static void launch_burst(launcher_t *l) {
   reaper_t *r = l->r;
-  int pending = 0; /* accepts the queue is known to answer; -1: unknown, accept until EAGAIN */
+  /*
+   * The accepts the queue is known to answer, asked once: connections that arrive meanwhile
+   * make the (level-triggered) epoll set report the socket again. -1: unknown, accept until
+   * EAGAIN.
+   */
+  int pending = queued(l->fd);
   for (int i = 0; i < BURST && l->watching; i++) {
     if (l->instances > 0 && l->running >= l->instances) {
       pause_for(l, "full");
       break;
     }
-    if (pending == 0 && (pending = queued(l->fd)) == 0) break;
+    if (pending == 0) break;
     if (pending > 0) pending--;
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
@@ -616,24 +696,6 @@ static void launch_burst(launcher_t *l) {
     if (l->budget > 0) l->budget--;
   }
   if (r->ring.fd >= 0) ring_submit(&r->ring);
-  if (r->urgent) reaper_flush(r);
-}
-
-static void on_listen(uv_poll_t *h, int status, int events) {
-  (void)events;
-  launcher_t *l = h->data;
-  if (l->closing) return;
-  if (status < 0) {
-    record_t *rec = push(l->r, REC_ERROR, l->id);
-    if (rec) {
-      rec->err = -status;
-      rec->what = "uv_poll";
-    }
-    pause_for(l, "error");
-    reaper_flush(l->r);
-    return;
-  }
-  launch_burst(l);
 }
 
 /* ---- the reaper ---- */
@@ -671,36 +733,24 @@ static bool reap(reaper_t *r, child_t *c, int idtype, int id) {
   return true;
 }
 
-/* The epoll set of pidfds is readable. */
-static void on_exits(uv_poll_t *h, int status, int events) {
-  (void)status;
-  (void)events;
-  reaper_t *r = h->data;
-  struct epoll_event evs[EXITS_PER_WAKE];
-  int n = epoll_wait(r->epfd, evs, EXITS_PER_WAKE, 0);
-  for (int i = 0; i < n; i++) {
-    /*
-     * By fd number, not by pointer: a handler spawned a moment ago may still hold a copy of a
-     * pidfd we closed (until its exec closes it), so the set can report a closed one again,
-     * under a number that is free or now another child's. waitid on the live one says it runs.
-     */
-    int fd = evs[i].data.fd;
-    child_t *c = fd >= 0 && (size_t)fd < r->nbyfd ? r->byfd[fd] : NULL;
-    if (c == NULL || !reap(r, c, WAIT_P_PIDFD, c->pidfd)) continue;
-    r->byfd[fd] = NULL;
-    close(c->pidfd); /* leaves the epoll set once no handler holds a copy */
-    launcher_t *l = c->owner;
-    free(c);
-    launcher_free_if_done(l);
-  }
-  if (r->urgent) reaper_flush(r);
+/* The pidfd `fd` is readable. */
+static void on_pidfd(reaper_t *r, int fd) {
+  /*
+   * By fd number, not by pointer: a handler spawned a moment ago may still hold a copy of a
+   * pidfd we closed (until its exec closes it), so the set can report a closed one again,
+   * under a number that is free or now another child's. waitid on the live one says it runs.
+   */
+  child_t *c = fd >= 0 && (size_t)fd < r->nbyfd ? r->byfd[fd] : NULL;
+  if (c == NULL || !reap(r, c, WAIT_P_PIDFD, c->pidfd)) return;
+  r->byfd[fd] = NULL;
+  close(c->pidfd); /* leaves the epoll set once no handler holds a copy */
+  launcher_t *l = c->owner;
+  free(c);
+  launcher_free_if_done(l);
 }
 
 /* The ring has completions: each says that a child has ended (or that its operation ended early). */
-static void on_ring(uv_poll_t *h, int status, int events) {
-  (void)status;
-  (void)events;
-  reaper_t *r = h->data;
+static void on_ring(reaper_t *r) {
   ring_t *q = &r->ring;
   unsigned head = *q->cq_head, tail = __atomic_load_n(q->cq_tail, __ATOMIC_ACQUIRE);
   /* Each completion read gives its child's place back (the loop's step; a break reads none). */
@@ -711,7 +761,7 @@ static void on_ring(uv_poll_t *h, int status, int events) {
       int pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
       if (pidfd >= 0 && watch_pidfd(r, c, pidfd)) continue;
       if (pidfd >= 0) close(pidfd);
-      if (!ring_room(q)) break; /* its completion is read again on the next turn */
+      if (!ring_room(q)) break; /* its completion is read again on the next wake */
       ring_queue(q, c);
       continue;
     }
@@ -721,61 +771,153 @@ static void on_ring(uv_poll_t *h, int status, int events) {
   }
   __atomic_store_n(q->cq_head, head, __ATOMIC_RELEASE);
   ring_submit(q);
-  if (r->urgent) reaper_flush(r);
 }
 
-static void reaper_handle_closed(uv_handle_t *h) {
+/* ---- the launch thread ---- */
+
+/* How long the thread may wait (ms, -1: for ever): until the batch is due, or until operations the ring could not take are offered again. */
+static int wait_ms(reaper_t *r) {
+  int64_t ms = -1;
+  if (r->nrecs > 0 && !r->signalled) {
+    ms = r->first_at + FLUSH_MS - mono_ms();
+    if (ms < 0) ms = 0;
+  }
+  if (r->ring.fd >= 0 && r->ring.unsubmitted > 0 && (ms < 0 || ms > FLUSH_MS)) ms = FLUSH_MS;
+  return (int)ms;
+}
+
+static void *launch_thread(void *arg) {
+  reaper_t *r = arg;
+  spawn_adopt(r->spawn_slot);
+  struct epoll_event evs[EVENTS_PER_WAKE];
+  pthread_mutex_lock(&r->lock);
+  while (!r->stopping) {
+    int timeout = wait_ms(r);
+    pthread_mutex_unlock(&r->lock);
+    /* EINTR when io_uring runs its completion work here: nothing to do but read the ring. */
+    int n = epoll_wait(r->epfd, evs, EVENTS_PER_WAKE, timeout);
+    pthread_mutex_lock(&r->lock);
+    for (int i = 0; i < n && !r->stopping; i++) {
+      uint64_t d = evs[i].data.u64;
+      size_t x = (size_t)(d >> 2);
+      switch (d & 3) {
+      case EV_LISTENER:
+        /* An index freed since the wait, or taken by a later launcher, finds nothing to accept. */
+        if (x < r->ntable && r->table[x] != NULL && r->table[x]->watching) launch_burst(r->table[x]);
+        break;
+      case EV_PIDFD: on_pidfd(r, (int)x); break;
+      case EV_RING: on_ring(r); break;
+      default: {
+        uint64_t v;
+        if (read(r->wakefd, &v, sizeof v) < 0) {
+          /* Nothing to read: another wake took it. */
+        }
+      }
+      }
+    }
+    /* Operations the kernel could not take (it was out of memory) are offered again. */
+    if (r->ring.fd >= 0 && r->ring.unsubmitted > 0) ring_submit(&r->ring);
+    if (r->nrecs > 0 && (r->urgent || mono_ms() >= r->first_at + FLUSH_MS)) signal_loop(r);
+  }
+  pthread_mutex_unlock(&r->lock);
+  return NULL;
+}
+
+/*
+ * Starts the launch thread with every signal blocked but SIGCHLD (the others are the event
+ * loop's); an errno, or 0. The thread is the parent of its handlers, and the kernel discards
+ * their SIGCHLD at once only where the parent does not block it and no handler is installed;
+ * blocked here, each would be queued and wake another of Node's threads to be discarded there.
+ */
+static int start_thread(reaper_t *r) {
+  sigset_t all, old;
+  sigfillset(&all);
+  sigdelset(&all, SIGCHLD);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  int rc = pthread_create(&r->thread, NULL, launch_thread, r);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (rc == 0) r->thread_started = true;
+  return rc;
+}
+
+static void reaper_async_closed(uv_handle_t *h) {
   reaper_t *r = h->data;
-  if (--r->open_handles > 0) return;
   if (r->hook) napi_remove_async_cleanup_hook(r->hook);
   r->hook = NULL;
 }
 
-/* Environment teardown: close every launcher and the reaper's handles; pidfds go with the process. */
+/* Environment teardown: stop the thread, close every launcher and the loop's handle; pidfds go with the process. */
 static void reaper_teardown(napi_async_cleanup_hook_handle hook, void *arg) {
   reaper_t *r = arg;
   r->hook = hook;
   r->closing = true;
+  pthread_mutex_lock(&r->lock);
+  r->stopping = true;
+  pthread_mutex_unlock(&r->lock);
+  if (r->thread_started) {
+    uint64_t one = 1;
+    if (write(r->wakefd, &one, sizeof one) < 0) {
+      /* An eventfd write fails only at its maximum count, which leaves it readable. */
+    }
+    pthread_join(r->thread, NULL);
+    r->thread_started = false;
+  }
+  pthread_mutex_lock(&r->lock);
   while (r->launchers) launcher_close(r->launchers);
-  uv_close((uv_handle_t *)&r->poll, reaper_handle_closed);
-  if (r->ring.fd >= 0) uv_close((uv_handle_t *)&r->ring_poll, reaper_handle_closed);
-  uv_close((uv_handle_t *)&r->timer, reaper_handle_closed);
+  pthread_mutex_unlock(&r->lock);
+  uv_close((uv_handle_t *)&r->async, reaper_async_closed);
 }
 
 /* The reaper of this environment, made on first use (on a ring if `ring` and the kernel has one); NULL with an exception pending. */
 static reaper_t *make_reaper(napi_env env, bool ring) {
   reaper_t *r = NULL;
-  if (napi_get_instance_data(env, (void **)&r) == napi_ok && r != NULL) return r;
+  if (napi_get_instance_data(env, (void **)&r) == napi_ok && r != NULL) {
+    if (!r->thread_started && !r->closing) return (throw_errno(env, EAGAIN, "pthread_create"), NULL);
+    return r;
+  }
   uv_loop_t *loop;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok) return (napi_failed(env), NULL);
   r = calloc(1, sizeof *r);
   if (r == NULL) return (throw_errno(env, ENOMEM, "malloc"), NULL);
   r->env = env;
-  if ((r->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
-    throw_errno(env, errno, "epoll_create1");
+  r->epfd = r->wakefd = r->ring.fd = -1;
+  pthread_mutex_init(&r->lock, NULL);
+  spawn_take_spare(r->spawn_slot);
+  struct epoll_event wake = {.events = EPOLLIN, .data.u64 = EV(EV_WAKE, 0)}, ring_ev = {.events = EPOLLIN, .data.u64 = EV(EV_RING, 0)};
+  const char *what = NULL;
+  if ((r->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) what = "epoll_create1";
+  else if ((r->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) what = "eventfd";
+  else if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->wakefd, &wake) < 0) what = "epoll_ctl";
+  if (what == NULL && ring) {
+    ring_open(&r->ring);
+    if (r->ring.fd >= 0 && epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->ring.fd, &ring_ev) < 0) what = "epoll_ctl";
+  }
+  int rc = 0;
+  if (what == NULL && (rc = uv_async_init(loop, &r->async, on_async)) < 0) {
+    errno = -rc;
+    what = "uv_async_init";
+  }
+  if (what != NULL) {
+    /* Nothing started yet: the fds go, and the ring's mappings with the process. */
+    throw_errno(env, errno, what);
+    for (int *fd = &r->epfd; fd != NULL; fd = fd == &r->epfd ? &r->wakefd : fd == &r->wakefd ? &r->ring.fd : NULL)
+      if (*fd >= 0) close(*fd);
+    for (int i = 0; i < 2; i++)
+      if (r->spawn_slot[i] >= 0) close(r->spawn_slot[i]);
     free(r);
     return NULL;
   }
-  r->ring.fd = -1;
-  if (ring) ring_open(&r->ring);
-  uv_poll_init(loop, &r->poll, r->epfd);
-  uv_timer_init(loop, &r->timer);
-  r->poll.data = r->timer.data = r->ring_poll.data = r;
-  r->open_handles = 2;
-  if (r->ring.fd >= 0) {
-    uv_poll_init(loop, &r->ring_poll, r->ring.fd);
-    uv_unref((uv_handle_t *)&r->ring_poll);
-    uv_poll_start(&r->ring_poll, UV_READABLE, on_ring);
-    r->open_handles++;
+  r->async.data = r;
+  /* It does not keep the process alive: the services' own sockets do. */
+  uv_unref((uv_handle_t *)&r->async);
+  if ((rc = start_thread(r)) != 0) {
+    /* No thread: the launchers of this environment cannot serve, and say so when made. */
+    throw_errno(env, rc, "pthread_create");
   }
-  /* Neither keeps the process alive: the services' own sockets do. */
-  uv_unref((uv_handle_t *)&r->poll);
-  uv_unref((uv_handle_t *)&r->timer);
-  uv_poll_start(&r->poll, UV_READABLE, on_exits);
   if (napi_add_async_cleanup_hook(env, reaper_teardown, r, &r->hook) != napi_ok) r->hook = NULL;
   /* Lives as long as the environment: its teardown hook closes it, and it is never freed. */
   napi_set_instance_data(env, r, NULL, NULL);
-  return r;
+  return rc == 0 ? r : NULL;
 }
 
 static reaper_t *get_reaper(napi_env env) { return make_reaper(env, true); }
@@ -799,13 +941,13 @@ napi_value js_launchRecords(napi_env env, napi_callback_info info) {
   reaper_t *r = make_reaper(env, ring);
   if (r == NULL) return NULL;
   if (r->cb) napi_delete_reference(env, r->cb);
-  if (r->async) napi_async_destroy(env, r->async);
+  if (r->async_ctx) napi_async_destroy(env, r->async_ctx);
   r->cb = NULL;
-  r->async = NULL;
+  r->async_ctx = NULL;
   napi_value name;
   CHECK(napi_create_reference(env, a.argv[0], 1, &r->cb));
   CHECK(napi_create_string_utf8(env, "ninetd.Launcher", NAPI_AUTO_LENGTH, &name));
-  CHECK(napi_async_init(env, NULL, name, &r->async));
+  CHECK(napi_async_init(env, NULL, name, &r->async_ctx));
   napi_value kind;
   CHECK(napi_create_string_utf8(env, r->ring.fd >= 0 ? "io_uring" : "pidfd", NAPI_AUTO_LENGTH, &kind));
   return kind;
@@ -816,7 +958,12 @@ napi_value js_launchDrain(napi_env env, napi_callback_info info) {
   (void)info;
   reaper_t *r = get_reaper(env);
   if (r == NULL) return NULL;
-  napi_value arr = take_records(env, r);
+  size_t n;
+  pthread_mutex_lock(&r->lock);
+  record_t *recs = take_pending(r, &n);
+  pthread_mutex_unlock(&r->lock);
+  napi_value arr = records_value(env, recs, n);
+  free(recs);
   return arr ? arr : napi_failed(env);
 }
 
@@ -833,9 +980,31 @@ static void launcher_finalize(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
   launcher_t *l = data;
+  reaper_t *r = l->r;
+  pthread_mutex_lock(&r->lock);
   l->finalized = true;
   launcher_close(l);
   launcher_free_if_done(l);
+  pthread_mutex_unlock(&r->lock);
+  keep_alive(r);
+}
+
+/* Gives `l` an index in the table of launchers (under the lock); false when out of memory. */
+static bool table_add(reaper_t *r, launcher_t *l) {
+  size_t i = r->table_free;
+  while (i < r->ntable && r->table[i] != NULL) i++;
+  if (i == r->ntable) {
+    size_t n = r->ntable ? r->ntable * 2 : 16;
+    launcher_t **t = realloc(r->table, n * sizeof *t);
+    if (t == NULL) return false;
+    memset(t + r->ntable, 0, (n - r->ntable) * sizeof *t);
+    r->table = t;
+    r->ntable = n;
+  }
+  r->table[i] = l;
+  l->index = i;
+  r->table_free = i + 1;
+  return true;
 }
 
 /* Splits the template's environment into fixed strings and slot buffers ("NAME=" + room). */
@@ -899,6 +1068,7 @@ static napi_value launcher_new(napi_env env, napi_callback_info info) {
   launcher_t *l = calloc(1, sizeof *l);
   if (l == NULL) return throw_errno(env, ENOMEM, "malloc");
   l->r = r;
+  l->index = NOT_LISTED;
   l->fd = fd;
   l->budget = -1;
   if (!prop(env, tpl, "id", &v) || !arg_int(env, v, "id", &id) || !prop(env, tpl, "file", &file) || !prop(env, tpl, "argv", &argv) ||
@@ -907,26 +1077,27 @@ static napi_value launcher_new(napi_env env, napi_callback_info info) {
     goto fail;
   l->id = id;
   if (!is_type(env, v, napi_null) && (l->user = arg_cstring(env, v, "user")) == NULL) goto fail;
-  uv_loop_t *loop;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok) {
-    napi_failed(env);
-    goto fail;
-  }
-  int rc = uv_poll_init(loop, &l->handle, fd);
-  if (rc < 0) {
-    throw_errno(env, -rc, "uv_poll_init");
-    goto fail;
-  }
-  l->handle.data = l;
   learn_local(l);
+  pthread_mutex_lock(&r->lock);
+  bool listed = table_add(r, l);
+  if (listed) {
+    l->next = r->launchers;
+    r->launchers = l;
+  }
+  pthread_mutex_unlock(&r->lock);
+  if (!listed) {
+    throw_errno(env, ENOMEM, "malloc");
+    goto fail;
+  }
   if (napi_wrap(env, a.self, l, launcher_finalize, NULL, NULL) != napi_ok) {
     napi_value failed = napi_failed(env);
+    pthread_mutex_lock(&r->lock);
     l->finalized = true;
     launcher_close(l);
+    launcher_free_if_done(l);
+    pthread_mutex_unlock(&r->lock);
     return failed;
   }
-  l->next = r->launchers;
-  r->launchers = l;
   return a.self;
 fail:
   l->closed = l->finalized = true;
@@ -944,15 +1115,19 @@ static napi_value launcher_start(napi_env env, napi_callback_info info) {
   if (l == NULL || !arg_int(env, a.argv[0], "instances", &instances)) return NULL;
   if (!is_type(env, a.argv[1], napi_number)) return (bad_arg(env, "budget", "number"), NULL);
   CHECK(napi_get_value_double(env, a.argv[1], &budget));
-  if (l->closing) return throw_errno_detail(env, EBADF, "uv_poll_start", "(launcher is closed)");
-  l->instances = instances < 0 ? 0 : instances;
-  l->budget = budget < 0 ? -1 : (int64_t)budget;
-  l->paused_full = false;
-  if (!l->watching) {
-    int rc = uv_poll_start(&l->handle, UV_READABLE, on_listen);
-    if (rc < 0) return throw_errno(env, -rc, "uv_poll_start");
-    l->watching = true;
+  reaper_t *r = l->r;
+  pthread_mutex_lock(&r->lock);
+  int err = EBADF;
+  if (!l->closed) {
+    l->instances = instances < 0 ? 0 : instances;
+    l->budget = budget < 0 ? -1 : (int64_t)budget;
+    l->paused_full = false;
+    err = launcher_watch(l);
   }
+  pthread_mutex_unlock(&r->lock);
+  if (err == EBADF && l->closed) return throw_errno_detail(env, EBADF, "epoll_ctl", "(launcher is closed)");
+  if (err != 0) return throw_errno(env, err, "epoll_ctl");
+  keep_alive(r);
   return undefined(env);
 }
 
@@ -962,7 +1137,10 @@ static napi_value launcher_stop(napi_env env, napi_callback_info info) {
   if (!get_args(env, info, &a)) return NULL;
   launcher_t *l = unwrap_launcher(env, a.self);
   if (l == NULL) return NULL;
-  if (!l->closing) launcher_unwatch(l);
+  pthread_mutex_lock(&l->r->lock);
+  launcher_unwatch(l);
+  pthread_mutex_unlock(&l->r->lock);
+  keep_alive(l->r);
   return undefined(env);
 }
 
@@ -972,7 +1150,10 @@ static napi_value launcher_close_js(napi_env env, napi_callback_info info) {
   if (!get_args(env, info, &a)) return NULL;
   launcher_t *l = unwrap_launcher(env, a.self);
   if (l == NULL) return NULL;
+  pthread_mutex_lock(&l->r->lock);
   launcher_close(l);
+  pthread_mutex_unlock(&l->r->lock);
+  keep_alive(l->r);
   return undefined(env);
 }
 
@@ -981,7 +1162,11 @@ static napi_value launcher_running(napi_env env, napi_callback_info info) {
   args_t a;
   if (!get_args(env, info, &a)) return NULL;
   launcher_t *l = unwrap_launcher(env, a.self);
-  return l ? int_value(env, l->running) : NULL;
+  if (l == NULL) return NULL;
+  pthread_mutex_lock(&l->r->lock);
+  int32_t running = l->running;
+  pthread_mutex_unlock(&l->r->lock);
+  return int_value(env, running);
 }
 
 #define METHOD(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_default_method, NULL}

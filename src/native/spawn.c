@@ -415,19 +415,39 @@ static char *child_stack_top(void) {
  * connection open between spawns. Per thread: clones on two threads never share a slot.
  */
 static __thread int slot = -1, filler = -1;
+/* A second slot and filler, reserved with this thread's for a thread it starts (spawn_take_spare). */
+static __thread int spare_slot = -1, spare_filler = -1;
+
+/* A slot and its filler: two fds of /dev/null, as low as they come; false when none. */
+static bool reserve(int *s, int *f) {
+  int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  int other = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (other < 0) {
+    close(fd);
+    return false;
+  }
+  *s = fd;
+  *f = other;
+  return true;
+}
 
 void spawn_init(void) {
   pthread_once(&ignored_once, find_ignored);
   if (slot >= 0) return;
-  int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;
-  int spare = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-  if (spare < 0) {
-    close(fd);
-    return;
-  }
-  slot = fd;
-  filler = spare;
+  if (reserve(&slot, &filler)) reserve(&spare_slot, &spare_filler);
+}
+
+void spawn_take_spare(int pair[2]) {
+  pair[0] = spare_slot;
+  pair[1] = spare_filler;
+  spare_slot = spare_filler = -1;
+}
+
+void spawn_adopt(const int pair[2]) {
+  if (slot >= 0 || pair[0] < 0) return;
+  slot = pair[0];
+  filler = pair[1];
 }
 
 /* Chooses the child's fd and table for `s` (spawn.h): a socket above the slot goes into it. */

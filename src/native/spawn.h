@@ -70,8 +70,12 @@ typedef struct {
   long rest[13];
 } kernel_rusage_t;
 
-/* Reserves this thread's fd slot and notes the ignored signals (spawn.c); called once the addon is loaded, before any socket is made. */
+/* Reserves this thread's fd slot, and a spare one, and notes the ignored signals (spawn.c); called once the addon is loaded, before any socket is made. */
 void spawn_init(void);
+/* Hands over this thread's spare slot and filler (-1s when there is none), for a thread it starts to adopt. */
+void spawn_take_spare(int pair[2]);
+/* Makes a pair from spawn_take_spare this thread's fd slot (on a thread that has none). */
+void spawn_adopt(const int pair[2]);
 /* Reads (file, argv, env, opts) into a zeroed `s`; false with a JS exception pending on bad input. */
 bool spawn_read(napi_env env, napi_value file, napi_value argv, napi_value envv, napi_value opts, spawn_t *s);
 void spawn_free(spawn_t *s);

@@ -173,13 +173,13 @@ function ringExpected(): native.LaunchReaper | null {
   return 'io_uring';
 }
 
-/** Whether `pid` has ended and waits to be reaped. */
-function isZombie(pid: number): boolean {
+/** Whether `pid` has ended: it waits to be reaped, or the launch thread has reaped it. */
+function hasEnded(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
   } catch {
-    return false;
+    return true;
   }
 }
 
@@ -233,10 +233,11 @@ afterEach(async () => {
       const pids = (await Promise.all(cs.map(line))).map(Number);
       expect(new Set(pids).size).toBe(N);
       expect(pidfds() - before).toBe(reaper === 'io_uring' ? N - 128 : N);
-      // All end before the reaper can run: this thread waits for them without yielding.
+      // All end while this thread waits for them without yielding: the launch thread reaps them
+      // meanwhile, and the event loop hears of every end once it runs again.
       for (const c of cs) c.destroy();
       const deadline = Date.now() + WAIT_MS;
-      while (!pids.every(isZombie)) if (Date.now() > deadline) throw new Error(`handlers still running: ${pids.filter((p) => !isZombie(p)).join(' ')}`);
+      while (!pids.every(hasEnded)) if (Date.now() > deadline) throw new Error(`handlers still running: ${pids.filter((p) => !hasEnded(p)).join(' ')}`);
       await until(() => (drain(), s.records.filter((r) => r.kind === 'end').length >= N), `${N} end records`, WAIT_MS);
       const ends = s.records.filter((r): r is RecordOf<'end'> => r.kind === 'end');
       expect(ends.map((r) => r.pid).sort()).toEqual([...pids].sort());
@@ -244,6 +245,34 @@ afterEach(async () => {
       expect(s.launcher.running).toBe(0);
       expect(pidfds()).toBe(before);
       expect(await zombies(process.pid)).toEqual([]);
+    });
+
+    it('starts handlers on a thread of its own, not on the event loop\'s', async () => {
+      const s = launcher(UNTIL_EOF);
+      s.launcher.start(0, -1);
+      const pid = Number(await line(await client(s.port)));
+      // Each thread's children, by thread id; the event loop's thread id is the process id.
+      const parents = readdirSync('/proc/self/task').filter((tid) => readFileSync(`/proc/self/task/${tid}/children`, 'utf8').split(' ').includes(String(pid)));
+      expect(parents).toHaveLength(1);
+      expect(Number(parents[0])).not.toBe(process.pid);
+    });
+
+    it('keeps the process alive while a launcher watches, and lets it end once none does', async () => {
+      // In a child node with nothing else to keep it alive: stop() in an unref'd timer.
+      const script = `
+        const a = require(process.env.ADDON);
+        const C = a.constants;
+        const fd = a.socket(C.AF_INET, C.SOCK_STREAM);
+        a.bind(fd, '127.0.0.1', 0);
+        a.listen(fd, 4);
+        const opts = { fd: 0, uid: -1, gid: -1, groups: null, umask: 18, nice: 0, rlimits: [], cwd: '/' };
+        const l = new a.Launcher(fd, { id: 1, file: '/bin/true', argv: ['true'], env: [], slots: [], opts, user: null });
+        a.launchRecords(() => {}, ${ring});
+        l.start(0, -1);
+        setTimeout(() => { console.log('still alive'); l.stop(); }, 200).unref();
+      `;
+      const r = await runNode(script);
+      expect(r).toMatchObject({ code: 0, stdout: 'still alive\n', stderr: '' });
     });
 
     it("starts the handler with the connection on 0, 1 and 2 and each connection's addresses in the env slots, and reports its start and end", async () => {
