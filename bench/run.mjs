@@ -274,6 +274,9 @@ function compile() {
 
 const ANCHOR_PKGS = { 'openbsd-inetd': 'usr/sbin/inetd', xinetd: 'usr/sbin/xinetd', tcpserver: 'usr/bin/tcpserver' };
 const DEB_NAMES = { 'openbsd-inetd': 'openbsd-inetd', xinetd: 'xinetd', tcpserver: 'ucspi-tcp' };
+/** Libraries the anchors link against that a machine may lack; unpacked beside them. */
+const LIB_DEBS = ['libwrap0'];
+const LIB_DIRS = ['lib/x86_64-linux-gnu', 'usr/lib/x86_64-linux-gnu'].map((d) => path.join(ANCHOR_ROOT, d));
 
 function sh(cmd, args, cwd) {
   const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: 180000 });
@@ -285,7 +288,7 @@ function setupAnchors() {
   const debs = path.join(ANCHOR_DIR, 'debs');
   fs.mkdirSync(debs, { recursive: true });
   const have = () => fs.readdirSync(debs).filter((f) => f.endsWith('.deb'));
-  const missing = () => Object.values(DEB_NAMES).filter((d) => !have().some((f) => f.startsWith(`${d}_`)));
+  const missing = () => [...Object.values(DEB_NAMES), ...LIB_DEBS].filter((d) => !have().some((f) => f.startsWith(`${d}_`)));
   if (missing().length) {
     let r = sh('apt-get', ['download', ...missing()], debs);
     if (!r.ok) {
@@ -310,14 +313,27 @@ function setupAnchors() {
       }
     }
     const version = sh('dpkg-deb', ['-f', path.join(debs, deb), 'Version']).out.trim();
-    // The binaries are linked against libraries the unpacked package does not bring.
-    const ldd = sh('ldd', [exe]);
-    const notFound = ldd.out.split('\n').filter((l) => l.includes('not found'));
-    if (notFound.length) {
-      status[name] = { ok: false, reason: `missing libraries: ${notFound.map((l) => l.trim().split(' ')[0]).join(', ')}` };
-      continue;
+    // The binaries are linked against libraries the unpacked package does not bring: the
+    // machine's, else those unpacked from LIB_DEBS, given to the dynamic loader on its command
+    // line (a wrapper script), so that the anchor's handlers do not inherit a library path.
+    const notFound = (env) => sh('env', [...env, 'ldd', exe]).out.split('\n').filter((l) => l.includes('not found'));
+    let run = exe;
+    if (notFound([]).length) {
+      for (const lib of LIB_DEBS) {
+        const libDeb = have().find((f) => f.startsWith(`${lib}_`));
+        if (libDeb && !fs.existsSync(path.join(ANCHOR_DIR, `${lib}.unpacked`)) && sh('dpkg', ['-x', path.join(debs, libDeb), ANCHOR_ROOT]).ok)
+          fs.writeFileSync(path.join(ANCHOR_DIR, `${lib}.unpacked`), '');
+      }
+      const still = notFound([`LD_LIBRARY_PATH=${LIB_DIRS.join(':')}`]);
+      const loader = /\s(\/\S*ld-linux\S*)/.exec(sh('ldd', [exe]).out)?.[1];
+      if (still.length || !loader) {
+        status[name] = { ok: false, reason: `missing libraries: ${(still.length ? still : notFound([])).map((l) => l.trim().split(' ')[0]).join(', ')}` };
+        continue;
+      }
+      run = path.join(ANCHOR_DIR, `run-${name}`);
+      fs.writeFileSync(run, `#!/bin/sh\nexec ${loader} --library-path ${LIB_DIRS.join(':')} ${exe} "$@"\n`, { mode: 0o755 });
     }
-    status[name] = { ok: true, exe, version, package: DEB_NAMES[name] };
+    status[name] = { ok: true, exe: run, version, package: DEB_NAMES[name] };
   }
   // openbsd-inetd takes ports only from /etc/services and finds its internal services by those
   // names; it runs in a private mount namespace where our own services file is bind-mounted.
