@@ -87,6 +87,8 @@ p(
   '  no page tables, so on exec scenarios it can come out above this "limit".',
   '* **C vfork**: the same C loop with vfork(): the child borrows the parent\'s memory until exec,',
   '  like ninetd\'s clone, so this is the floor of any spawning server\'s cost per connection.',
+  '  Neither C loop makes the handler the leader of a new session (`setsid`), which ninetd,',
+  '  openbsd-inetd and xinetd do and which has a cost of its own (see the notes below).',
   '* **Ratios**: ninetd\'s req/s divided by the other server\'s in the same scenario; above 1, ninetd',
   '  served more. A star marks a server that had errors.',
   '* In `udp-wait` every server starts the handler once and the handler then answers every',
