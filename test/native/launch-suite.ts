@@ -173,6 +173,23 @@ function ringExpected(): native.LaunchReaper | null {
   return 'io_uring';
 }
 
+/**
+ * The start of a script for a child node: the addon as `a`, a listening socket `fd` on
+ * 127.0.0.1, a Launcher `l` of /bin/true on it, and launchRecords called with `records` (its
+ * arguments, as source text).
+ */
+function childLauncher(records: string): string {
+  return `
+    const a = require(process.env.ADDON);
+    const C = a.constants;
+    const fd = a.socket(C.AF_INET, C.SOCK_STREAM);
+    a.bind(fd, '127.0.0.1', 0);
+    a.listen(fd, 4);
+    const opts = { fd: 0, uid: -1, gid: -1, groups: null, umask: 18, nice: 0, rlimits: [], cwd: '/' };
+    const l = new a.Launcher(fd, { id: 1, file: '/bin/true', argv: ['true'], env: [], slots: [], opts, user: null });
+    a.launchRecords(${records});`;
+}
+
 /** Whether `pid` has ended: it waits to be reaped, or the launch thread has reaped it. */
 function hasEnded(pid: number): boolean {
   try {
@@ -259,15 +276,7 @@ afterEach(async () => {
 
     it('keeps the process alive while a launcher watches, and lets it end once none does', async () => {
       // In a child node with nothing else to keep it alive: stop() in an unref'd timer.
-      const script = `
-        const a = require(process.env.ADDON);
-        const C = a.constants;
-        const fd = a.socket(C.AF_INET, C.SOCK_STREAM);
-        a.bind(fd, '127.0.0.1', 0);
-        a.listen(fd, 4);
-        const opts = { fd: 0, uid: -1, gid: -1, groups: null, umask: 18, nice: 0, rlimits: [], cwd: '/' };
-        const l = new a.Launcher(fd, { id: 1, file: '/bin/true', argv: ['true'], env: [], slots: [], opts, user: null });
-        a.launchRecords(() => {}, ${ring});
+      const script = `${childLauncher(`() => {}, ${ring}`)}
         l.start(0, -1);
         setTimeout(() => { console.log('still alive'); l.stop(); }, 200).unref();
       `;
@@ -538,16 +547,8 @@ afterEach(async () => {
 
     it('does not swallow an error thrown by the records callback: it reaches uncaughtException', async () => {
       // In a child node: the error ends the process that registered the callback.
-      const script = `
-        const a = require(process.env.ADDON);
+      const script = `${childLauncher(`() => { throw new Error('thrown by the records callback'); }`)}
         const net = require('node:net');
-        const C = a.constants;
-        const fd = a.socket(C.AF_INET, C.SOCK_STREAM);
-        a.bind(fd, '127.0.0.1', 0);
-        a.listen(fd, 4);
-        const opts = { fd: 0, uid: -1, gid: -1, groups: null, umask: 18, nice: 0, rlimits: [], cwd: '/' };
-        const l = new a.Launcher(fd, { id: 7, file: '/bin/true', argv: ['true'], env: [], slots: [], opts, user: null });
-        a.launchRecords(() => { throw new Error('thrown by the records callback'); });
         process.on('uncaughtException', (err) => { console.log(JSON.stringify({ caught: err.message })); process.exit(0); });
         setTimeout(() => { console.log(JSON.stringify({ caught: null })); process.exit(3); }, 10000).unref();
         l.start(0, -1);
