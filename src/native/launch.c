@@ -10,9 +10,9 @@
  * A ring operation costs less than a pidfd, an epoll_ctl and a close. What happened (started,
  * ended, handed back, paused, failed) is handed to JavaScript in batches on the event loop
  * (uv_async), where every count and every record is kept: TypeScript decides which services
- * come here and what each number is. A thread of its own rather than the event loop: a turn of
- * Node's loop per connection, and its check phase, cost more than the accept itself, and a
- * client's connection wakes a thread that does nothing else sooner (docs/benchmarks.md).
+ * come here and what each number is. A thread of its own rather than the event loop: the loop
+ * took two turns per connection, each with Node's check phase, and stood still for the length
+ * of every spawn (docs/benchmarks.md, "The launch thread").
  *
  * Threads: the launch thread and JavaScript share the launchers and the records under one
  * lock, which the thread holds while it serves a wake (a burst of at most BURST spawns) and
