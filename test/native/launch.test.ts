@@ -9,6 +9,52 @@ import { launchSuite } from './launch-suite.js';
 
 launchSuite(true);
 
+describe('Launcher environments', () => {
+  it('serves in a worker thread, and ends its launch thread with the worker, one worker after another', async () => {
+    // In a child node: each worker has an environment of its own, with its own launch thread,
+    // which the worker's end stops and joins; the process then ends by itself.
+    const script = `
+      const { Worker } = require('node:worker_threads');
+      const net = require('node:net');
+      const inner = \`
+        const { parentPort } = require('node:worker_threads');
+        const a = require(process.env.ADDON);
+        const C = a.constants;
+        const fd = a.socket(C.AF_INET, C.SOCK_STREAM);
+        a.bind(fd, '127.0.0.1', 0);
+        a.listen(fd, 4);
+        const opts = { fd: 0, uid: -1, gid: -1, groups: null, umask: 18, nice: 0, rlimits: [], cwd: '/' };
+        const l = new a.Launcher(fd, { id: 1, file: '/bin/sh', argv: ['sh', '-c', 'echo served'], env: [], slots: [], opts, user: null });
+        // Kind 1 is an end record (the first of each record's 9 numbers).
+        a.launchRecords((batch) => { if (batch[0].some((v, i) => i % 9 === 0 && v === 1)) parentPort.postMessage('ended'); });
+        l.start(0, -1);
+        parentPort.postMessage(a.getsockname(fd).port);
+      \`;
+      async function round() {
+        const w = new Worker(inner, { eval: true });
+        const port = await new Promise((r) => w.once('message', r));
+        const text = await new Promise((resolve, reject) => {
+          let t = '';
+          net.connect(port, '127.0.0.1').on('data', (d) => (t += d)).on('close', () => resolve(t.trim())).on('error', reject);
+        });
+        const ended = await new Promise((r) => w.once('message', r));
+        await w.terminate();
+        return { text, ended, threads: require('node:fs').readdirSync('/proc/self/task').length };
+      }
+      (async () => console.log(JSON.stringify([await round(), await round()])))();
+    `;
+    const r = await run(process.execPath, ['-e', script], { env: { ADDON } });
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    const rounds = JSON.parse(r.stdout) as Array<{ text: string; ended: string; threads: number }>;
+    expect(rounds.map(({ text, ended }) => ({ text, ended }))).toEqual([
+      { text: 'served', ended: 'ended' },
+      { text: 'served', ended: 'ended' },
+    ]);
+    // A worker's launch thread ends with it: the second round leaves no more threads than the first.
+    expect(rounds[1]!.threads).toBe(rounds[0]!.threads);
+  });
+});
+
 describe('Launcher reaper', () => {
   it('watches exits through pidfds where a seccomp filter refuses io_uring', async () => {
     const script = `console.log(require(process.env.ADDON).launchRecords(() => {}))`;
