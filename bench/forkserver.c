@@ -7,6 +7,9 @@
  *   forkserver -v PORT PATH ARGV0 [ARG...]  the same with vfork(2): the child borrows our
  *                                           memory until exec, so no page tables are copied;
  *                                           the least any super-server's spawn can cost
+ *   forkserver -s PORT PATH ARGV0 [ARG...]  -v, and the child calls setsid(2) before exec, as
+ *                                           ninetd, openbsd-inetd and xinetd do for every
+ *                                           handler
  *   forkserver -u PORT PATH ARGV0 [ARG...]  dgram, wait: on a readable socket, fork, hand the
  *                                           bound socket to PATH on 0/1/2, wait for it to
  *                                           exit, repeat
@@ -66,9 +69,14 @@ static int bind_socket(int type, int port)
     return fd;
 }
 
-/* In the child: the socket becomes 0, 1 and 2 (dup2 clears close-on-exec), then exec. */
+static int new_session;
+
+/* In the child: a session of its own with -s, the socket becomes 0, 1 and 2 (dup2 clears
+ * close-on-exec), then exec. */
 static void run_handler(int fd, const char *path, char **argv)
 {
+    if (new_session && setsid() < 0)
+        _exit(125);
     for (int i = 0; i < 3; i++)
         if (dup2(fd, i) < 0)
             _exit(126);
@@ -85,13 +93,14 @@ int main(int argc, char **argv)
         dgram = 1;
         argv++;
         argc--;
-    } else if (argc > 1 && strcmp(argv[1], "-v") == 0) {
+    } else if (argc > 1 && (strcmp(argv[1], "-v") == 0 || strcmp(argv[1], "-s") == 0)) {
         use_vfork = 1;
+        new_session = argv[1][1] == 's';
         argv++;
         argc--;
     }
     if (argc < 4) {
-        fprintf(stderr, "usage: forkserver [-u|-v] PORT PATH ARGV0 [ARG...]\n");
+        fprintf(stderr, "usage: forkserver [-u|-v|-s] PORT PATH ARGV0 [ARG...]\n");
         return 2;
     }
     int port = atoi(argv[1]);

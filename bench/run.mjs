@@ -460,6 +460,17 @@ const SERVERS = [
     },
   },
   {
+    id: 'c-vfork-setsid',
+    // The same floor for ninetd's handler contract: each handler the leader of a new session.
+    label: () => 'C vfork+setsid',
+    supports: (sc) => sc.proto === 'tcp' && Boolean(sc.exec),
+    async start(sc, tag) {
+      const p = launch(bin('forkserver'), ['-s', '0', ...sc.exec], tag);
+      const m = await waitForOutput(p, /\{"port":(\d+)\}/, 5000);
+      return { p, port: Number(m[1]) };
+    },
+  },
+  {
     id: 'openbsd-inetd',
     label: () => 'openbsd-inetd',
     supports: () => true,

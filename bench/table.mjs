@@ -71,7 +71,7 @@ export function resultsTable(data) {
  * with a star where the other server had errors.
  */
 export function ratiosTable(data) {
-  const headers = ['scenario', 'clients', 'ninetd req/s', '/ C limit', '/ C vfork', ...ANCHORS.map((a) => `/ ${a}`)];
+  const headers = ['scenario', 'clients', 'ninetd req/s', '/ C limit', '/ C vfork', '/ C vfork+setsid', ...ANCHORS.map((a) => `/ ${a}`)];
   const rows = [];
   const find = (scenario, clients, server) =>
     data.results.find((r) => r.ok && r.scenario === scenario && r.clients === clients && r.server === server);
@@ -80,7 +80,7 @@ export function ratiosTable(data) {
       const n = find(sc.id, clients, 'ninetd');
       if (!n && !data.results.some((r) => r.scenario === sc.id && r.clients === clients)) continue;
       const row = [sc.id, String(clients), n ? rate(n.rate) : 'failed'];
-      for (const other of ['c-limit', 'c-vfork', ...ANCHORS]) {
+      for (const other of ['c-limit', 'c-vfork', 'c-vfork-setsid', ...ANCHORS]) {
         const o = find(sc.id, clients, other);
         // A star: the other server lost requests, so its rate is not a fair denominator.
         row.push(n && o ? `${ratio(n.rate, o.rate)}${o.errors > 0 ? '*' : ''}` : '-');
