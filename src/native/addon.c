@@ -2,8 +2,8 @@
  * addon.c: the addon's one exports table: which C function each JavaScript name calls, the
  * Poller and Pump classes, and the numeric constants of this platform that callers pass back
  * in. It takes no decisions and makes no system calls but through spawn_init, which reserves
- * spawn.c's fd slot while our fd numbers are still low. The functions live in one file per
- * concern:
+ * spawn.c's fd slots (this thread's and the launch thread's) while our fd numbers are still low
+ * and notes which signals are ignored. The functions live in one file per concern:
  *
  *   napi.c      the failure convention, argument readers and value setters
  *   sockaddr.c  text and SockAddr objects <-> struct sockaddr
@@ -13,7 +13,7 @@
  *   mem.c       giving freed malloc memory back to the system
  *   nss.c       user and group lookups
  *   spawn.c     handler spawn, exit status, pidfds
- *   launch.c    accept and spawn from a template, exits through one epoll set (the fast path)
+ *   launch.c    accept, spawn from a template and reap, on a thread of its own (the fast path)
  *   splice.c    relayed connections: pipes, splice(2), shutdown(2)
  *   poller.c    readiness without reading (uv_poll)
  *   dgram.c     internal echo and discard datagrams answered on readiness (a Poller's fast path)
