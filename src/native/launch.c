@@ -136,7 +136,7 @@ typedef struct {
   pthread_mutex_t lock;
   pthread_t thread;
   bool thread_started;
-  bool stopping;
+  bool stopping; /* the environment is being torn down: the thread ends, no batch reaches JavaScript */
   int epfd;   /* listeners watching, pidfds, the ring, wakefd */
   int wakefd; /* eventfd: stop */
   int spawn_slot[2]; /* the thread's fd slot and filler (spawn.h), reserved when the addon was loaded */
@@ -144,7 +144,6 @@ typedef struct {
   uv_async_t async; /* records waiting: the thread asks the loop to hand them over */
   size_t watching;  /* launchers watching: while there is one, `async` keeps the loop alive */
   bool signalled;   /* asked, and not handed over since */
-  bool closing;
   napi_ref cb;
   napi_async_context async_ctx;
   record_t *recs;
@@ -163,12 +162,9 @@ typedef struct {
   napi_async_cleanup_hook_handle hook;
 } reaper_t;
 
-/* A launcher's index before it has one. */
-#define NOT_LISTED SIZE_MAX
-
 typedef struct launcher {
   reaper_t *r;
-  size_t index; /* in r->table, or NOT_LISTED */
+  size_t index; /* in r->table */
   int32_t id;
   int fd;
   spawn_t tpl;
@@ -355,7 +351,7 @@ static void on_async(uv_async_t *h) {
   pthread_mutex_lock(&r->lock);
   record_t *recs = take_pending(r, &n);
   pthread_mutex_unlock(&r->lock);
-  if (n > 0 && r->cb != NULL && !r->closing) {
+  if (n > 0 && r->cb != NULL && !r->stopping) {
     napi_env env = r->env;
     napi_handle_scope scope;
     if (napi_open_handle_scope(env, &scope) == napi_ok) {
@@ -452,19 +448,23 @@ static void ring_submit(ring_t *q) {
 
 /* ---- launchers (under the lock) ---- */
 
-static void launcher_free_if_done(launcher_t *l) {
-  if (!l->closed || !l->finalized || l->running > 0) return;
-  reaper_t *r = l->r;
-  if (l->index != NOT_LISTED) {
-    r->table[l->index] = NULL;
-    if (l->index < r->table_free) r->table_free = l->index;
-  }
+/* Frees what launcher_new made (a launcher not in the table, or taken out of it). */
+static void launcher_free(launcher_t *l) {
   spawn_free(&l->tpl); /* the slot buffers too: they are the template's envp entries */
   free(l->slots);
   free(l->slotbuf);
   free(l->namelen);
   free(l->user);
   free(l);
+}
+
+/* A closed, finalized launcher with no handler left running leaves the table and is freed. */
+static void launcher_free_if_done(launcher_t *l) {
+  if (!l->closed || !l->finalized || l->running > 0) return;
+  reaper_t *r = l->r;
+  r->table[l->index] = NULL;
+  if (l->index < r->table_free) r->table_free = l->index;
+  launcher_free(l);
 }
 
 static void launcher_unwatch(launcher_t *l) {
@@ -492,7 +492,7 @@ static int launcher_watch(launcher_t *l) {
  */
 static void keep_alive(reaper_t *r) {
   pthread_mutex_lock(&r->lock);
-  bool any = r->watching > 0 && !r->closing;
+  bool any = r->watching > 0 && !r->stopping;
   pthread_mutex_unlock(&r->lock);
   if (any)
     uv_ref((uv_handle_t *)&r->async);
@@ -850,7 +850,6 @@ static void reaper_async_closed(uv_handle_t *h) {
 static void reaper_teardown(napi_async_cleanup_hook_handle hook, void *arg) {
   reaper_t *r = arg;
   r->hook = hook;
-  r->closing = true;
   pthread_mutex_lock(&r->lock);
   r->stopping = true;
   pthread_mutex_unlock(&r->lock);
@@ -872,7 +871,7 @@ static void reaper_teardown(napi_async_cleanup_hook_handle hook, void *arg) {
 static reaper_t *make_reaper(napi_env env, bool ring) {
   reaper_t *r = NULL;
   if (napi_get_instance_data(env, (void **)&r) == napi_ok && r != NULL) {
-    if (!r->thread_started && !r->closing) return (throw_errno(env, EAGAIN, "pthread_create"), NULL);
+    if (!r->thread_started && !r->stopping) return (throw_errno(env, EAGAIN, "pthread_create"), NULL);
     return r;
   }
   uv_loop_t *loop;
@@ -1068,7 +1067,6 @@ static napi_value launcher_new(napi_env env, napi_callback_info info) {
   launcher_t *l = calloc(1, sizeof *l);
   if (l == NULL) return throw_errno(env, ENOMEM, "malloc");
   l->r = r;
-  l->index = NOT_LISTED;
   l->fd = fd;
   l->budget = -1;
   if (!prop(env, tpl, "id", &v) || !arg_int(env, v, "id", &id) || !prop(env, tpl, "file", &file) || !prop(env, tpl, "argv", &argv) ||
@@ -1100,8 +1098,7 @@ static napi_value launcher_new(napi_env env, napi_callback_info info) {
   }
   return a.self;
 fail:
-  l->closed = l->finalized = true;
-  launcher_free_if_done(l);
+  launcher_free(l);
   return NULL;
 }
 
@@ -1117,15 +1114,16 @@ static napi_value launcher_start(napi_env env, napi_callback_info info) {
   CHECK(napi_get_value_double(env, a.argv[1], &budget));
   reaper_t *r = l->r;
   pthread_mutex_lock(&r->lock);
-  int err = EBADF;
-  if (!l->closed) {
+  bool closed = l->closed;
+  int err = 0;
+  if (!closed) {
     l->instances = instances < 0 ? 0 : instances;
     l->budget = budget < 0 ? -1 : (int64_t)budget;
     l->paused_full = false;
     err = launcher_watch(l);
   }
   pthread_mutex_unlock(&r->lock);
-  if (err == EBADF && l->closed) return throw_errno_detail(env, EBADF, "epoll_ctl", "(launcher is closed)");
+  if (closed) return throw_errno_detail(env, EBADF, "epoll_ctl", "(launcher is closed)");
   if (err != 0) return throw_errno(env, err, "epoll_ctl");
   keep_alive(r);
   return undefined(env);

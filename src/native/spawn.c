@@ -483,7 +483,7 @@ typedef struct {
   uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
 } clone3_args_t;
 
-/* Set once a clone3 failed where clone then worked (a kernel before 5.5, a seccomp filter): clone from then on. */
+/* Set once clone3 was refused (ENOSYS, EINVAL or EPERM: a kernel before 5.5, a seccomp filter): clone from then on. */
 static bool clone3_refused;
 
 /*
@@ -534,15 +534,9 @@ static pid_t clone_raw(spawn_t *s, char *top, int flags, int *pidfd) {
         .stack_size = size,
     };
     pid_t pid = clone3_run(&a, spawn_child, s);
-    if (pid >= 0) return pid;
-    int clone3_errno = errno;
-    s->handlers_cleared = false;
-    pid = clone(spawn_child, top, flags | SIGCHLD, s, pidfd);
-    if (pid >= 0)
-      __atomic_store_n(&clone3_refused, true, __ATOMIC_RELAXED);
-    else
-      errno = clone3_errno;
-    return pid;
+    /* Out of processes or memory says nothing about clone3 itself: that failure is the spawn's. */
+    if (pid >= 0 || (errno != ENOSYS && errno != EINVAL && errno != EPERM)) return pid;
+    __atomic_store_n(&clone3_refused, true, __ATOMIC_RELAXED);
   }
 #endif
   s->handlers_cleared = false;
