@@ -403,6 +403,20 @@ const v6 = (sc) => sc.host.includes(':');
 const waitField = (sc) => (sc.proto === 'udp' ? 'wait' : 'nowait');
 const program = (sc) => (sc.builtin ? 'internal' : sc.exec.join(' '));
 
+/** bench/forkserver in one of its vfork modes (`flag` -v, or -s: -v with a new session per handler), for exec scenarios. */
+function vforkServer(id, label, flag) {
+  return {
+    id,
+    label: () => label,
+    supports: (sc) => sc.proto === 'tcp' && Boolean(sc.exec),
+    async start(sc, tag) {
+      const p = launch(bin('forkserver'), [flag, '0', ...sc.exec], tag);
+      const m = await waitForOutput(p, /\{"port":(\d+)\}/, 5000);
+      return { p, port: Number(m[1]) };
+    },
+  };
+}
+
 const SERVERS = [
   {
     id: 'ninetd',
@@ -447,29 +461,11 @@ const SERVERS = [
       return { p, port: Number(m[1]) };
     },
   },
-  {
-    id: 'c-vfork',
-    // The true floor of a spawning server: vfork shares our memory until exec (as ninetd's
-    // clone(CLONE_VM | CLONE_VFORK) does), so no page tables are copied.
-    label: () => 'C vfork+exec',
-    supports: (sc) => sc.proto === 'tcp' && Boolean(sc.exec),
-    async start(sc, tag) {
-      const p = launch(bin('forkserver'), ['-v', '0', ...sc.exec], tag);
-      const m = await waitForOutput(p, /\{"port":(\d+)\}/, 5000);
-      return { p, port: Number(m[1]) };
-    },
-  },
-  {
-    id: 'c-vfork-setsid',
-    // The same floor for ninetd's handler contract: each handler the leader of a new session.
-    label: () => 'C vfork+setsid',
-    supports: (sc) => sc.proto === 'tcp' && Boolean(sc.exec),
-    async start(sc, tag) {
-      const p = launch(bin('forkserver'), ['-s', '0', ...sc.exec], tag);
-      const m = await waitForOutput(p, /\{"port":(\d+)\}/, 5000);
-      return { p, port: Number(m[1]) };
-    },
-  },
+  // The true floor of a spawning server: vfork shares our memory until exec (as ninetd's
+  // clone(CLONE_VM | CLONE_VFORK) does), so no page tables are copied.
+  vforkServer('c-vfork', 'C vfork+exec', '-v'),
+  // The same floor for ninetd's handler contract: each handler the leader of a new session.
+  vforkServer('c-vfork-setsid', 'C vfork+setsid', '-s'),
   {
     id: 'openbsd-inetd',
     label: () => 'openbsd-inetd',
