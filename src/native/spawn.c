@@ -177,8 +177,9 @@ static void find_ignored(void) {
  * The child, between clone and execve. It shares the parent's memory and the calling thread's
  * TLS, so it uses raw system calls only: glibc's setuid, setgid and setgroups signal every thread
  * of the process (they are process-wide in POSIX), which in a vfork child would reach the
- * parent's threads. All signals are blocked on entry (inherited from the parent's mask), so no
- * handler of the parent can run here before the dispositions are reset.
+ * parent's threads. No handler of the parent can run here: after clone3 the kernel has reset
+ * them all, and after clone every signal is blocked on entry (see clone_masked) until the
+ * dispositions are reset.
  */
 static int spawn_child(void *arg) {
   spawn_t *s = arg;
@@ -519,7 +520,34 @@ static pid_t clone3_run(clone3_args_t *a, int (*fn)(void *), void *arg) {
 }
 #endif
 
-/* The clone itself, on the child stack `top`: clone3 resetting the handled signals where it can, else clone. */
+/*
+ * Runs clone with every signal blocked in this thread (glibc's internal ones too, as its
+ * posix_spawn does), so that the child starts with all of them blocked and none of our handlers,
+ * which it inherits, can run in it before it resets them. All but SIGCHLD: the child has no
+ * children, so nothing sends it one in its few system calls before exec (and its handler,
+ * libuv's when Node has children of its own, only wakes the loop). Blocked here, the SIGCHLD of
+ * every handler that ended while this thread sat in the clone (most of the time under load)
+ * would be queued rather than discarded as an unhandled SIGCHLD is, and would wake one of
+ * Node's idle threads to be discarded there.
+ */
+static pid_t clone_masked(spawn_t *s, char *top, int flags, int *pidfd) {
+  unsigned char all[KERNEL_SIGSET_BYTES], old[KERNEL_SIGSET_BYTES];
+  memset(all, 0xff, sizeof all);
+  all[(SIGCHLD - 1) / 8] &= (unsigned char)~(1u << ((SIGCHLD - 1) % 8));
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, all, old, KERNEL_SIGSET_BYTES);
+  pid_t pid = clone(spawn_child, top, flags | SIGCHLD, s, pidfd);
+  int clone_errno = errno;
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, old, NULL, KERNEL_SIGSET_BYTES);
+  errno = clone_errno;
+  return pid;
+}
+
+/*
+ * The clone itself, on the child stack `top`: clone3 resetting the handled signals where it
+ * can, else clone with the signals blocked. After CLONE_CLEAR_SIGHAND the child has no handler
+ * of ours that a signal could run, so this thread's mask is left as it is (the child sets its
+ * own before exec): two system calls fewer per spawn.
+ */
 static pid_t clone_raw(spawn_t *s, char *top, int flags, int *pidfd) {
 #ifdef HAVE_CLONE3
   if (!__atomic_load_n(&clone3_refused, __ATOMIC_RELAXED)) {
@@ -540,31 +568,17 @@ static pid_t clone_raw(spawn_t *s, char *top, int flags, int *pidfd) {
   }
 #endif
   s->handlers_cleared = false;
-  return clone(spawn_child, top, flags | SIGCHLD, s, pidfd);
+  return clone_masked(s, top, flags, pidfd);
 }
 
 /* One clone of spawn_clone, on the child stack `top`. */
 static pid_t clone_child(spawn_t *s, char *top, int *pidfd) {
-  /*
-   * Block every signal in this thread (glibc's internal ones too, as its posix_spawn does) so
-   * that the child starts with all of them blocked and none of our handlers can run in it.
-   * All but SIGCHLD: the child has no children, so nothing sends it one in its few system calls
-   * before exec (and its handler, libuv's when Node has children of its own, only wakes the
-   * loop). Blocked here, the SIGCHLD of every handler that ended while this thread sat in the
-   * clone (most of the time under load) would be queued rather than discarded as an unhandled
-   * SIGCHLD is, and would wake one of Node's idle threads to be discarded there.
-   */
-  unsigned char all[KERNEL_SIGSET_BYTES], old[KERNEL_SIGSET_BYTES];
-  memset(all, 0xff, sizeof all);
-  all[(SIGCHLD - 1) / 8] &= (unsigned char)~(1u << ((SIGCHLD - 1) % 8));
   s->failed_step = STEP_NONE;
   use_slot(s);
   int flags = CLONE_VM | CLONE_VFORK | (pidfd ? CLONE_PIDFD : 0) | (s->table_end > 0 ? CLONE_FILES : 0);
-  syscall(SYS_rt_sigprocmask, SIG_SETMASK, all, old, KERNEL_SIGSET_BYTES);
   if (pidfd) *pidfd = -1;
   pid_t pid = clone_raw(s, top, flags, pidfd);
   int clone_errno = errno;
-  syscall(SYS_rt_sigprocmask, SIG_SETMASK, old, NULL, KERNEL_SIGSET_BYTES);
   if (s->child_fd != s->fd) refill_slot();
   if (pid < 0) {
     errno = clone_errno;
