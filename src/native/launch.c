@@ -30,7 +30,8 @@
  *     gone, a failed spawn) back to TypeScript with its fd, which serves it as every other
  *     connection is served; nothing accepted is dropped here.
  *   - launch_burst checks that the template's user still exists before each spawn (the
- *     supervisor resolved it at load time; a user deleted since must not get a process).
+ *     supervisor resolved it at load time; a user deleted since must not get a process), with
+ *     nss.c's user_exists, which reads the password database only when it may have changed.
  *   - launch_burst watches a child on the ring while fewer than RING_CHILDREN are there and
  *     the ring has room for its operation, else by a pidfd: a started child is always watched.
  *     The kernel takes a burst's operations at its end; those it could not take (out of
@@ -45,7 +46,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +62,7 @@
 
 #include "exports.h"
 #include "napi.h"
+#include "nss.h"
 #include "sockaddr.h"
 #include "spawn.h"
 
@@ -173,6 +174,7 @@ typedef struct launcher {
   size_t *namelen;
   size_t nenv;
   char *user;
+  user_stamp_t user_stamp; /* what the last check that `user` exists learnt */
   /* The local address and port as text when the socket is bound to one address (else per connection). */
   char local_ip[INET6_ADDRSTRLEN], local_port[8];
   bool local_fixed;
@@ -596,12 +598,6 @@ static bool watch_pidfd(reaper_t *r, child_t *c, int pidfd) {
   return true;
 }
 
-static bool user_exists(const char *name) {
-  struct passwd pw, *res = NULL;
-  char buf[4096];
-  return getpwnam_r(name, &pw, buf, sizeof buf, &res) == 0 && res != NULL;
-}
-
 /*
  * How many connections wait in the accept queue of the listening TCP socket `fd` (TCP_INFO
  * reports a listener's queue length as tcpi_unacked, which the backlog bounds); -1 when it
@@ -653,7 +649,7 @@ static void launch_burst(launcher_t *l) {
       hand_back(l, conn, &ss, len, "budget");
       break;
     }
-    if (l->user != NULL && !user_exists(l->user)) {
+    if (l->user != NULL && !user_exists(l->user, &l->user_stamp)) {
       hand_back(l, conn, &ss, len, "user");
       break;
     }

@@ -9,16 +9,23 @@
  *   - js_getpwnam and js_getgrnam report "no such entry" as null, not an error, and treat
  *     ENOENT and ESRCH like it (some NSS modules report a missing name that way).
  *   - js_getgrouplist grows its list until every group fits (at most 16 times).
+ *   - user_exists answers "yes" without a lookup only when the last lookup's answer came from
+ *     /etc/passwd and nothing it depended on can have changed since (see "a user's existence").
  */
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
 #include "exports.h"
 #include "napi.h"
+#include "nss.h"
 
 static size_t lookup_buffer_size(int name) {
   long n = sysconf(name);
@@ -158,4 +165,120 @@ out:
   free(groups);
   free(user);
   return result;
+}
+
+/*
+ * A user's existence, checked before every spawn as root (the ids were resolved when the
+ * configuration was read; a user deleted since must not get a process under its old uid).
+ * A lookup reads nsswitch.conf's time and all of /etc/passwd, some 4 µs a spawn. Its "yes"
+ * carries over to the next spawn, which then costs two stat(2) calls, when all of this held
+ * while it was made: nsswitch.conf names exactly one passwd line, whose first source is
+ * `files` with no action after it (so glibc answers from /etc/passwd when the name is there,
+ * whatever the later sources say); the name is in /etc/passwd (read with glibc's own parser);
+ * and both files stat the same before and after the reads, each last changed more than
+ * STAMP_AGE_S ago. A file's times come from a coarse clock, so a file changed within a tick of
+ * being read could change again with the same times; one older than that cannot change without
+ * new times. Any difference in either file (device, inode, size, mtime, ctime) asks NSS again.
+ */
+#define NSSWITCH_CONF "/etc/nsswitch.conf"
+#define PASSWD_FILE "/etc/passwd"
+#define STAMP_AGE_S 1
+
+static bool file_stamp(const char *path, file_stamp_t *f) {
+  struct stat st;
+  if (stat(path, &st) < 0) return false;
+  memset(f, 0, sizeof *f);
+  f->dev = st.st_dev;
+  f->ino = st.st_ino;
+  f->size = st.st_size;
+  f->mtime = st.st_mtim;
+  f->ctime = st.st_ctim;
+  return true;
+}
+
+static bool same_stamp(const file_stamp_t *a, const file_stamp_t *b) {
+  return a->dev == b->dev && a->ino == b->ino && a->size == b->size && a->mtime.tv_sec == b->mtime.tv_sec &&
+         a->mtime.tv_nsec == b->mtime.tv_nsec && a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec;
+}
+
+/* Both of the file's times more than STAMP_AGE_S before `now` (a time in the future is not). */
+static bool stamp_settled(const file_stamp_t *f, const struct timespec *now) {
+  return f->mtime.tv_sec + STAMP_AGE_S < now->tv_sec && f->ctime.tv_sec + STAMP_AGE_S < now->tv_sec;
+}
+
+static const char *skip_blanks(const char *p) {
+  while (*p == ' ' || *p == '\t') p++;
+  return p;
+}
+
+/* Whether nsswitch.conf has one passwd line and it starts with `files`, no action after it. */
+static bool passwd_files_first(void) {
+  FILE *f = fopen(NSSWITCH_CONF, "re");
+  if (f == NULL) return false;
+  char line[4096];
+  int lines = 0;
+  bool first = false;
+  while (fgets(line, sizeof line, f) != NULL) {
+    size_t len = strlen(line);
+    /* A line longer than the buffer is not understood: no carrying over. */
+    if (len == sizeof line - 1 && line[len - 1] != '\n') {
+      lines = 2;
+      break;
+    }
+    const char *p = skip_blanks(line);
+    if (strncasecmp(p, "passwd", 6) != 0) continue;
+    p = skip_blanks(p + 6);
+    if (*p != ':') continue;
+    lines++;
+    p = skip_blanks(p + 1);
+    const char *next = skip_blanks(p + 5);
+    first = strncmp(p, "files", 5) == 0 && (p[5] == ' ' || p[5] == '\t' || p[5] == '\n' || p[5] == '\0' || p[5] == '#') && *next != '[';
+  }
+  fclose(f);
+  return lines == 1 && first;
+}
+
+/* Whether /etc/passwd has an entry named `name`, as glibc's files source reads it. */
+static bool in_passwd_file(const char *name) {
+  FILE *f = fopen(PASSWD_FILE, "re");
+  if (f == NULL) return false;
+  struct passwd pw, *res;
+  char buf[4096];
+  bool found = false;
+  int err;
+  while ((err = fgetpwent_r(f, &pw, buf, sizeof buf, &res)) == 0) {
+    if (strcmp(res->pw_name, name) == 0) {
+      found = true;
+      break;
+    }
+  }
+  /* A line too long for the buffer ends the reading: not found, so no carrying over. */
+  fclose(f);
+  return found;
+}
+
+bool user_exists(const char *name, user_stamp_t *stamp) {
+  file_stamp_t conf, pw;
+  bool stamped = file_stamp(NSSWITCH_CONF, &conf) && file_stamp(PASSWD_FILE, &pw);
+  if (stamped && stamp->valid && same_stamp(&conf, &stamp->nsswitch) && same_stamp(&pw, &stamp->passwd)) return true;
+  stamp->valid = false;
+
+  passwd_query_t q = {.name = name, .res = NULL};
+  char *buf;
+  nss_with_buffer(_SC_GETPW_R_SIZE_MAX, passwd_lookup, &q, &buf);
+  bool found = q.res != NULL;
+  free(buf);
+  /* The files source skips entries whose names start with + or - (NIS compat). */
+  if (!found || !stamped || name[0] == '+' || name[0] == '-' || !passwd_files_first() || !in_passwd_file(name)) return found;
+
+  file_stamp_t conf2, pw2;
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  if (file_stamp(NSSWITCH_CONF, &conf2) && file_stamp(PASSWD_FILE, &pw2) && same_stamp(&conf, &conf2) && same_stamp(&pw, &pw2) &&
+      stamp_settled(&conf, &now) && stamp_settled(&pw, &now)) {
+    stamp->nsswitch = conf;
+    stamp->passwd = pw;
+    stamp->valid = true;
+  }
+  return found;
 }
