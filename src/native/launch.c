@@ -745,6 +745,9 @@ static void on_pidfd(reaper_t *r, int fd) {
   launcher_free_if_done(l);
 }
 
+/* Whether the ring has completions to read. */
+static bool ring_completed(const ring_t *q) { return *q->cq_head != __atomic_load_n(q->cq_tail, __ATOMIC_ACQUIRE); }
+
 /* The ring has completions: each says that a child has ended (or that its operation ended early). */
 static void on_ring(reaper_t *r) {
   ring_t *q = &r->ring;
@@ -790,9 +793,14 @@ static void *launch_thread(void *arg) {
   while (!r->stopping) {
     int timeout = wait_ms(r);
     pthread_mutex_unlock(&r->lock);
-    /* EINTR when io_uring runs its completion work here: nothing to do but read the ring. */
+    /*
+     * A child's exit interrupts the wait (EINTR) to run the ring's completion work here, which
+     * posts its completion on the way back: read the ring now rather than wait again for it to
+     * be reported readable. Before the listeners, so that places an exit frees are free for them.
+     */
     int n = epoll_wait(r->epfd, evs, EVENTS_PER_WAKE, timeout);
     pthread_mutex_lock(&r->lock);
+    if (r->ring.fd >= 0 && !r->stopping && ring_completed(&r->ring)) on_ring(r);
     for (int i = 0; i < n && !r->stopping; i++) {
       uint64_t d = evs[i].data.u64;
       size_t x = (size_t)(d >> 2);
