@@ -231,8 +231,8 @@ static bool passwd_files_first(void) {
     if (*p != ':') continue;
     lines++;
     p = skip_blanks(p + 1);
-    const char *next = skip_blanks(p + 5);
-    first = strncmp(p, "files", 5) == 0 && (p[5] == ' ' || p[5] == '\t' || p[5] == '\n' || p[5] == '\0' || p[5] == '#') && *next != '[';
+    bool files = strncmp(p, "files", 5) == 0 && (p[5] == ' ' || p[5] == '\t' || p[5] == '\n' || p[5] == '\0' || p[5] == '#');
+    first = files && *skip_blanks(p + 5) != '[';
   }
   fclose(f);
   return lines == 1 && first;
