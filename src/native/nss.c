@@ -20,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -176,13 +177,39 @@ out:
  * `files` with no action after it (so glibc answers from /etc/passwd when the name is there,
  * whatever the later sources say); the name is in /etc/passwd (read with glibc's own parser);
  * and both files stat the same before and after the reads, each last changed more than
- * STAMP_AGE_S ago. A file's times come from a coarse clock, so a file changed within a tick of
- * being read could change again with the same times; one older than that cannot change without
- * new times. Any difference in either file (device, inode, size, mtime, ctime) asks NSS again.
+ * STAMP_AGE_S ago, on a local filesystem (on_local_fs). A file's times come from a coarse
+ * clock, so a file changed within a tick of being read could change again with the same times;
+ * one older than that cannot change without new times. Any difference in either file (device,
+ * inode, size, mtime, ctime) asks NSS again.
  */
 #define NSSWITCH_CONF "/etc/nsswitch.conf"
 #define PASSWD_FILE "/etc/passwd"
 #define STAMP_AGE_S 1
+
+/*
+ * Whether the file at `path` is on a local filesystem whose stat(2) says what the file is now.
+ * A network filesystem's client may answer stat from attributes it cached seconds ago while an
+ * open reads the file anew, so a stamp there could miss a change glibc would see: the list is of
+ * the local filesystems /etc lives on, and any other asks NSS every time.
+ */
+static bool on_local_fs(const char *path) {
+  static const unsigned long local[] = {
+      0xEF53,     /* ext2, ext3, ext4 */
+      0x58465342, /* XFS */
+      0x9123683E, /* Btrfs */
+      0xF2F52010, /* F2FS */
+      0x2FC12FC1, /* ZFS */
+      0x01021994, /* tmpfs */
+      0x794C7630, /* overlayfs */
+      0x73717368, /* SquashFS */
+      0xE0F5E1E2, /* EROFS */
+  };
+  struct statfs sf;
+  if (statfs(path, &sf) < 0) return false;
+  for (size_t i = 0; i < sizeof local / sizeof local[0]; i++)
+    if ((unsigned long)sf.f_type == local[i]) return true;
+  return false;
+}
 
 static bool file_stamp(const char *path, file_stamp_t *f) {
   struct stat st;
@@ -269,7 +296,9 @@ bool user_exists(const char *name, user_stamp_t *stamp) {
   bool found = q.res != NULL;
   free(buf);
   /* The files source skips entries whose names start with + or - (NIS compat). */
-  if (!found || !stamped || name[0] == '+' || name[0] == '-' || !passwd_files_first() || !in_passwd_file(name)) return found;
+  if (!found || !stamped || name[0] == '+' || name[0] == '-' || !on_local_fs(NSSWITCH_CONF) || !on_local_fs(PASSWD_FILE) ||
+      !passwd_files_first() || !in_passwd_file(name))
+    return found;
 
   file_stamp_t conf2, pw2;
   struct timespec now;

@@ -63,12 +63,16 @@ const SOURCES: Array<[string, number]> = [
 /** Every test's copies, written at once and left to settle once: the rename's, the removal's, and one pair per passwd line. */
 const copies = skip ? null : { renamed: files('files'), removed: files('files systemd'), bySources: new Map(SOURCES.map(([s]) => [s, files(s)])) };
 
-/** A daemon in its own mount namespace, seeing the copies as /etc/passwd and /etc/nsswitch.conf. */
-async function daemon(f: { passwd: string; nsswitch: string }): Promise<RunningDaemon & { port: number }> {
-  const script = 'mount --bind "$0" /etc/passwd && mount --bind "$1" /etc/nsswitch.conf && shift 2 && exec "$@"';
+/**
+ * A daemon in its own mount namespace, seeing the copies as /etc/passwd and /etc/nsswitch.conf;
+ * with `ramfs`, the passwd copy is copied first onto a ramfs mounted there on that directory.
+ */
+async function daemon(f: { passwd: string; nsswitch: string }, ramfs?: string): Promise<RunningDaemon & { port: number }> {
+  const passwd = ramfs ? 'mount -t ramfs ramfs "$2" && cp "$0" "$2/passwd" && mount --bind "$2/passwd" /etc/passwd' : 'mount --bind "$0" /etc/passwd';
+  const script = `${passwd} && mount --bind "$1" /etc/nsswitch.conf && shift 3 && exec "$@"`;
   const d = await startDaemon(`t-hello stream tcp nowait ${USER} ${FIXTURE_BIN}/hello hello\n`, {
     services: 't-hello 0/tcp',
-    wrap: ['unshare', '--mount', 'sh', '-c', script, f.passwd, f.nsswitch],
+    wrap: ['unshare', '--mount', 'sh', '-c', script, f.passwd, f.nsswitch, ramfs ?? '-'],
   });
   running.push(d);
   const listening = await d.waitFor((r) => r.msg === 'listening' && r.service === 't-hello', 'listening');
@@ -136,5 +140,18 @@ describe.skipIf(skip !== null)('the check that a handler user still exists', () 
     for (let i = 0; i < 10; i++) expect((await exchange(d.port)).toString()).toBe('hello\n');
     await until(() => lines().filter((l) => l.includes('accept4(') && !l.includes('EAGAIN')).length >= 11, 'the 10 accepts in the log');
     expect(readsAfter(lines(), from)).toBe(reads);
+  });
+
+  it.skipIf(noStrace)('asks NSS at every spawn when /etc/passwd is on a filesystem not known to be local', async () => {
+    // ramfs stands in for a network filesystem, whose stat may answer from a stale cache.
+    const d = await daemon(copies!.bySources.get('files')!, mkdtempSync(path.join(dir, 'ramfs-')));
+    // Its copy was made as the daemon started: wait until it is old enough to carry an answer.
+    const started = Date.now();
+    await until(() => Date.now() > started + SETTLED_MS, 'the copy to settle', SETTLED_MS + 5000);
+    const lines = await trace(d.pid, d.port);
+    const from = lines().length;
+    for (let i = 0; i < 10; i++) expect((await exchange(d.port)).toString()).toBe('hello\n');
+    await until(() => lines().filter((l) => l.includes('accept4(') && !l.includes('EAGAIN')).length >= 11, 'the 10 accepts in the log');
+    expect(readsAfter(lines(), from)).toBe(10);
   });
 });
