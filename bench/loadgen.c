@@ -4,7 +4,7 @@
  * cores and leaves the other to the server under test.
  *
  *   loadgen -p PORT [-a ADDR] [-m tcp|udp] [-c CLIENTS] [-t SECONDS] [-n MAX_REQUESTS]
- *           [-s PAYLOAD_BYTES] [-H] [-e EXPECTED_BYTES] [-E] [-T TIMEOUT_MS] [-S SOURCES]
+ *           [-s PAYLOAD_BYTES] [-H] [-e EXPECTED_BYTES] [-E] [-T TIMEOUT_MS]
  *
  * tcp: each request is connect, send the payload (if any; -H then half-closes), read until
  *      EOF (-E: until EXPECTED_BYTES have come), close. Fewer than EXPECTED_BYTES (default 1)
@@ -12,12 +12,6 @@
  * udp: each client has one connected socket; a request sends a datagram that starts with a
  *      sequence number and waits for the reply carrying it; a late reply to an older request
  *      is ignored, so a timeout counts once, as an error.
- *
- * -S: tcp over IPv4, the connections come from SOURCES addresses in turn, 127.0.0.2 and up,
- *     rather than from 127.0.0.1 alone. A client that closes first (-H) leaves each connection
- *     in TIME_WAIT for a minute, and the kernel reuses such a port for the same server only a
- *     second later: from one address that caps the rate near 14,000 connections a second (the
- *     even half of the ephemeral ports), whatever the server. More addresses, more ports.
  *
  * A request that takes longer than TIMEOUT_MS (tcp 5000, udp 1000) is an error. At the end of
  * the time (or after MAX_REQUESTS) no new request starts and the ones in flight finish, each
@@ -64,8 +58,6 @@ static double seconds = 4;
 static long max_requests; /* 0: no limit */
 static size_t payload_len;
 static int half_close;
-static int sources; /* -S: 0, or how many source addresses to take in turn */
-static unsigned next_source;
 static size_t expected = 0;
 static int stop_at_expected;
 static uint64_t timeout_ns;
@@ -173,22 +165,6 @@ static void tcp_start(struct client *c, uint64_t now)
         err_count[E_OTHER]++;
         c->next_start = now + 10000000u;
         return;
-    }
-    if (sources) {
-        /* The port is chosen at connect, for the whole address pair (IP_BIND_ADDRESS_NO_PORT). */
-        struct sockaddr_in src = { .sin_family = AF_INET };
-        src.sin_addr.s_addr = htonl(0x7f000002u + next_source++ % (unsigned)sources);
-        int one = 1;
-        if (setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one) < 0 ||
-            bind(c->fd, (struct sockaddr *)&src, sizeof src) < 0) {
-            close(c->fd);
-            c->fd = -1;
-            c->state = IDLE;
-            errors++;
-            err_count[E_OTHER]++;
-            c->next_start = now + 10000000u;
-            return;
-        }
     }
     watch(c, EPOLL_CTL_ADD, EPOLLOUT);
     if (connect(c->fd, (struct sockaddr *)&addr, addrlen) == 0) {
@@ -323,7 +299,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: loadgen -p PORT [-a ADDR] [-m tcp|udp] [-c CLIENTS] [-t SECONDS]\n"
                     "       [-n MAX_REQUESTS] [-s PAYLOAD_BYTES] [-H] [-e EXPECTED_BYTES] [-E]\n"
-                    "       [-T TIMEOUT_MS] [-S SOURCES]\n");
+                    "       [-T TIMEOUT_MS]\n");
     exit(2);
 }
 
@@ -332,7 +308,7 @@ int main(int argc, char **argv)
     const char *host = "127.0.0.1";
     int port = 0, opt;
     long timeout_ms = 0;
-    while ((opt = getopt(argc, argv, "a:p:m:c:t:n:s:He:ET:S:")) != -1) {
+    while ((opt = getopt(argc, argv, "a:p:m:c:t:n:s:He:ET:")) != -1) {
         switch (opt) {
         case 'a': host = optarg; break;
         case 'p': port = atoi(optarg); break;
@@ -345,12 +321,11 @@ int main(int argc, char **argv)
         case 'e': expected = (size_t)atol(optarg); break;
         case 'E': stop_at_expected = 1; break;
         case 'T': timeout_ms = atol(optarg); break;
-        case 'S': sources = atoi(optarg); break;
         default: usage();
         }
     }
     if (port <= 0 || port > 65535 || nclients < 1 || nclients > 4096 || seconds <= 0 ||
-        seconds > 600 || sources < 0 || sources > 250)
+        seconds > 600)
         usage();
     memset(&addr, 0, sizeof addr);
     struct sockaddr_in *a4 = (struct sockaddr_in *)&addr;
@@ -368,10 +343,6 @@ int main(int argc, char **argv)
     }
     if (!is_loopback()) {
         fprintf(stderr, "loadgen: %s is not a loopback address; refusing\n", host);
-        return 2;
-    }
-    if (sources && (udp || addr.ss_family != AF_INET)) {
-        fprintf(stderr, "loadgen: -S is for tcp over IPv4\n");
         return 2;
     }
     if (udp && payload_len < sizeof(uint64_t))
