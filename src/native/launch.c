@@ -788,6 +788,7 @@ static int wait_ms(reaper_t *r) {
 static void *launch_thread(void *arg) {
   reaper_t *r = arg;
   spawn_adopt(r->spawn_slot);
+  spawn_signals_blocked(); /* start_thread's mask */
   struct epoll_event evs[EVENTS_PER_WAKE];
   pthread_mutex_lock(&r->lock);
   while (!r->stopping) {

@@ -178,8 +178,8 @@ static void find_ignored(void) {
  * TLS, so it uses raw system calls only: glibc's setuid, setgid and setgroups signal every thread
  * of the process (they are process-wide in POSIX), which in a vfork child would reach the
  * parent's threads. No handler of the parent can run here: after clone3 the kernel has reset
- * them all, and after clone every signal is blocked on entry (see clone_masked) until the
- * dispositions are reset.
+ * them all, and the child starts with the signals blocked (inherited from the parent's mask: see
+ * clone_child) until the dispositions are reset.
  */
 static int spawn_child(void *arg) {
   spawn_t *s = arg;
@@ -521,34 +521,38 @@ static pid_t clone3_run(clone3_args_t *a, int (*fn)(void *), void *arg) {
 #endif
 
 /*
- * Runs clone with every signal blocked in this thread (glibc's internal ones too, as its
- * posix_spawn does), so that the child starts with all of them blocked and none of our handlers,
- * which it inherits, can run in it before it resets them. All but SIGCHLD: the child has no
- * children, so nothing sends it one in its few system calls before exec (and its handler,
- * libuv's when Node has children of its own, only wakes the loop). Blocked here, the SIGCHLD of
- * every handler that ended while this thread sat in the clone (most of the time under load)
- * would be queued rather than discarded as an unhandled SIGCHLD is, and would wake one of
- * Node's idle threads to be discarded there.
+ * Set on a thread that keeps every signal but SIGCHLD (and glibc's two internal ones, which
+ * target threads of this process only) blocked for good: the launch thread.
  */
-static pid_t clone_masked(spawn_t *s, char *top, int flags, int *pidfd) {
-  unsigned char all[KERNEL_SIGSET_BYTES], old[KERNEL_SIGSET_BYTES];
+static __thread bool blocks_signals;
+
+void spawn_signals_blocked(void) { blocks_signals = true; }
+
+/*
+ * Blocks every signal in this thread (glibc's internal ones too, as its posix_spawn does) so
+ * that the child starts with all of them blocked and none of our handlers can run in it before
+ * it resets them. All but SIGCHLD: the child has no children, so nothing sends it one in its few
+ * system calls before exec (and its handler, libuv's when Node has children of its own, only
+ * wakes the loop). Blocked here, the SIGCHLD of every handler that ended while this thread sat
+ * in the clone (most of the time under load) would be queued rather than discarded as an
+ * unhandled SIGCHLD is, and would wake one of Node's idle threads to be discarded there.
+ */
+static void block_signals(unsigned char old[KERNEL_SIGSET_BYTES]) {
+  unsigned char all[KERNEL_SIGSET_BYTES];
   memset(all, 0xff, sizeof all);
   all[(SIGCHLD - 1) / 8] &= (unsigned char)~(1u << ((SIGCHLD - 1) % 8));
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, all, old, KERNEL_SIGSET_BYTES);
-  pid_t pid = clone(spawn_child, top, flags | SIGCHLD, s, pidfd);
-  int clone_errno = errno;
+}
+
+static void restore_signals(const unsigned char old[KERNEL_SIGSET_BYTES]) {
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, old, NULL, KERNEL_SIGSET_BYTES);
-  errno = clone_errno;
-  return pid;
 }
 
 /*
  * The clone itself, on the child stack `top`: clone3 resetting the handled signals where it
- * can, else clone with the signals blocked. After CLONE_CLEAR_SIGHAND the child has no handler
- * of ours that a signal could run, so this thread's mask is left as it is (the child sets its
- * own before exec): two system calls fewer per spawn.
+ * can, else clone, with the signals blocked around it if the caller did not (`masked`).
  */
-static pid_t clone_raw(spawn_t *s, char *top, int flags, int *pidfd) {
+static pid_t clone_raw(spawn_t *s, char *top, int flags, int *pidfd, bool masked) {
 #ifdef HAVE_CLONE3
   if (!__atomic_load_n(&clone3_refused, __ATOMIC_RELAXED)) {
     s->handlers_cleared = true;
@@ -568,17 +572,41 @@ static pid_t clone_raw(spawn_t *s, char *top, int flags, int *pidfd) {
   }
 #endif
   s->handlers_cleared = false;
-  return clone_masked(s, top, flags, pidfd);
+  unsigned char old[KERNEL_SIGSET_BYTES];
+  if (!masked) block_signals(old);
+  pid_t pid = clone(spawn_child, top, flags | SIGCHLD, s, pidfd);
+  int clone_errno = errno;
+  if (!masked) restore_signals(old);
+  errno = clone_errno;
+  return pid;
+}
+
+/* Whether spawns take clone3 (until the kernel refuses it). */
+static bool clone3_usable(void) {
+#ifdef HAVE_CLONE3
+  return !__atomic_load_n(&clone3_refused, __ATOMIC_RELAXED);
+#else
+  return false;
+#endif
 }
 
 /* One clone of spawn_clone, on the child stack `top`. */
 static pid_t clone_child(spawn_t *s, char *top, int *pidfd) {
+  /*
+   * A clone3 child has no handler of ours (CLONE_CLEAR_SIGHAND), and on a thread that blocks
+   * the signals already it starts with them blocked: the mask stays as it is there, two system
+   * calls fewer per spawn. Otherwise it is blocked around the clone.
+   */
+  bool masked = !(blocks_signals && clone3_usable());
+  unsigned char old[KERNEL_SIGSET_BYTES];
   s->failed_step = STEP_NONE;
   use_slot(s);
   int flags = CLONE_VM | CLONE_VFORK | (pidfd ? CLONE_PIDFD : 0) | (s->table_end > 0 ? CLONE_FILES : 0);
+  if (masked) block_signals(old);
   if (pidfd) *pidfd = -1;
-  pid_t pid = clone_raw(s, top, flags, pidfd);
+  pid_t pid = clone_raw(s, top, flags, pidfd, masked);
   int clone_errno = errno;
+  if (masked) restore_signals(old);
   if (s->child_fd != s->fd) refill_slot();
   if (pid < 0) {
     errno = clone_errno;

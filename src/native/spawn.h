@@ -76,6 +76,8 @@ void spawn_init(void);
 void spawn_take_spare(int pair[2]);
 /* Makes a pair from spawn_take_spare this thread's fd slot (on a thread that has none). */
 void spawn_adopt(const int pair[2]);
+/* Says that this thread blocks every signal but SIGCHLD for good, so its clone3 spawns leave its mask alone. */
+void spawn_signals_blocked(void);
 /* Reads (file, argv, env, opts) into a zeroed `s`; false with a JS exception pending on bad input. */
 bool spawn_read(napi_env env, napi_value file, napi_value argv, napi_value envv, napi_value opts, spawn_t *s);
 void spawn_free(spawn_t *s);
