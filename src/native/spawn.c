@@ -179,7 +179,7 @@ static void find_ignored(void) {
  * of the process (they are process-wide in POSIX), which in a vfork child would reach the
  * parent's threads. No handler of the parent can run here: after clone3 the kernel has reset
  * them all, and the child starts with the signals blocked (inherited from the parent's mask: see
- * clone_child) until the dispositions are reset.
+ * clone_raw) until the dispositions are reset.
  */
 static int spawn_child(void *arg) {
   spawn_t *s = arg;
@@ -550,9 +550,15 @@ static void restore_signals(const unsigned char old[KERNEL_SIGSET_BYTES]) {
 
 /*
  * The clone itself, on the child stack `top`: clone3 resetting the handled signals where it
- * can, else clone, with the signals blocked around it if the caller did not (`masked`).
+ * can, else clone, with the signals blocked around either (block_signals). A clone3 child has
+ * no handler of ours, and on a thread that blocks the signals for good (the launch thread) it
+ * starts with them blocked anyway: that thread's mask stays as it is, two system calls fewer
+ * per spawn.
  */
-static pid_t clone_raw(spawn_t *s, char *top, int flags, int *pidfd, bool masked) {
+static pid_t clone_raw(spawn_t *s, char *top, int flags, int *pidfd) {
+  unsigned char old[KERNEL_SIGSET_BYTES];
+  pid_t pid;
+  int clone_errno;
 #ifdef HAVE_CLONE3
   if (!__atomic_load_n(&clone3_refused, __ATOMIC_RELAXED)) {
     s->handlers_cleared = true;
@@ -565,48 +571,33 @@ static pid_t clone_raw(spawn_t *s, char *top, int flags, int *pidfd, bool masked
         .stack = (uintptr_t)(top - size),
         .stack_size = size,
     };
-    pid_t pid = clone3_run(&a, spawn_child, s);
+    if (!blocks_signals) block_signals(old);
+    pid = clone3_run(&a, spawn_child, s);
+    clone_errno = errno;
+    if (!blocks_signals) restore_signals(old);
+    errno = clone_errno;
     /* Out of processes or memory says nothing about clone3 itself: that failure is the spawn's. */
     if (pid >= 0 || (errno != ENOSYS && errno != EINVAL && errno != EPERM)) return pid;
     __atomic_store_n(&clone3_refused, true, __ATOMIC_RELAXED);
   }
 #endif
   s->handlers_cleared = false;
-  unsigned char old[KERNEL_SIGSET_BYTES];
-  if (!masked) block_signals(old);
-  pid_t pid = clone(spawn_child, top, flags | SIGCHLD, s, pidfd);
-  int clone_errno = errno;
-  if (!masked) restore_signals(old);
+  block_signals(old);
+  pid = clone(spawn_child, top, flags | SIGCHLD, s, pidfd);
+  clone_errno = errno;
+  restore_signals(old);
   errno = clone_errno;
   return pid;
 }
 
-/* Whether spawns take clone3 (until the kernel refuses it). */
-static bool clone3_usable(void) {
-#ifdef HAVE_CLONE3
-  return !__atomic_load_n(&clone3_refused, __ATOMIC_RELAXED);
-#else
-  return false;
-#endif
-}
-
 /* One clone of spawn_clone, on the child stack `top`. */
 static pid_t clone_child(spawn_t *s, char *top, int *pidfd) {
-  /*
-   * A clone3 child has no handler of ours (CLONE_CLEAR_SIGHAND), and on a thread that blocks
-   * the signals already it starts with them blocked: the mask stays as it is there, two system
-   * calls fewer per spawn. Otherwise it is blocked around the clone.
-   */
-  bool masked = !(blocks_signals && clone3_usable());
-  unsigned char old[KERNEL_SIGSET_BYTES];
   s->failed_step = STEP_NONE;
   use_slot(s);
   int flags = CLONE_VM | CLONE_VFORK | (pidfd ? CLONE_PIDFD : 0) | (s->table_end > 0 ? CLONE_FILES : 0);
-  if (masked) block_signals(old);
   if (pidfd) *pidfd = -1;
-  pid_t pid = clone_raw(s, top, flags, pidfd, masked);
+  pid_t pid = clone_raw(s, top, flags, pidfd);
   int clone_errno = errno;
-  if (masked) restore_signals(old);
   if (s->child_fd != s->fd) refill_slot();
   if (pid < 0) {
     errno = clone_errno;
