@@ -811,7 +811,7 @@ static void *launch_thread(void *arg) {
         if (x < r->ntable && r->table[x] != NULL && r->table[x]->watching) launch_burst(r->table[x]);
         break;
       case EV_PIDFD: on_pidfd(r, (int)x); break;
-      case EV_RING: on_ring(r); break;
+      case EV_RING: break; /* read above, before the events */
       default: {
         uint64_t v;
         if (read(r->wakefd, &v, sizeof v) < 0) {
@@ -904,10 +904,9 @@ static reaper_t *make_reaper(napi_env env, bool ring) {
   if (what != NULL) {
     /* Nothing started yet: the fds go, and the ring's mappings with the process. */
     throw_errno(env, errno, what);
-    for (int *fd = &r->epfd; fd != NULL; fd = fd == &r->epfd ? &r->wakefd : fd == &r->wakefd ? &r->ring.fd : NULL)
-      if (*fd >= 0) close(*fd);
-    for (int i = 0; i < 2; i++)
-      if (r->spawn_slot[i] >= 0) close(r->spawn_slot[i]);
+    int fds[] = {r->epfd, r->wakefd, r->ring.fd, r->spawn_slot[0], r->spawn_slot[1]};
+    for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
+      if (fds[i] >= 0) close(fds[i]);
     free(r);
     return NULL;
   }
