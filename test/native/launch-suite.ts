@@ -43,7 +43,6 @@ function route(records: LaunchRecord[]): void {
   for (const wake of [...wakers]) wake();
 }
 
-
 /** Hands over what the addon still holds, as the callback would. */
 function drain(): void {
   route(native.launchDrain());
@@ -145,6 +144,25 @@ function childOfOurs(pid: number): boolean {
     return false;
   }
 }
+
+/**
+ * The start of a script for a child node (or worker): the addon as `a`, a listening socket `fd`
+ * on 127.0.0.1, a Launcher `l` of `program` (file, then argv; /bin/true by default) on it, and
+ * launchRecords called with `records` (its arguments, as source text).
+ */
+export function childLauncher(records: string, program: string[] = ['/bin/true', 'true']): string {
+  const [file, ...argv] = program;
+  return `
+    const a = require(process.env.ADDON);
+    const C = a.constants;
+    const fd = a.socket(C.AF_INET, C.SOCK_STREAM);
+    a.bind(fd, '127.0.0.1', 0);
+    a.listen(fd, 4);
+    const opts = { fd: 0, uid: -1, gid: -1, groups: null, umask: 18, nice: 0, rlimits: [], cwd: '/' };
+    const l = new a.Launcher(fd, { id: 1, file: ${JSON.stringify(file)}, argv: ${JSON.stringify(argv)}, env: [], slots: [], opts, user: null });
+    a.launchRecords(${records});`;
+}
+
 /**
  * The Launcher's tests, run by launch.test.ts on the reaper the kernel allows (io_uring where it
  * has the waitid operation) and by launch-pidfd.test.ts on the pidfd reaper, its fallback. Each
@@ -171,23 +189,6 @@ function ringExpected(): native.LaunchReaper | null {
   if (disabled === '2') return 'pidfd';
   if (disabled !== '0' || !/^Seccomp:\s+0$/m.test(readFileSync('/proc/self/status', 'utf8'))) return null;
   return 'io_uring';
-}
-
-/**
- * The start of a script for a child node: the addon as `a`, a listening socket `fd` on
- * 127.0.0.1, a Launcher `l` of /bin/true on it, and launchRecords called with `records` (its
- * arguments, as source text).
- */
-function childLauncher(records: string): string {
-  return `
-    const a = require(process.env.ADDON);
-    const C = a.constants;
-    const fd = a.socket(C.AF_INET, C.SOCK_STREAM);
-    a.bind(fd, '127.0.0.1', 0);
-    a.listen(fd, 4);
-    const opts = { fd: 0, uid: -1, gid: -1, groups: null, umask: 18, nice: 0, rlimits: [], cwd: '/' };
-    const l = new a.Launcher(fd, { id: 1, file: '/bin/true', argv: ['true'], env: [], slots: [], opts, user: null });
-    a.launchRecords(${records});`;
 }
 
 /** Whether `pid` has ended: it waits to be reaped, or the launch thread has reaped it. */

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FIXTURE_BIN } from '../helpers/daemon.js';
 import { ADDON, run } from '../helpers/native.js';
-import { launchSuite } from './launch-suite.js';
+import { childLauncher, launchSuite } from './launch-suite.js';
 
 launchSuite(true);
 
@@ -16,20 +16,16 @@ describe('Launcher environments', () => {
     const script = `
       const { Worker } = require('node:worker_threads');
       const net = require('node:net');
-      const inner = \`
+      const inner = ${JSON.stringify(`
         const { parentPort } = require('node:worker_threads');
-        const a = require(process.env.ADDON);
-        const C = a.constants;
-        const fd = a.socket(C.AF_INET, C.SOCK_STREAM);
-        a.bind(fd, '127.0.0.1', 0);
-        a.listen(fd, 4);
-        const opts = { fd: 0, uid: -1, gid: -1, groups: null, umask: 18, nice: 0, rlimits: [], cwd: '/' };
-        const l = new a.Launcher(fd, { id: 1, file: '/bin/sh', argv: ['sh', '-c', 'echo served'], env: [], slots: [], opts, user: null });
-        // Kind 1 is an end record (the first of each record's 9 numbers).
-        a.launchRecords((batch) => { if (batch[0].some((v, i) => i % 9 === 0 && v === 1)) parentPort.postMessage('ended'); });
+        ${childLauncher(
+          // Kind 1 is an end record (the first of each record's 9 numbers).
+          `(batch) => { if (batch[0].some((v, i) => i % 9 === 0 && v === 1)) parentPort.postMessage('ended'); }`,
+          ['/bin/sh', 'sh', '-c', 'echo served'],
+        )}
         l.start(0, -1);
         parentPort.postMessage(a.getsockname(fd).port);
-      \`;
+      `)};
       async function round() {
         const w = new Worker(inner, { eval: true });
         const port = await new Promise((r) => w.once('message', r));
