@@ -105,9 +105,9 @@ napi_value js_lockPidFile(napi_env env, napi_callback_info info) {
   /*
    * O_NOFOLLOW: a symlink at the path fails with ELOOP rather than making us truncate whatever it
    * points to. O_NONBLOCK: a FIFO there cannot block the open (the flag means nothing to the
-   * regular file we keep).
+   * regular file we keep). O_NOCTTY: a terminal there does not become ours.
    */
-  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0644);
   int open_err = fd < 0 ? errno : 0;
   struct stat st;
   if (fd >= 0 && fstat(fd, &st) < 0) open_err = errno;
