@@ -12,6 +12,7 @@ import type { LaunchRecord } from '../native/index.js';
 import { settingsEnv, slotOf, templateEnv } from '../spawn/env.js';
 import { childSetup, type HandlerEnd } from '../spawn/request.js';
 import { watchExit } from '../spawn/exit.js';
+import { controllingTerminal } from '../spawn/spawn.js';
 import type { Host, ServiceCore } from './core.js';
 import { handlerRequest, reportEnd } from './handler.js';
 import { serveAccepted } from './nowait.js';
@@ -45,7 +46,7 @@ export function launchTemplate(plan: ServicePlan, host: Pick<Host, 'env' | 'uid'
   const env = templateEnv(settingsEnv(p.passenv, p.env, host.env));
   const req = handlerRequest(plan, 0, env);
   const asRoot = host.uid === 0;
-  const { file, argv, opts } = childSetup(req, asRoot);
+  const { file, argv, opts } = childSetup(req, asRoot, controllingTerminal());
   const lines: string[] = [];
   const slots: number[] = [];
   for (const [name, value] of Object.entries(env)) {

@@ -151,6 +151,8 @@ export interface SpawnOptions {
   nice: number;
   rlimits: Rlimit[];
   cwd: string;
+  /** true (the default): a session of its own (setsid); false: a process group of its own in ours (setpgid). */
+  session?: boolean;
 }
 
 /** A started child: its pid, and a close-on-exec pidfd that becomes readable when it exits. */
@@ -499,9 +501,9 @@ export function getgrouplist(user: string, gid: number): number[] {
 
 /**
  * clone(2) (CLONE_VM | CLONE_VFORK | CLONE_PIDFD) + execve(2): starts `file` with `argv` and exactly
- * `env` ("K=V"), in a new session, with default signal dispositions and an empty mask, `opts.fd`
- * on 0, 1 and 2, then groups, gid, uid (in that order, by raw system call), umask, nice, limits
- * and cwd. Returns once the child has exec'd; a failure before that throws a NativeError whose
+ * `env` ("K=V"), in a new session or a new process group (`opts.session`), with default signal
+ * dispositions and an empty mask, `opts.fd` on 0, 1 and 2, then groups, gid, uid (in that order,
+ * by raw system call), umask, nice, limits and cwd. Returns once the child has exec'd; a failure before that throws a NativeError whose
  * `syscall` names the step ('setgid', 'chdir', 'execve', …), with that child already reaped.
  */
 export function spawnHandler(file: string, argv: string[], env: string[], opts: SpawnOptions): SpawnedChild {

@@ -79,7 +79,8 @@
  *   113     close_range     close_range(slot + 1, ~0, CLOSE_RANGE_UNSHARE): the child's own
  *                           fd table (see "the fd slot"); spawn_clone then gives up the slot
  *                           and spawns again without it
- *   101     setsid          setsid
+ *   101     setsid          setsid, when the handler gets a session of its own
+ *   114     setpgid         setpgid(0, 0), when it gets a process group of its own in ours
  *   102     rt_sigaction    rt_sigaction(sig, SIG_DFL) for signals 1..64 but SIGKILL, SIGSTOP;
  *                           after a clone3 with CLONE_CLEAR_SIGHAND only for those ignored
  *                           (see "signal dispositions")
@@ -113,6 +114,7 @@ typedef enum {
   STEP_BLOCKING,
   STEP_EXECVE,
   STEP_UNSHARE,
+  STEP_SETPGID,
   STEP_COUNT
 } spawn_step_t;
 
@@ -135,6 +137,7 @@ static const struct {
     [STEP_BLOCKING] = {"fcntl", 112},
     [STEP_EXECVE] = {"execve", 127},
     [STEP_UNSHARE] = {"close_range", 113},
+    [STEP_SETPGID] = {"setpgid", 114},
 };
 
 /* Child: record the failed step and its errno where the parent will look, and exit. */
@@ -188,7 +191,11 @@ static int spawn_child(void *arg) {
    * table_end: the kernel copies nothing above it. Until then it touches no fd.
    */
   if (s->table_end > 0 && syscall(SYS_close_range, s->table_end, ~0U, CLOSE_RANGE_UNSHARE) < 0) child_fail(s, STEP_UNSHARE);
-  if (syscall(SYS_setsid) < 0) child_fail(s, STEP_SETSID);
+  if (s->new_session) {
+    if (syscall(SYS_setsid) < 0) child_fail(s, STEP_SETSID);
+  } else if (syscall(SYS_setpgid, 0, 0) < 0) {
+    child_fail(s, STEP_SETPGID);
+  }
 
   /* A zeroed kernel struct sigaction is SIG_DFL, no flags and an empty mask on every layout. */
   static const unsigned char dfl[64];
@@ -367,6 +374,7 @@ bool spawn_read(napi_env env, napi_value file, napi_value argv, napi_value envv,
   s->nice = nice;
   if (!opt_rlimits(env, opts, s)) return false;
   if (!opt(env, opts, "cwd", &v) || (s->cwd = arg_cstring(env, v, "cwd")) == NULL) return false;
+  if (!opt(env, opts, "session", &v) || !arg_bool(env, v, "session", true, &s->new_session)) return false;
   return true;
 }
 

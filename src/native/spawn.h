@@ -38,6 +38,8 @@ typedef struct {
   char **argv;
   char **envp;
   char *cwd;
+  /* A session of its own (setsid), or else a process group of its own in ours (setpgid). */
+  bool new_session;
   int fd;
   int64_t uid; /* -1: unchanged */
   int64_t gid; /* -1: unchanged */

@@ -1,8 +1,9 @@
 // The fallback spawn through node:child_process, for kernels without pidfds (before Linux 5.3),
 // where a natively forked child could not be watched from the event loop. It gives handlers the
-// same fds, session, signals, ids, cwd and environment, but less: libuv drops every
-// supplementary group (setgroups(0)), and `groups`, `umask`, `nice` and `rlimits` are not
-// applied (the child keeps the supervisor's umask, nice value and limits).
+// same fds, signals, ids, cwd and environment, but less: libuv drops every supplementary group
+// (setgroups(0)), `groups`, `umask`, `nice` and `rlimits` are not applied (the child keeps the
+// supervisor's umask, nice value and limits), and every child leads a new session (libuv can
+// give it a process group of its own only with one).
 import { spawn as spawnChild } from 'node:child_process';
 import { SPAWN_DEFAULTS, SpawnError, type HandlerEnd, type SpawnRequest } from './request.js';
 
@@ -18,7 +19,7 @@ export function spawnWithChildProcess(req: SpawnRequest, onEnd: (end: HandlerEnd
       stdio: [req.fd, req.fd, req.fd],
       env: req.env,
       cwd: req.cwd ?? SPAWN_DEFAULTS.cwd,
-      // A new session, as inetd gives its children (setsid); also keeps our signals to ourselves.
+      // A new session (setsid): no terminal of ours, and our signals kept to ourselves.
       detached: true,
       ...(asRoot && req.uid >= 0 ? { uid: req.uid } : {}),
       ...(asRoot && req.gid >= 0 ? { gid: req.gid } : {}),

@@ -63,8 +63,11 @@ export interface ChildSetup {
  * Only root switches ids; anyone else runs handlers as itself, whatever the request says. A
  * handler whose ids change gets exactly the requested supplementary groups (none when the
  * request names none), so root's own groups never reach it; otherwise groups stay as they are.
+ * A handler gets a session of its own only when we have a controlling terminal (`terminal`),
+ * which it must not share; otherwise a process group of its own in our session, which has no
+ * terminal to give it (docs/handlers.md, Session).
  */
-export function childSetup(req: SpawnRequest, asRoot: boolean): ChildSetup {
+export function childSetup(req: SpawnRequest, asRoot: boolean, terminal: boolean): ChildSetup {
   const uid = asRoot ? req.uid : -1;
   const gid = asRoot ? req.gid : -1;
   const groups = uid >= 0 || gid >= 0 ? (req.groups ?? []) : null;
@@ -81,6 +84,7 @@ export function childSetup(req: SpawnRequest, asRoot: boolean): ChildSetup {
       nice: req.nice ?? SPAWN_DEFAULTS.nice,
       rlimits: req.rlimits ?? [],
       cwd: req.cwd ?? SPAWN_DEFAULTS.cwd,
+      session: terminal,
     },
   };
 }

@@ -5,6 +5,7 @@
 // child_process.spawn does (no fork of the whole supervisor, no ChildProcess object) and sets
 // supplementary groups as initgroups would. It needs pidfds to learn of exits; on kernels without
 // them (before 5.3) child-process.ts is used instead.
+import { closeSync, constants, openSync } from 'node:fs';
 import * as native from '../native/index.js';
 import { spawnWithChildProcess } from './child-process.js';
 import { watchExit } from './exit.js';
@@ -33,6 +34,28 @@ export const nativeSpawn: () => boolean = (() => {
 })();
 
 /**
+ * Whether we have a controlling terminal: /dev/tty opens (ENXIO when there is none). Any other
+ * failure counts as having one, the case that gives handlers a session of their own. Asked on
+ * the first call and remembered: a daemon has detached before it serves and takes no terminal
+ * later (what it opens read-write or to read while serving, it opens with O_NOCTTY; a write-only
+ * open never makes a terminal the opener's).
+ */
+export const controllingTerminal: () => boolean = (() => {
+  let known: boolean | undefined;
+  return () => {
+    if (known === undefined) {
+      try {
+        closeSync(openSync('/dev/tty', constants.O_RDONLY | constants.O_NOCTTY | constants.O_NONBLOCK));
+        known = true;
+      } catch (err) {
+        known = (err as NodeJS.ErrnoException).code !== 'ENXIO';
+      }
+    }
+    return known;
+  };
+})();
+
+/**
  * Starts the handler; returns its pid, or throws SpawnError (whose `cause` keeps the OS error's
  * `code`, e.g. EMFILE or EAGAIN, and `syscall`, e.g. 'execve' or 'setgid'). `onEnd` is called
  * once, when the child has ended.
@@ -40,7 +63,7 @@ export const nativeSpawn: () => boolean = (() => {
 export function spawnHandler(req: SpawnRequest, onEnd: (end: HandlerEnd) => void): number {
   const asRoot = process.getuid?.() === 0;
   if (!nativeSpawn()) return spawnWithChildProcess(req, onEnd, asRoot);
-  const { file, argv, env, opts } = childSetup(req, asRoot);
+  const { file, argv, env, opts } = childSetup(req, asRoot, controllingTerminal());
   let child;
   try {
     child = native.spawnHandler(file, argv, env, opts);

@@ -53,7 +53,7 @@ describe('nowait stream services', () => {
     expect(got.toString()).toBe('hello through cat\n');
   });
 
-  it('gives the handler exactly fds 0-2, blocking, default signals, cwd /, a new session and UCSPI variables', async () => {
+  it('gives the handler exactly fds 0-2, blocking, default signals, cwd /, its own process group, no terminal and UCSPI variables', async () => {
     const d = await daemon(`t-report stream tcp nowait - ${FIXTURE_BIN}/report report`);
     const port = d.port('t-report');
     const net = await import('node:net');
@@ -69,7 +69,8 @@ describe('nowait stream services', () => {
     expect(kv.SigIgn).toBe('0000000000000000');
     expect(kv.SigBlk).toBe('0000000000000000');
     expect(kv.cwd).toBe('/');
-    expect(kv.sid_is_pid).toBe('1');
+    expect(kv.pgid_is_pid).toBe('1'); // session or process group: test/e2e/session.test.ts
+    expect(kv.tty).toBe('0');
     expect(env).toEqual({
       PATH: expect.stringContaining('/usr/bin'),
       PROTO: 'TCP',

@@ -71,6 +71,29 @@ describe('processes', () => {
   });
 
   it.each([
+    { session: undefined, leader: true },
+    { session: true, leader: true },
+    { session: false, leader: false },
+  ])('session $session: the child leads a process group, and a session of its own only when asked (the default)', async ({ session, leader }) => {
+    const child = native.spawnHandler('/bin/sleep', ['sleep', '30'], [], opts(session === undefined ? {} : { session }));
+    try {
+      // Fields 5 and 6 of /proc/PID/stat: process group and session (set before exec, so now).
+      const ids = (pid: number): number[] => {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return stat.slice(stat.lastIndexOf(')') + 2).split(' ').slice(2, 4).map(Number);
+      };
+      const [pgid, sid] = ids(child.pid);
+      expect(pgid).toBe(child.pid);
+      expect(sid).toBe(leader ? child.pid : ids(process.pid)[1]);
+      process.kill(child.pid, 'SIGKILL');
+      await readiness(child.pidfd);
+      expect(native.waitPidfd(child.pidfd)).toMatchObject({ signal: 'SIGKILL' });
+    } finally {
+      native.close(child.pidfd);
+    }
+  });
+
+  it.each([
     { what: 'a missing program', file: '/nonexistent/prog', o: {}, want: { code: 'ENOENT', syscall: 'execve', path: '/nonexistent/prog' } },
     { what: 'a directory as the program', file: '/', o: {}, want: { code: 'EACCES', syscall: 'execve' } },
     { what: 'a missing cwd', file: '/bin/true', o: { cwd: '/nonexistent' }, want: { code: 'ENOENT', syscall: 'chdir', path: '/nonexistent' } },
@@ -246,6 +269,7 @@ describe('processes', () => {
     expect(thrown(() => native.spawnHandler('/bin/true', ['tr\0ue'], [], opts()))).toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
     expect(thrown(() => native.spawnHandler('/bin/true', ['true'], [], opts({ uid: -2 })))).toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
     expect(thrown(() => native.spawnHandler('/bin/true', ['true'], [], opts({ groups: ['x'] as unknown as number[] })))).toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    expect(thrown(() => native.spawnHandler('/bin/true', ['true'], [], opts({ session: 1 as unknown as boolean })))).toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
   });
 
   it('pidfdOpen gives a close-on-exec pidfd and throws ESRCH for no such process', () => {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as native from '../../src/native/index.js';
-import { nativeSpawn, SpawnError, spawnHandler, type HandlerEnd, type SpawnRequest } from '../../src/spawn/spawn.js';
+import { controllingTerminal, nativeSpawn, SpawnError, spawnHandler, type HandlerEnd, type SpawnRequest } from '../../src/spawn/spawn.js';
 import { fdCount, zombies } from '../helpers/client.js';
 import { FIXTURE_BIN } from '../helpers/daemon.js';
 
@@ -140,7 +140,7 @@ describe('spawnHandler', () => {
     expect(nativeSpawn()).toBe(true);
   });
 
-  it.each(['unix', 'tcp'] as const)('gives a %s handler the socket as fds 0-2 only, blocking, default signals, a new session and exactly the environment', async (kind) => {
+  it.each(['unix', 'tcp'] as const)('gives a %s handler the socket as fds 0-2 only, blocking, default signals, its own process group, no terminal and exactly the environment', async (kind) => {
     const env = { PATH: '/usr/bin:/bin', PROTO: 'TEST', ODD: 'a=b c' };
     const { text, end } = await runHandler({ file: REPORT, argv: ['report'], env }, kind);
     const r = parseReport(text);
@@ -148,7 +148,10 @@ describe('spawnHandler', () => {
     expect(r.nonblock0).toEqual(['0']);
     expect(r.SigIgn).toEqual(['0000000000000000']);
     expect(r.SigBlk).toEqual(['0000000000000000']);
-    expect(r.sid_is_pid).toEqual(['1']);
+    // A session of its own only when we have a terminal (docs/handlers.md, Session); a process group of its own and no terminal always.
+    expect(r.sid_is_pid).toEqual([controllingTerminal() ? '1' : '0']);
+    expect(r.pgid_is_pid).toEqual(['1']);
+    expect(r.tty).toEqual(['0']);
     expect(r.cwd).toEqual(['/']);
     expect(r.env?.sort()).toEqual(['ODD=a=b c', 'PATH=/usr/bin:/bin', 'PROTO=TEST']);
     expect(end).toMatchObject({ code: 0, signal: null });
