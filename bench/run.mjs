@@ -247,12 +247,37 @@ function stopAllNow() {
     for (const kid of kids) killIfSame(kid, 'SIGKILL');
   }
 }
-for (const sig of ['SIGINT', 'SIGTERM']) {
-  process.on(sig, () => {
-    console.error(`\nbench: ${sig}, stopping ${live.size} process(es)`);
-    stopAllNow();
-    process.exit(130);
-  });
+/** Ctrl-C or SIGTERM stops every process started here. */
+function stopOnSignals() {
+  for (const sig of ['SIGINT', 'SIGTERM']) {
+    process.on(sig, () => {
+      console.error(`\nbench: ${sig}, stopping ${live.size} process(es)`);
+      stopAllNow();
+      process.exit(130);
+    });
+  }
+}
+
+/** Whether we have a controlling terminal: /dev/tty opens. */
+function onTerminal() {
+  try {
+    fs.closeSync(fs.openSync('/dev/tty', fs.constants.O_RDONLY | fs.constants.O_NOCTTY | fs.constants.O_NONBLOCK));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Every server runs as a daemon does, in a session without a controlling terminal: ninetd gives
+ * its handlers sessions of their own only when it has a terminal (docs/handlers.md, Session).
+ * From a terminal the benchmark runs itself again under setsid(1), in a session of its own,
+ * and passes Ctrl-C on to it as SIGTERM.
+ */
+function rerunWithoutTerminal() {
+  const child = spawn('setsid', [process.execPath, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' });
+  for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill('SIGTERM'));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 130 : 1)));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -464,7 +489,7 @@ const SERVERS = [
   // The true floor of a spawning server: vfork shares our memory until exec (as ninetd's
   // clone(CLONE_VM | CLONE_VFORK) does), so no page tables are copied.
   vforkServer('c-vfork', 'C vfork+exec', '-v'),
-  // The same floor for ninetd's handler contract: each handler the leader of a new session.
+  // The same, each handler the leader of a new session, as openbsd-inetd's and xinetd's are.
   vforkServer('c-vfork-setsid', 'C vfork+setsid', '-s'),
   {
     id: 'openbsd-inetd',
@@ -856,6 +881,7 @@ function medianRound(rounds) {
 // ---------------------------------------------------------------------------------------------
 
 async function main() {
+  stopOnSignals();
   if (!fs.existsSync(NINETD)) {
     console.error('bench: dist/cli.js is missing; run `npm run build` first');
     process.exit(1);
@@ -933,8 +959,12 @@ async function main() {
     'node bench/report.mjs writes docs/benchmarks.md');
 }
 
-main().catch((err) => {
-  console.error(`bench: ${err.stack ?? err}`);
-  stopAllNow();
-  process.exit(1);
-});
+if (onTerminal()) {
+  rerunWithoutTerminal();
+} else {
+  main().catch((err) => {
+    console.error(`bench: ${err.stack ?? err}`);
+    stopAllNow();
+    process.exit(1);
+  });
+}
