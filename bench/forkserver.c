@@ -8,8 +8,8 @@
  *                                           memory until exec, so no page tables are copied;
  *                                           the least any super-server's spawn can cost
  *   forkserver -s PORT PATH ARGV0 [ARG...]  -v, and the child calls setsid(2) before exec, as
- *                                           ninetd, openbsd-inetd and xinetd do for every
- *                                           handler
+ *                                           openbsd-inetd and xinetd do for every handler
+ *                                           (ninetd only when it has a terminal)
  *   forkserver -u PORT PATH ARGV0 [ARG...]  dgram, wait: on a readable socket, fork, hand the
  *                                           bound socket to PATH on 0/1/2, wait for it to
  *                                           exit, repeat
