@@ -503,8 +503,9 @@ export function getgrouplist(user: string, gid: number): number[] {
  * clone(2) (CLONE_VM | CLONE_VFORK | CLONE_PIDFD) + execve(2): starts `file` with `argv` and exactly
  * `env` ("K=V"), in a new session or a new process group (`opts.session`), with default signal
  * dispositions and an empty mask, `opts.fd` on 0, 1 and 2, then groups, gid, uid (in that order,
- * by raw system call), umask, nice, limits and cwd. Returns once the child has exec'd; a failure before that throws a NativeError whose
- * `syscall` names the step ('setgid', 'chdir', 'execve', …), with that child already reaped.
+ * by raw system call), umask, nice, limits and cwd. Returns once the child has exec'd; a failure
+ * before that throws a NativeError whose `syscall` names the step ('setgid', 'chdir', 'execve',
+ * …), with that child already reaped.
  */
 export function spawnHandler(file: string, argv: string[], env: string[], opts: SpawnOptions): SpawnedChild {
   return addon().spawnHandler(file, argv, env, opts);
