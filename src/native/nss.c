@@ -10,7 +10,8 @@
  *     ENOENT and ESRCH like it (some NSS modules report a missing name that way).
  *   - js_getgrouplist grows its list until every group fits (at most 16 times).
  *   - user_exists answers "yes" without a lookup only when the last lookup's answer came from
- *     /etc/passwd and nothing it depended on can have changed since (see "a user's existence").
+ *     /etc/passwd and nothing it depended on can have changed since, and decides whether it
+ *     may once per state of the files (see "a user's existence").
  */
 #include <errno.h>
 #include <grp.h>
@@ -180,7 +181,9 @@ out:
  * STAMP_AGE_S ago, on a local filesystem (on_local_fs). A file's times come from a coarse
  * clock, so a file changed within a tick of being read could change again with the same times;
  * one older than that cannot change without new times. Any difference in either file (device,
- * inode, size, mtime, ctime) asks NSS again.
+ * inode, size, mtime, ctime) asks NSS again. A "no" to carrying over is remembered the same
+ * way: while the files stay as they are, each spawn costs the stat calls and the lookup, and
+ * nsswitch.conf and /etc/passwd are not read again to decide it anew.
  */
 #define NSSWITCH_CONF "/etc/nsswitch.conf"
 #define PASSWD_FILE "/etc/passwd"
@@ -287,27 +290,31 @@ static bool in_passwd_file(const char *name) {
 bool user_exists(const char *name, user_stamp_t *stamp) {
   file_stamp_t conf, pw;
   bool stamped = file_stamp(NSSWITCH_CONF, &conf) && file_stamp(PASSWD_FILE, &pw);
-  if (stamped && stamp->valid && same_stamp(&conf, &stamp->nsswitch) && same_stamp(&pw, &stamp->passwd)) return true;
-  stamp->valid = false;
+  bool known = stamped && stamp->verdict != STAMP_UNKNOWN && same_stamp(&conf, &stamp->nsswitch) && same_stamp(&pw, &stamp->passwd);
+  if (known && stamp->verdict == STAMP_CARRY) return true;
 
   passwd_query_t q = {.name = name, .res = NULL};
   char *buf;
   nss_with_buffer(_SC_GETPW_R_SIZE_MAX, passwd_lookup, &q, &buf);
   bool found = q.res != NULL;
   free(buf);
-  /* The files source skips entries whose names start with + or - (NIS compat). */
-  if (!found || !stamped || name[0] == '+' || name[0] == '-' || !on_local_fs(NSSWITCH_CONF) || !on_local_fs(PASSWD_FILE) ||
-      !passwd_files_first() || !in_passwd_file(name))
-    return found;
+  if (known || !found || !stamped) return found;
 
+  /* The files are new to us: may this answer carry over while they stay as they are? */
+  stamp->nsswitch = conf;
+  stamp->passwd = pw;
+  /* The files source skips entries whose names start with + or - (NIS compat). */
+  if (name[0] == '+' || name[0] == '-' || !on_local_fs(NSSWITCH_CONF) || !on_local_fs(PASSWD_FILE) || !passwd_files_first() ||
+      !in_passwd_file(name)) {
+    stamp->verdict = STAMP_ASK;
+    return found;
+  }
   file_stamp_t conf2, pw2;
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
-  if (file_stamp(NSSWITCH_CONF, &conf2) && file_stamp(PASSWD_FILE, &pw2) && same_stamp(&conf, &conf2) && same_stamp(&pw, &pw2) &&
-      stamp_settled(&conf, &now) && stamp_settled(&pw, &now)) {
-    stamp->nsswitch = conf;
-    stamp->passwd = pw;
-    stamp->valid = true;
-  }
+  bool settled = file_stamp(NSSWITCH_CONF, &conf2) && file_stamp(PASSWD_FILE, &pw2) && same_stamp(&conf, &conf2) && same_stamp(&pw, &pw2) &&
+                 stamp_settled(&conf, &now) && stamp_settled(&pw, &now);
+  /* Files changed within a tick of being read may change again with the same times: decide again next time. */
+  stamp->verdict = settled ? STAMP_CARRY : STAMP_UNKNOWN;
   return found;
 }

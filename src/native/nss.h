@@ -17,10 +17,14 @@ typedef struct {
   struct timespec mtime, ctime;
 } file_stamp_t;
 
-/* What an earlier user_exists learnt: the answer came from /etc/passwd, with both files as stamped. */
+/* What an earlier user_exists learnt of the files as stamped (a zeroed stamp knows nothing). */
 typedef struct {
   file_stamp_t nsswitch, passwd;
-  bool valid;
+  enum {
+    STAMP_UNKNOWN, /* nothing yet, or the files have changed since */
+    STAMP_CARRY,   /* the user is in /etc/passwd and glibc answers from it: yes without a lookup */
+    STAMP_ASK,     /* these files let no answer carry over: a lookup every time, nothing more */
+  } verdict;
 } user_stamp_t;
 
 /* Whether the user `name` exists (getpwnam_r finds it); `stamp` (zeroed at first) carries over between calls for the same name. */
