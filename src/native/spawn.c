@@ -552,8 +552,11 @@ static void block_signals(unsigned char old[KERNEL_SIGSET_BYTES]) {
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, all, old, KERNEL_SIGSET_BYTES);
 }
 
+/* Puts back the mask block_signals saved, leaving errno as the clone set it. */
 static void restore_signals(const unsigned char old[KERNEL_SIGSET_BYTES]) {
+  int saved = errno;
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, old, NULL, KERNEL_SIGSET_BYTES);
+  errno = saved;
 }
 
 /*
@@ -566,7 +569,6 @@ static void restore_signals(const unsigned char old[KERNEL_SIGSET_BYTES]) {
 static pid_t clone_raw(spawn_t *s, char *top, int flags, int *pidfd) {
   unsigned char old[KERNEL_SIGSET_BYTES];
   pid_t pid;
-  int clone_errno;
 #ifdef HAVE_CLONE3
   if (!__atomic_load_n(&clone3_refused, __ATOMIC_RELAXED)) {
     s->handlers_cleared = true;
@@ -581,9 +583,7 @@ static pid_t clone_raw(spawn_t *s, char *top, int flags, int *pidfd) {
     };
     if (!blocks_signals) block_signals(old);
     pid = clone3_run(&a, spawn_child, s);
-    clone_errno = errno;
     if (!blocks_signals) restore_signals(old);
-    errno = clone_errno;
     /* Out of processes or memory says nothing about clone3 itself: that failure is the spawn's. */
     if (pid >= 0 || (errno != ENOSYS && errno != EINVAL && errno != EPERM)) return pid;
     __atomic_store_n(&clone3_refused, true, __ATOMIC_RELAXED);
@@ -592,9 +592,7 @@ static pid_t clone_raw(spawn_t *s, char *top, int flags, int *pidfd) {
   s->handlers_cleared = false;
   block_signals(old);
   pid = clone(spawn_child, top, flags | SIGCHLD, s, pidfd);
-  clone_errno = errno;
   restore_signals(old);
-  errno = clone_errno;
   return pid;
 }
 
