@@ -13,25 +13,25 @@ import { childSetup, SpawnError, type HandlerEnd, type SpawnRequest } from './re
 
 export { SpawnError, type HandlerEnd, type SpawnRequest } from './request.js';
 
+/** `ask`, called on the first call only; its answer is kept for every later one. */
+function askedOnce(ask: () => boolean): () => boolean {
+  let known: boolean | undefined;
+  return () => (known ??= ask());
+}
+
 /**
  * Whether this kernel has pidfds: pidfd_open of our own pid, asked on the first call and
  * remembered (not when this module loads: importing must not need the addon, for --help).
  */
-export const nativeSpawn: () => boolean = (() => {
-  let known: boolean | undefined;
-  return () => {
-    if (known === undefined) {
-      try {
-        native.close(native.pidfdOpen(process.pid));
-        known = true;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ERR_NATIVE_MISSING') throw err;
-        known = (err as NodeJS.ErrnoException).code !== 'ENOSYS';
-      }
-    }
-    return known;
-  };
-})();
+export const nativeSpawn = askedOnce(() => {
+  try {
+    native.close(native.pidfdOpen(process.pid));
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_NATIVE_MISSING') throw err;
+    return (err as NodeJS.ErrnoException).code !== 'ENOSYS';
+  }
+});
 
 /**
  * Whether we have a controlling terminal: /dev/tty opens (ENXIO when there is none). Any other
@@ -40,20 +40,14 @@ export const nativeSpawn: () => boolean = (() => {
  * later (what it opens read-write or to read while serving, it opens with O_NOCTTY; a write-only
  * open never makes a terminal the opener's).
  */
-export const controllingTerminal: () => boolean = (() => {
-  let known: boolean | undefined;
-  return () => {
-    if (known === undefined) {
-      try {
-        closeSync(openSync('/dev/tty', constants.O_RDONLY | constants.O_NOCTTY | constants.O_NONBLOCK));
-        known = true;
-      } catch (err) {
-        known = (err as NodeJS.ErrnoException).code !== 'ENXIO';
-      }
-    }
-    return known;
-  };
-})();
+export const controllingTerminal = askedOnce(() => {
+  try {
+    closeSync(openSync('/dev/tty', constants.O_RDONLY | constants.O_NOCTTY | constants.O_NONBLOCK));
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ENXIO';
+  }
+});
 
 /**
  * Starts the handler; returns its pid, or throws SpawnError (whose `cause` keeps the OS error's
