@@ -540,7 +540,7 @@ export const Launcher = function Launcher(fd: number, tpl: LaunchTemplate): Laun
 export type LaunchReaper = 'io_uring' | 'pidfd';
 
 /**
- * Where every Launcher's records go, in batches (at most about 20 ms late; at once when one
+ * Where every Launcher's records go, in batches (at most about 100 ms late; at once when one
  * pauses). The first call (or Launcher) makes the reaper and starts the launch thread: on
  * io_uring where the kernel has its waitid operation, unless `ring` is false. Says which it is.
  */

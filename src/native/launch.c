@@ -68,8 +68,12 @@
 
 /* Connections served per readiness event before yielding to the event loop (as nowait.ts). */
 #define BURST 32
-/* How long records wait to be handed over, at most. */
-#define FLUSH_MS 20
+/*
+ * How long records wait to be handed over, at most. Each hand-over wakes the event loop, which
+ * costs the supervisor more than the records in it: at 1 client, 20 ms cost 3-4.6 µs of the
+ * main thread per connection, 100 ms 1.4-1.8 µs (docs/benchmarks.md, "The launch thread").
+ */
+#define FLUSH_MS 100
 /* Events taken per wait of the launch thread, and exits read per readiness of the ring. */
 #define EVENTS_PER_WAKE 64
 #define EXITS_PER_WAKE 64
