@@ -85,8 +85,8 @@ const SCENARIOS = [
   },
   {
     id: 'echo64',
-    title: 'internal echo, TCP: send 64 B, half-close, read 64 B until EOF',
-    proto: 'tcp', host: '127.0.0.1', builtin: 'echo', load: ['-s', '64', '-H', '-e', '64'],
+    title: 'internal echo, TCP: send 64 B, read 64 B, close with a reset (no TIME_WAIT: bench/README.md)',
+    proto: 'tcp', host: '127.0.0.1', builtin: 'echo', load: ['-s', '64', '-e', '64', '-E', '-R'],
   },
   {
     id: 'exec-hello',
