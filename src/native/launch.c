@@ -70,8 +70,8 @@
 #define BURST 32
 /*
  * How long records wait to be handed over, at most. Each hand-over wakes the event loop, which
- * costs the supervisor more than the records in it: at 1 client, 20 ms cost 3-4.6 µs of the
- * main thread per connection, 100 ms 1.4-1.8 µs (docs/benchmarks.md, "The launch thread").
+ * costs the supervisor more than the records in it: at 1 client, 20 ms cost 3.0-6.1 µs of the
+ * main thread per connection, 100 ms 1.4-2.0 µs (docs/benchmarks.md, "The batch's interval").
  */
 #define FLUSH_MS 100
 /* Events taken per wait of the launch thread, and exits read per readiness of the ring. */
