@@ -1,5 +1,5 @@
 // The fast path of a nowait stream service that needs no decision per connection: the addon's
-// Launcher accepts and starts the handler on a thread of its own, from a template made here once per plan, and reports
+// Launcher accepts and starts the handler on threads of its own, from a template made here once per plan, and reports
 // in batches (native/launch.c). This module decides which plans may take it, makes the
 // template, and turns each batch into what the ordinary path would have done one connection at
 // a time: the counts, the slots, the rate guard, the records and the running handlers. The

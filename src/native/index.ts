@@ -247,7 +247,7 @@ function decode([nums, extra]: RawBatch): LaunchRecord[] {
 
 /**
  * Accepts on a nowait stream socket and starts a handler from its template for each connection,
- * in C, on the addon's launch thread. A Launcher that watches keeps the process alive.
+ * in C, on the addon's launch threads. A Launcher that watches keeps the process alive.
  */
 export interface Launcher {
   /** Watches the socket: at most `instances` handlers at once (0: no limit), at most `budget` more (-1: no limit). */
@@ -541,7 +541,7 @@ export type LaunchReaper = 'io_uring' | 'pidfd';
 
 /**
  * Where every Launcher's records go, in batches (at most about 100 ms late; at once when one
- * pauses). The first call (or Launcher) makes the reaper and starts the launch thread: on
+ * pauses). The first call (or Launcher) makes the reaper and starts the launch threads: on
  * io_uring where the kernel has its waitid operation, unless `ring` is false. Says which it is.
  */
 export function launchRecords(cb: (records: LaunchRecord[]) => void, ring = true): LaunchReaper {

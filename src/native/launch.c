@@ -1,8 +1,9 @@
 /*
  * launch.c: one job, the Launcher class and its thread: the accept-and-spawn loop of a nowait
- * stream service that needs no decision per connection, run without the event loop. One thread
- * per environment (the launch thread) waits in its own epoll set on the listening sockets of
- * the launchers that are watching, accepts, and starts each handler from a template read once
+ * stream service that needs no decision per connection, run without the event loop. Two
+ * threads per environment (the launch threads) take turns to wait in their own epoll set on
+ * the listening sockets of the launchers that are watching, accept, and start each handler
+ * from a template read once
  * (spawn.h), with the connection's addresses put into the environment slots the template
  * names. It learns of the handlers' exits from one io_uring waitid operation per child where
  * the kernel has IORING_OP_WAITID (Linux 6.7), for up to RING_CHILDREN children, else through
@@ -10,14 +11,20 @@
  * A ring operation costs less than a pidfd, an epoll_ctl and a close. What happened (started,
  * ended, handed back, paused, failed) is handed to JavaScript in batches on the event loop
  * (uv_async), where every count and every record is kept: TypeScript decides which services
- * come here and what each number is. A thread of its own rather than the event loop: the loop
+ * come here and what each number is. Threads of its own rather than the event loop: the loop
  * took two turns per connection, each with Node's check phase, and stood still for the length
- * of every spawn (docs/benchmarks.md, "The launch thread").
+ * of every spawn (docs/benchmarks.md, "The launch thread"); two rather than one: one left a
+ * core idle for a tenth of the time at 32 clients (docs/benchmarks.md, "Idle cores").
  *
- * Threads: the launch thread and JavaScript share the launchers and the records under one
- * lock, which the thread holds while it serves a wake (a burst of at most BURST spawns) and
- * drops while it waits. JavaScript's calls (start, stop, close, running, drain) take it, so
- * after stop() returns no connection is accepted. The epoll set names a listener by its index
+ * Threads: the launch threads and JavaScript share the launchers and the records under one
+ * lock, which a thread holds while it serves a wake (a burst of at most BURST spawns) and
+ * drops while it waits and while it clones: a clone holds its thread until the child has
+ * exec'd, and meanwhile the other thread takes the wait and accepts the next connection, so
+ * that at most two spawns are in flight. What a spawn in flight will take (a place under
+ * `instances`, one of the budget, one on the ring) is taken before the lock is dropped, and
+ * the child reads a copy of the template made for its thread. JavaScript's calls (start, stop,
+ * close, running, drain) take the lock, so after stop() returns no connection is accepted (one
+ * accepted before may still be starting). The epoll set names a listener by its index
  * in the table of launchers, never by pointer: a launcher JavaScript closes and frees while
  * the thread holds an event for it leaves an empty index, or one a later launcher took, and a
  * readiness event that finds nothing queued costs one TCP_INFO (or one EAGAIN).
@@ -39,6 +46,8 @@
  *   - The thread has records handed over FLUSH_MS after the first of a batch, not per
  *     connection: the batch is what makes the fast path cheap; drain() empties it at once for
  *     a caller that needs exact counts (the status snapshot).
+ *   - launch_burst hands the epoll wait to the other thread before a clone only while more
+ *     connections are known to be queued: at 1 client it would wake that thread for nothing.
  *   - A closed Launcher still reports the handlers it started, until the last has ended.
  */
 #include <arpa/inet.h>
@@ -68,6 +77,12 @@
 
 /* Connections served per readiness event before yielding to the event loop (as nowait.ts). */
 #define BURST 32
+/*
+ * Launch threads per environment, each with an fd slot of its own (spawn.h). A clone with
+ * CLONE_VFORK holds its thread until the child has exec'd; a second thread accepts and starts
+ * the next handler meanwhile, so that both cores stay busy (docs/benchmarks.md, "Idle cores").
+ */
+#define LAUNCH_THREADS SPAWN_SPARES
 /*
  * How long records wait to be handed over, at most. Each hand-over wakes the event loop, which
  * costs the supervisor more than the records in it: at 1 client, 20 ms cost 3.0-6.1 µs of the
@@ -128,23 +143,32 @@ typedef struct {
   struct io_uring_cqe *cqes;
   unsigned unsubmitted; /* entries written that the kernel has not taken yet */
   size_t children;      /* operations written whose completion is not read yet: one per child */
+  unsigned reserved;    /* places promised to children being cloned, whose operations are not written yet */
 } ring_t;
 
 /* What an event of the launch thread's epoll set is about: the low two bits of its data, the rest a number. */
 enum { EV_PIDFD, EV_LISTENER, EV_RING, EV_WAKE };
 #define EV(kind, n) (((uint64_t)(n) << 2) | (uint64_t)(kind))
 
-/* Per environment (napi instance data): the launch thread, its epoll set, the pending records, the callback. */
+/* Per environment (napi instance data): the launch threads, their epoll set, the pending records, the callback. */
 typedef struct {
   napi_env env;
   /* Everything below that the thread touches is under `lock` (see "Threads" above). */
   pthread_mutex_t lock;
-  pthread_t thread;
-  bool thread_started;
+  pthread_t threads[LAUNCH_THREADS];
+  size_t nthreads; /* started */
+  size_t adopted;  /* spawn_slot pairs taken by the threads */
+  /*
+   * One thread waits in the epoll set at a time: with two, every level-triggered event would
+   * wake both. The others wait for `turn`, which a thread gives when it drops the lock to clone
+   * while connections are still queued, so that the next one is accepted meanwhile.
+   */
+  bool polling;
+  pthread_cond_t turn;
   bool stopping; /* the environment is being torn down: the thread ends, no batch reaches JavaScript */
   int epfd;   /* listeners watching, pidfds, the ring, wakefd */
   int wakefd; /* eventfd: stop */
-  int spawn_slot[2]; /* the thread's fd slot and filler (spawn.h), reserved when the addon was loaded */
+  int spawn_slot[LAUNCH_THREADS][2]; /* the threads' fd slots and fillers (spawn.h), reserved when the addon was loaded */
   ring_t ring;
   uv_async_t async; /* records waiting: the thread asks the loop to hand them over */
   size_t watching;  /* launchers watching: while there is one, `async` keeps the loop alive */
@@ -184,7 +208,8 @@ typedef struct launcher {
   bool local_fixed;
   int32_t instances; /* 0: unlimited */
   int64_t budget;    /* -1: unlimited */
-  int32_t running;
+  int32_t running; /* handlers watched here, and spawns in flight */
+  int32_t cloning; /* spawns in flight: a launch thread clones with the lock dropped */
   bool watching, paused_full, closed, finalized;
   struct launcher *next;
 } launcher_t;
@@ -424,7 +449,7 @@ static void ring_open(ring_t *q) {
 }
 
 /* Whether one more operation can be written now. */
-static bool ring_room(const ring_t *q) { return *q->sq_tail - __atomic_load_n(q->sq_head, __ATOMIC_ACQUIRE) < q->sq_entries; }
+static bool ring_room(const ring_t *q) { return *q->sq_tail - __atomic_load_n(q->sq_head, __ATOMIC_ACQUIRE) + q->reserved < q->sq_entries; }
 
 /* Writes the waitid operation for `c` (ring_room first). */
 static void ring_queue(ring_t *q, child_t *c) {
@@ -538,8 +563,8 @@ static void hand_back(launcher_t *l, int conn, const struct sockaddr_storage *ss
   pause_for(l, why);
 }
 
-/* Fills the template's slot variables for one connection. */
-static void fill_slots(launcher_t *l, int conn, const struct sockaddr_storage *remote) {
+/* Fills the slot variables of `envp`, a thread's copy of the template's environment, for one connection. */
+static void fill_slots(launcher_t *l, char **envp, int conn, const struct sockaddr_storage *remote) {
   char lip[INET6_ADDRSTRLEN], lport[8], rip[INET6_ADDRSTRLEN], rport[8];
   if (l->local_fixed) {
     memcpy(lip, l->local_ip, sizeof lip);
@@ -561,8 +586,60 @@ static void fill_slots(launcher_t *l, int conn, const struct sockaddr_storage *r
     case SLOT_REMOTE_PORT: v = rport; break;
     default: continue;
     }
-    memcpy(l->slotbuf[i] + l->namelen[i], v, strlen(v) + 1); /* at most SLOT_VALUE_BYTES */
+    memcpy(envp[i] + l->namelen[i], v, strlen(v) + 1); /* at most SLOT_VALUE_BYTES */
   }
+}
+
+/*
+ * A launch thread's copy of a template's environment: its entries, and room for the values of
+ * its slots. Per thread, since two may clone from one template at once; each child reads its
+ * copy until it has exec'd, which is when the clone returns.
+ */
+static __thread char **thread_envp, *thread_vals;
+static __thread size_t thread_nenv, thread_nvals;
+
+/* `s`: the launcher's template for this connection on this thread (its fd, its environment); false when out of memory. */
+static bool thread_template(launcher_t *l, int conn, const struct sockaddr_storage *remote, spawn_t *s) {
+  size_t nvals = 0;
+  for (size_t i = 0; i < l->nenv; i++)
+    if (l->slots[i] != SLOT_FIXED) nvals += l->namelen[i] + SLOT_VALUE_BYTES;
+  if (l->nenv + 1 > thread_nenv) {
+    char **e = realloc(thread_envp, (l->nenv + 1) * sizeof *e);
+    if (e == NULL) return false;
+    thread_envp = e;
+    thread_nenv = l->nenv + 1;
+  }
+  if (nvals > thread_nvals) {
+    char *v = realloc(thread_vals, nvals);
+    if (v == NULL) return false;
+    thread_vals = v;
+    thread_nvals = nvals;
+  }
+  char *v = thread_vals;
+  for (size_t i = 0; i < l->nenv; i++) {
+    if (l->slots[i] == SLOT_FIXED) {
+      thread_envp[i] = l->tpl.envp[i];
+      continue;
+    }
+    memcpy(v, l->slotbuf[i], l->namelen[i]); /* "NAME=" */
+    thread_envp[i] = v;
+    v += l->namelen[i] + SLOT_VALUE_BYTES;
+  }
+  thread_envp[l->nenv] = NULL;
+  fill_slots(l, thread_envp, conn, remote);
+  *s = l->tpl;
+  s->envp = thread_envp;
+  s->fd = conn;
+  return true;
+}
+
+/* Frees this thread's copy (at its end). */
+static void thread_template_free(void) {
+  free(thread_envp);
+  free(thread_vals);
+  thread_envp = NULL;
+  thread_vals = NULL;
+  thread_nenv = thread_nvals = 0;
 }
 
 /* A socket bound to one address: every connection's local address is that one, known once. */
@@ -659,13 +736,35 @@ static void launch_burst(launcher_t *l) {
     }
     /* The ring when it has room (made sure of before the spawn: a started child is always watched), else a pidfd. */
     child_t *c = NULL;
-    if (r->ring.fd >= 0 && r->ring.children < RING_CHILDREN && ring_room(&r->ring)) c = malloc(sizeof *c);
+    if (r->ring.fd >= 0 && r->ring.children + r->ring.reserved < RING_CHILDREN && ring_room(&r->ring)) c = malloc(sizeof *c);
     bool ring = c != NULL;
-    fill_slots(l, conn, &ss);
-    l->tpl.fd = conn;
+    spawn_t s;
+    if (!thread_template(l, conn, &ss, &s)) {
+      free(c);
+      hand_back(l, conn, &ss, len, "spawn");
+      break;
+    }
+    /*
+     * Promised before the lock is dropped for the clone, so that the other thread and
+     * JavaScript count them: a place under `instances` (which also keeps the launcher from
+     * being freed), one of the budget (start() takes the spawns in flight off a new one), and
+     * the ring's place.
+     */
+    l->running++;
+    l->cloning++;
+    if (l->budget > 0) l->budget--;
+    if (ring) r->ring.reserved++;
     int pidfd = -1;
-    pid_t pid = spawn_clone(&l->tpl, ring ? NULL : &pidfd);
+    /* More are queued: another thread takes the wait, and accepts the next during this clone. */
+    if (pending != 0 && !r->polling) pthread_cond_signal(&r->turn);
+    pthread_mutex_unlock(&r->lock);
+    pid_t pid = spawn_clone(&s, ring ? NULL : &pidfd);
+    pthread_mutex_lock(&r->lock);
+    l->cloning--;
+    if (ring) r->ring.reserved--;
     if (pid <= 0) {
+      l->running--;
+      if (l->budget >= 0) l->budget++;
       free(c);
       /* TypeScript spawns it again, and reports the failure as every failed spawn is reported. */
       hand_back(l, conn, &ss, len, "spawn");
@@ -677,6 +776,7 @@ static void launch_burst(launcher_t *l) {
       /* Not watched here: the pidfd goes with the record, for TypeScript to watch. */
       free(c);
       c = NULL;
+      l->running--;
       if (rec) rec->fd = pidfd;
       else close(pidfd);
     }
@@ -685,7 +785,6 @@ static void launch_burst(launcher_t *l) {
       c->pid = pid;
       c->owner = l;
       if (ring) ring_queue(&r->ring, c);
-      l->running++;
       r->children++;
     }
     if (rec) {
@@ -693,9 +792,10 @@ static void launch_burst(launcher_t *l) {
       rec->peer = ss;
       rec->peerlen = len;
     }
-    if (l->budget > 0) l->budget--;
   }
   if (r->ring.fd >= 0) ring_submit(&r->ring);
+  /* Closed and finalized while the lock was dropped, and no handler left: freed now. */
+  launcher_free_if_done(l);
 }
 
 /* ---- the reaper ---- */
@@ -791,11 +891,16 @@ static int wait_ms(reaper_t *r) {
 
 static void *launch_thread(void *arg) {
   reaper_t *r = arg;
-  spawn_adopt(r->spawn_slot);
   spawn_signals_blocked(); /* start_thread's mask */
   struct epoll_event evs[EVENTS_PER_WAKE];
   pthread_mutex_lock(&r->lock);
+  spawn_adopt(r->spawn_slot[r->adopted++]);
   while (!r->stopping) {
+    if (r->polling) {
+      pthread_cond_wait(&r->turn, &r->lock);
+      continue;
+    }
+    r->polling = true;
     int timeout = wait_ms(r);
     pthread_mutex_unlock(&r->lock);
     /*
@@ -805,6 +910,7 @@ static void *launch_thread(void *arg) {
      */
     int n = epoll_wait(r->epfd, evs, EVENTS_PER_WAKE, timeout);
     pthread_mutex_lock(&r->lock);
+    r->polling = false;
     if (r->ring.fd >= 0 && !r->stopping && ring_completed(&r->ring)) on_ring(r);
     for (int i = 0; i < n && !r->stopping; i++) {
       uint64_t d = evs[i].data.u64;
@@ -829,24 +935,27 @@ static void *launch_thread(void *arg) {
     if (r->nrecs > 0 && (r->urgent || mono_ms() >= r->first_at + FLUSH_MS)) signal_loop(r);
   }
   pthread_mutex_unlock(&r->lock);
+  thread_template_free();
   return NULL;
 }
 
 /*
- * Starts the launch thread with every signal blocked but SIGCHLD (the others are the event
- * loop's); an errno, or 0. The thread is the parent of its handlers, and the kernel discards
- * their SIGCHLD at once only where the parent does not block it and no handler is installed;
- * blocked here, each would be queued and wake another of Node's threads to be discarded there.
+ * Starts the launch threads with every signal blocked but SIGCHLD (the others are the event
+ * loop's); an errno when not even one started, or 0. A thread is the parent of its handlers,
+ * and the kernel discards their SIGCHLD at once only where the parent does not block it and no
+ * handler is installed; blocked here, each would be queued and wake another of Node's threads
+ * to be discarded there. One thread that started serves alone (its spawns do not overlap).
  */
 static int start_thread(reaper_t *r) {
   sigset_t all, old;
   sigfillset(&all);
   sigdelset(&all, SIGCHLD);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  int rc = pthread_create(&r->thread, NULL, launch_thread, r);
+  int rc = 0;
+  for (size_t i = 0; i < LAUNCH_THREADS && rc == 0; i++)
+    if ((rc = pthread_create(&r->threads[i], NULL, launch_thread, r)) == 0) r->nthreads++;
   pthread_sigmask(SIG_SETMASK, &old, NULL);
-  if (rc == 0) r->thread_started = true;
-  return rc;
+  return r->nthreads > 0 ? 0 : rc;
 }
 
 static void reaper_async_closed(uv_handle_t *h) {
@@ -861,14 +970,16 @@ static void reaper_teardown(napi_async_cleanup_hook_handle hook, void *arg) {
   r->hook = hook;
   pthread_mutex_lock(&r->lock);
   r->stopping = true;
+  pthread_cond_broadcast(&r->turn);
   pthread_mutex_unlock(&r->lock);
-  if (r->thread_started) {
+  if (r->nthreads > 0) {
+    /* Left unread (the threads stop before reading it), so it wakes every thread. */
     uint64_t one = 1;
     if (write(r->wakefd, &one, sizeof one) < 0) {
       /* An eventfd write fails only at its maximum count, which leaves it readable. */
     }
-    pthread_join(r->thread, NULL);
-    r->thread_started = false;
+    for (size_t i = 0; i < r->nthreads; i++) pthread_join(r->threads[i], NULL);
+    r->nthreads = 0;
   }
   pthread_mutex_lock(&r->lock);
   while (r->launchers) launcher_close(r->launchers);
@@ -880,7 +991,7 @@ static void reaper_teardown(napi_async_cleanup_hook_handle hook, void *arg) {
 static reaper_t *make_reaper(napi_env env, bool ring) {
   reaper_t *r = NULL;
   if (napi_get_instance_data(env, (void **)&r) == napi_ok && r != NULL) {
-    if (!r->thread_started && !r->stopping) return (throw_errno(env, EAGAIN, "pthread_create"), NULL);
+    if (r->nthreads == 0 && !r->stopping) return (throw_errno(env, EAGAIN, "pthread_create"), NULL);
     return r;
   }
   uv_loop_t *loop;
@@ -890,7 +1001,8 @@ static reaper_t *make_reaper(napi_env env, bool ring) {
   r->env = env;
   r->epfd = r->wakefd = r->ring.fd = -1;
   pthread_mutex_init(&r->lock, NULL);
-  spawn_take_spare(r->spawn_slot);
+  pthread_cond_init(&r->turn, NULL);
+  for (size_t i = 0; i < LAUNCH_THREADS; i++) spawn_take_spare(r->spawn_slot[i]);
   struct epoll_event wake = {.events = EPOLLIN, .data.u64 = EV(EV_WAKE, 0)}, ring_ev = {.events = EPOLLIN, .data.u64 = EV(EV_RING, 0)};
   const char *what = NULL;
   if ((r->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) what = "epoll_create1";
@@ -908,9 +1020,12 @@ static reaper_t *make_reaper(napi_env env, bool ring) {
   if (what != NULL) {
     /* Nothing started yet: the fds go, and the ring's mappings with the process. */
     throw_errno(env, errno, what);
-    int fds[] = {r->epfd, r->wakefd, r->ring.fd, r->spawn_slot[0], r->spawn_slot[1]};
+    int fds[] = {r->epfd, r->wakefd, r->ring.fd};
     for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
       if (fds[i] >= 0) close(fds[i]);
+    for (size_t i = 0; i < LAUNCH_THREADS; i++)
+      for (int j = 0; j < 2; j++)
+        if (r->spawn_slot[i][j] >= 0) close(r->spawn_slot[i][j]);
     free(r);
     return NULL;
   }
@@ -1126,7 +1241,8 @@ static napi_value launcher_start(napi_env env, napi_callback_info info) {
   int err = 0;
   if (!closed) {
     l->instances = instances < 0 ? 0 : instances;
-    l->budget = budget < 0 ? -1 : (int64_t)budget;
+    /* Spawns in flight on a launch thread are in no record yet, so not in `budget`: they take from it. */
+    l->budget = budget < 0 ? -1 : (int64_t)budget > l->cloning ? (int64_t)budget - l->cloning : 0;
     l->paused_full = false;
     err = launcher_watch(l);
   }

@@ -424,8 +424,8 @@ static char *child_stack_top(void) {
  * connection open between spawns. Per thread: clones on two threads never share a slot.
  */
 static __thread int slot = -1, filler = -1;
-/* A second slot and filler, reserved with this thread's for a thread it starts (spawn_take_spare). */
-static __thread int spare_slot = -1, spare_filler = -1;
+/* More slots and fillers, reserved with this thread's for the threads it starts (spawn_take_spare). */
+static __thread int spares[SPAWN_SPARES][2] = {{-1, -1}, {-1, -1}};
 
 /* A slot and its filler: two fds of /dev/null, as low as they come; false when none. */
 static bool reserve(int *s, int *f) {
@@ -444,13 +444,20 @@ static bool reserve(int *s, int *f) {
 void spawn_init(void) {
   pthread_once(&ignored_once, find_ignored);
   if (slot >= 0) return;
-  if (reserve(&slot, &filler)) reserve(&spare_slot, &spare_filler);
+  if (!reserve(&slot, &filler)) return;
+  for (int i = 0; i < SPAWN_SPARES && reserve(&spares[i][0], &spares[i][1]); i++) {
+  }
 }
 
 void spawn_take_spare(int pair[2]) {
-  pair[0] = spare_slot;
-  pair[1] = spare_filler;
-  spare_slot = spare_filler = -1;
+  pair[0] = pair[1] = -1;
+  for (int i = 0; i < SPAWN_SPARES; i++)
+    if (spares[i][0] >= 0) {
+      pair[0] = spares[i][0];
+      pair[1] = spares[i][1];
+      spares[i][0] = spares[i][1] = -1;
+      return;
+    }
 }
 
 void spawn_adopt(const int pair[2]) {
@@ -530,7 +537,7 @@ static pid_t clone3_run(clone3_args_t *a, int (*fn)(void *), void *arg) {
 
 /*
  * Set on a thread that keeps every signal but SIGCHLD (and glibc's two internal ones, which
- * target threads of this process only) blocked for good: the launch thread.
+ * target threads of this process only) blocked for good: a launch thread.
  */
 static __thread bool blocks_signals;
 
@@ -562,7 +569,7 @@ static void restore_signals(const unsigned char old[KERNEL_SIGSET_BYTES]) {
 /*
  * The clone itself, on the child stack `top`: clone3 resetting the handled signals where it
  * can, else clone, with the signals blocked around either (block_signals). A clone3 child has
- * no handler of ours, and on a thread that blocks the signals for good (the launch thread) it
+ * no handler of ours, and on a thread that blocks the signals for good (a launch thread) it
  * starts with them blocked anyway: that thread's mask stays as it is, two system calls fewer
  * per spawn.
  */

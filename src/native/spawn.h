@@ -72,9 +72,11 @@ typedef struct {
   long rest[13];
 } kernel_rusage_t;
 
-/* Reserves this thread's fd slot, and a spare one, and notes the ignored signals (spawn.c); called once the addon is loaded, before any socket is made. */
+/* Spare fd slots reserved with the loading thread's: one per launch thread (launch.c). */
+#define SPAWN_SPARES 2
+/* Reserves this thread's fd slot, and SPAWN_SPARES spare ones, and notes the ignored signals (spawn.c); called once the addon is loaded, before any socket is made. */
 void spawn_init(void);
-/* Hands over this thread's spare slot and filler (-1s when there is none), for a thread it starts to adopt. */
+/* Hands over one of this thread's spare slots and its filler (-1s when none is left), for a thread it starts to adopt. */
 void spawn_take_spare(int pair[2]);
 /* Makes a pair from spawn_take_spare this thread's fd slot (on a thread that has none). */
 void spawn_adopt(const int pair[2]);

@@ -450,6 +450,54 @@ afterEach(async () => {
       expect(new Set(s.starts().map((r) => r.peer))).toEqual(peers);
     });
 
+    // A backlog of `n` clients of UNTIL_EOF, queued before the launcher looks.
+    async function backlog(s: Listening, n: number): Promise<Array<Awaited<ReturnType<typeof client>>>> {
+      const waiting = await Promise.all(Array.from({ length: n }, () => client(s.port)));
+      await until(() => acceptQueue(s.port) === n, `${n} clients in the accept queue`, WAIT_MS);
+      return waiting;
+    }
+
+    it('starts a queue of handlers from two threads, so that one accepts while the other waits for its clone', async () => {
+      const s = launcher(UNTIL_EOF);
+      // Enough that one thread alone would take some milliseconds: the other is woken at the first clone.
+      const waiting = await backlog(s, 100);
+      s.launcher.start(0, -1);
+      const pids = (await Promise.all(waiting.map(line))).map(Number);
+      // Each handler's parent, by thread id: all of them launch threads, and more than one.
+      const tasks = readdirSync('/proc/self/task');
+      const parents = new Set(pids.map((pid) => tasks.find((tid) => readFileSync(`/proc/self/task/${tid}/children`, 'utf8').split(' ').includes(String(pid)))));
+      expect(parents.has(undefined)).toBe(false);
+      expect(parents.has(String(process.pid))).toBe(false);
+      expect(parents.size).toBe(2);
+      expect(s.launcher.running).toBe(100);
+    });
+
+    it('two threads together never start more than `instances`: the rest stay in the backlog', async () => {
+      const s = launcher(UNTIL_EOF);
+      const waiting = await backlog(s, 30);
+      s.launcher.start(3, -1);
+      expect(await s.record('paused')).toMatchObject({ why: 'full' });
+      await until(() => (drain(), s.starts().length === 3 ? true : null), '3 start records', WAIT_MS);
+      expect(s.launcher.running).toBe(3);
+      expect(acceptQueue(s.port)).toBe(27);
+      const served = waiting.filter((c) => s.starts().some((r) => r.peer === `127.0.0.1:${c.localPort!}`));
+      expect(served).toHaveLength(3);
+      expect(s.starts()).toHaveLength(3);
+    });
+
+    it('two threads together never start more than `budget`: the next is handed back, the rest stay in the backlog', async () => {
+      const s = launcher(UNTIL_EOF);
+      await backlog(s, 30);
+      s.launcher.start(0, 5);
+      const back = await s.record('handback');
+      handedBack.push(back.fd);
+      expect(await s.record('paused')).toMatchObject({ why: 'budget' });
+      await until(() => (drain(), s.starts().length === 5 ? true : null), '5 start records', WAIT_MS);
+      expect(s.records.filter((r) => r.kind === 'handback')).toHaveLength(1);
+      expect(acceptQueue(s.port)).toBe(24);
+      expect(s.starts()).toHaveLength(5);
+    });
+
     it('serves a listener that cannot report its queue (a unix socket) by accepting until EAGAIN', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'ninetd-launch-'));
       const lfd = native.socket(C.AF_UNIX, C.SOCK_STREAM);
