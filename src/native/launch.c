@@ -45,7 +45,8 @@
  *     memory) are offered again after FLUSH_MS until it does.
  *   - The thread has records handed over FLUSH_MS after the first of a batch, not per
  *     connection: the batch is what makes the fast path cheap; drain() empties it at once for
- *     a caller that needs exact counts (the status snapshot).
+ *     a caller that needs exact counts (the status snapshot), once the spawns in flight have
+ *     come back from their clones, so that a connection accepted before it is counted.
  *   - launch_burst hands the epoll wait to the other thread before a clone only while more
  *     connections are known to be queued: at 1 client it would wake that thread for nothing.
  *   - A closed Launcher still reports the handlers it started, until the last has ended.
@@ -165,6 +166,9 @@ typedef struct {
    */
   bool polling;
   pthread_cond_t turn;
+  /* Spawns in flight (the lock dropped for their clone); `cloned` is broadcast when none is left. */
+  size_t cloning;
+  pthread_cond_t cloned;
   bool stopping; /* the environment is being torn down: the thread ends, no batch reaches JavaScript */
   int epfd;   /* listeners watching, pidfds, the ring, wakefd */
   int wakefd; /* eventfd: stop */
@@ -752,6 +756,7 @@ static void launch_burst(launcher_t *l) {
      */
     l->running++;
     l->cloning++;
+    r->cloning++;
     if (l->budget > 0) l->budget--;
     if (ring) r->ring.reserved++;
     int pidfd = -1;
@@ -761,6 +766,7 @@ static void launch_burst(launcher_t *l) {
     pid_t pid = spawn_clone(&s, ring ? NULL : &pidfd);
     pthread_mutex_lock(&r->lock);
     l->cloning--;
+    if (--r->cloning == 0) pthread_cond_broadcast(&r->cloned);
     if (ring) r->ring.reserved--;
     if (pid <= 0) {
       l->running--;
@@ -1002,6 +1008,7 @@ static reaper_t *make_reaper(napi_env env, bool ring) {
   r->epfd = r->wakefd = r->ring.fd = -1;
   pthread_mutex_init(&r->lock, NULL);
   pthread_cond_init(&r->turn, NULL);
+  pthread_cond_init(&r->cloned, NULL);
   for (size_t i = 0; i < LAUNCH_THREADS; i++) spawn_take_spare(r->spawn_slot[i]);
   struct epoll_event wake = {.events = EPOLLIN, .data.u64 = EV(EV_WAKE, 0)}, ring_ev = {.events = EPOLLIN, .data.u64 = EV(EV_RING, 0)};
   const char *what = NULL;
@@ -1082,6 +1089,8 @@ napi_value js_launchDrain(napi_env env, napi_callback_info info) {
   if (r == NULL) return NULL;
   size_t n;
   pthread_mutex_lock(&r->lock);
+  /* A connection accepted before this call is in the records: its spawn in flight ends first (a clone's length). */
+  while (r->cloning > 0) pthread_cond_wait(&r->cloned, &r->lock);
   record_t *recs = take_pending(r, &n);
   pthread_mutex_unlock(&r->lock);
   napi_value arr = records_value(env, recs, n);
