@@ -698,6 +698,34 @@ static int queued(int fd) {
   return (int)ti.tcpi_unacked;
 }
 
+/*
+ * A spawn in flight: what it holds while its thread clones with the lock dropped, taken here
+ * before, so that the other thread and JavaScript count it: a place under `instances` (which
+ * also keeps the launcher from being freed), one of the budget (start() takes the spawns in
+ * flight off a new one), and on the ring a place for its operation.
+ */
+static void flight_take(launcher_t *l, bool ring) {
+  l->running++;
+  l->cloning++;
+  l->r->cloning++;
+  if (l->budget > 0) l->budget--;
+  if (ring) l->r->ring.reserved++;
+}
+
+/*
+ * The clone is back (under the lock again): gives back what flight_take took, but for the
+ * place under `instances` of a child watched here and the budget of a child started. A start
+ * that a budget set meanwhile counted is given back to it too.
+ */
+static void flight_end(launcher_t *l, bool ring, bool started, bool watched) {
+  reaper_t *r = l->r;
+  l->cloning--;
+  if (--r->cloning == 0) pthread_cond_broadcast(&r->cloned);
+  if (ring) r->ring.reserved--;
+  if (!watched) l->running--;
+  if (!started && l->budget >= 0) l->budget++;
+}
+
 /* Accepts and starts handlers until those queued are served, BURST is reached, or a bound pauses it. */
 static void launch_burst(launcher_t *l) {
   reaper_t *r = l->r;
@@ -748,29 +776,15 @@ static void launch_burst(launcher_t *l) {
       hand_back(l, conn, &ss, len, "spawn");
       break;
     }
-    /*
-     * Promised before the lock is dropped for the clone, so that the other thread and
-     * JavaScript count them: a place under `instances` (which also keeps the launcher from
-     * being freed), one of the budget (start() takes the spawns in flight off a new one), and
-     * the ring's place.
-     */
-    l->running++;
-    l->cloning++;
-    r->cloning++;
-    if (l->budget > 0) l->budget--;
-    if (ring) r->ring.reserved++;
+    flight_take(l, ring);
     int pidfd = -1;
     /* More are queued: another thread takes the wait, and accepts the next during this clone. */
     if (pending != 0 && !r->polling) pthread_cond_signal(&r->turn);
     pthread_mutex_unlock(&r->lock);
     pid_t pid = spawn_clone(&s, ring ? NULL : &pidfd);
     pthread_mutex_lock(&r->lock);
-    l->cloning--;
-    if (--r->cloning == 0) pthread_cond_broadcast(&r->cloned);
-    if (ring) r->ring.reserved--;
     if (pid <= 0) {
-      l->running--;
-      if (l->budget >= 0) l->budget++;
+      flight_end(l, ring, false, false);
       free(c);
       /* TypeScript spawns it again, and reports the failure as every failed spawn is reported. */
       hand_back(l, conn, &ss, len, "spawn");
@@ -782,10 +796,10 @@ static void launch_burst(launcher_t *l) {
       /* Not watched here: the pidfd goes with the record, for TypeScript to watch. */
       free(c);
       c = NULL;
-      l->running--;
       if (rec) rec->fd = pidfd;
       else close(pidfd);
     }
+    flight_end(l, ring, true, c != NULL);
     if (c != NULL) {
       c->pidfd = pidfd;
       c->pid = pid;
@@ -897,7 +911,7 @@ static int wait_ms(reaper_t *r) {
 
 static void *launch_thread(void *arg) {
   reaper_t *r = arg;
-  spawn_signals_blocked(); /* start_thread's mask */
+  spawn_signals_blocked(); /* start_threads' mask */
   struct epoll_event evs[EVENTS_PER_WAKE];
   pthread_mutex_lock(&r->lock);
   spawn_adopt(r->spawn_slot[r->adopted++]);
@@ -952,7 +966,7 @@ static void *launch_thread(void *arg) {
  * handler is installed; blocked here, each would be queued and wake another of Node's threads
  * to be discarded there. One thread that started serves alone (its spawns do not overlap).
  */
-static int start_thread(reaper_t *r) {
+static int start_threads(reaper_t *r) {
   sigset_t all, old;
   sigfillset(&all);
   sigdelset(&all, SIGCHLD);
@@ -1039,7 +1053,7 @@ static reaper_t *make_reaper(napi_env env, bool ring) {
   r->async.data = r;
   /* It does not keep the process alive: the services' own sockets do. */
   uv_unref((uv_handle_t *)&r->async);
-  if ((rc = start_thread(r)) != 0) {
+  if ((rc = start_threads(r)) != 0) {
     /* No thread: the launchers of this environment cannot serve, and say so when made. */
     throw_errno(env, rc, "pthread_create");
   }
