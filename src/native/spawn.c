@@ -425,7 +425,7 @@ static char *child_stack_top(void) {
  */
 static __thread int slot = -1, filler = -1;
 /* More slots and fillers, reserved with this thread's for the threads it starts (spawn_take_spare). */
-static __thread int spares[SPAWN_SPARES][2] = {{-1, -1}, {-1, -1}};
+static __thread int spares[SPAWN_SPARES][2]; /* -1s until spawn_init */
 
 /* A slot and its filler: two fds of /dev/null, as low as they come; false when none. */
 static bool reserve(int *s, int *f) {
@@ -444,6 +444,7 @@ static bool reserve(int *s, int *f) {
 void spawn_init(void) {
   pthread_once(&ignored_once, find_ignored);
   if (slot >= 0) return;
+  for (int i = 0; i < SPAWN_SPARES; i++) spares[i][0] = spares[i][1] = -1;
   if (!reserve(&slot, &filler)) return;
   for (int i = 0; i < SPAWN_SPARES && reserve(&spares[i][0], &spares[i][1]); i++) {
   }
