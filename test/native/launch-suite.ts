@@ -439,8 +439,7 @@ afterEach(async () => {
     it('serves a backlog longer than one burst, read from the accept queue, to the last client', async () => {
       const s = launcher({ file: `${FIXTURE_BIN}/hello`, argv: ['hello'] });
       // 40 clients wait before the launcher looks: its burst (32) learns the queue's length, not one connection at a time.
-      const waiting = await Promise.all(Array.from({ length: 40 }, () => client(s.port)));
-      await until(() => acceptQueue(s.port) === 40, '40 clients in the accept queue', WAIT_MS);
+      const waiting = await backlog(s, 40);
       const peers = new Set(waiting.map((c) => `127.0.0.1:${c.localPort!}`));
       s.launcher.start(0, -1);
       const lines = await Promise.all(waiting.map(line));
@@ -450,7 +449,7 @@ afterEach(async () => {
       expect(new Set(s.starts().map((r) => r.peer))).toEqual(peers);
     });
 
-    // A backlog of `n` clients of UNTIL_EOF, queued before the launcher looks.
+    // A backlog of `n` clients, queued before the launcher looks.
     async function backlog(s: Listening, n: number): Promise<Array<Awaited<ReturnType<typeof client>>>> {
       const waiting = await Promise.all(Array.from({ length: n }, () => client(s.port)));
       await until(() => acceptQueue(s.port) === n, `${n} clients in the accept queue`, WAIT_MS);
