@@ -256,7 +256,7 @@ export interface Launcher {
   stop(): void;
   /** For good (the socket stays open); started handlers are still reported until they end. Idempotent. */
   close(): void;
-  /** Handlers started and not yet ended. */
+  /** Handlers started and not yet ended, with those being started (a launch thread's clone in flight). */
   readonly running: number;
 }
 

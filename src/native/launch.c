@@ -1302,7 +1302,7 @@ static napi_value launcher_close_js(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
-/* running: handlers started by this launcher that have not ended. */
+/* running: handlers started by this launcher that have not ended, with those being started. */
 static napi_value launcher_running(napi_env env, napi_callback_info info) {
   args_t a;
   if (!get_args(env, info, &a)) return NULL;
